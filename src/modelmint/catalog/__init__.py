@@ -1,0 +1,11 @@
+"""Datasets, runs, model versions, aliases and lineage; artifacts on disk."""
+
+from modelmint.catalog.catalog import (
+    Catalog,
+    CatalogError,
+    DatasetRef,
+    ModelListing,
+    ModelRef,
+)
+
+__all__ = ["Catalog", "CatalogError", "DatasetRef", "ModelListing", "ModelRef"]

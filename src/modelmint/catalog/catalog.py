@@ -1,0 +1,328 @@
+"""Datasets, runs and model versions with their lineage, and the artifacts on disk.
+
+A dataset or model is staged in a scratch directory by the stage that makes it, then
+handed to the catalog, which moves it into ``artifacts/`` and records it in one step:
+a failure leaves no half-registered version behind."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from sqlalchemy import func, select
+
+from modelmint.config.clock import Clock, utc_now
+from modelmint.store import Dataset, ModelAlias, ModelVersion, Run, Store
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MODEL_SPEC_RE = re.compile(r"^(?P<name>[^:@]+)(?::(?P<version>\d+)|@(?P<alias>[A-Za-z0-9._-]+))?$")
+
+
+class CatalogError(ValueError):
+    """A name, version or alias that does not exist or is not allowed."""
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    id: int
+    name: str
+    version: int
+    path: Path
+    content_hash: str
+    num_records: int
+    splits: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.version}"
+
+    def read_split(self, split: str) -> list[dict[str, Any]]:
+        """The records of one split; stages read datasets through here, not the data stage."""
+        path = self.path / f"{split}.parquet"
+        if not path.exists():
+            raise CatalogError(f"dataset {self.label} has no split {split!r}")
+        return pq.read_table(path).to_pylist()
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    id: int
+    name: str
+    version: int
+    path: Path
+    kind: str
+    num_parameters: int
+    metrics: dict[str, Any]
+    run_id: int | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class ModelListing:
+    model: ModelRef
+    aliases: list[str]
+    dataset: str | None
+
+
+def _check_name(name: str) -> None:
+    if not NAME_RE.match(name):
+        raise CatalogError(
+            f"invalid name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)"
+        )
+
+
+def _dataset_ref(row: Dataset) -> DatasetRef:
+    return DatasetRef(
+        row.id,
+        row.name,
+        row.version,
+        Path(row.path),
+        row.content_hash,
+        row.num_records,
+        dict(row.splits),
+    )
+
+
+def _model_ref(row: ModelVersion) -> ModelRef:
+    return ModelRef(
+        row.id,
+        row.name,
+        row.version,
+        Path(row.path),
+        row.kind,
+        row.num_parameters,
+        dict(row.metrics),
+        row.run_id,
+    )
+
+
+class Catalog:
+    def __init__(self, store: Store, artifacts_dir: Path, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.artifacts_dir = artifacts_dir
+        self.clock = clock
+
+    def staging_dir(self, kind: str) -> Path:
+        """A fresh scratch directory on the same filesystem, so registering is a rename."""
+        base = self.artifacts_dir / "staging"
+        base.mkdir(parents=True, exist_ok=True)
+        n = 0
+        while True:
+            path = base / f"{kind}-{self.clock().strftime('%Y%m%d%H%M%S')}-{n}"
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                n += 1
+
+    def _adopt(self, staged: Path, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():  # left by a registration that failed after the move
+            shutil.rmtree(dest)
+        staged.rename(dest)
+
+    # datasets ------------------------------------------------------------------------------
+    def add_dataset(
+        self,
+        name: str,
+        staged: Path,
+        *,
+        content_hash: str,
+        num_records: int,
+        splits: dict[str, Any],
+        source: str = "",
+    ) -> tuple[DatasetRef, bool]:
+        """Registers a staged dataset. Returns (ref, created); the same content under the same
+        name returns the existing version and discards the staged copy."""
+        _check_name(name)
+        with self.store.session() as s:
+            same = s.scalar(
+                select(Dataset).where(Dataset.name == name, Dataset.content_hash == content_hash)
+            )
+            if same is not None:
+                shutil.rmtree(staged, ignore_errors=True)
+                return _dataset_ref(same), False
+            version = (
+                s.scalar(select(func.max(Dataset.version)).where(Dataset.name == name)) or 0
+            ) + 1
+            dest = self.artifacts_dir / "datasets" / name / f"v{version}"
+            self._adopt(staged, dest)
+            row = Dataset(
+                name=name,
+                version=version,
+                content_hash=content_hash,
+                path=str(dest),
+                num_records=num_records,
+                splits=splits,
+                source=source,
+                created_at=self.clock(),
+            )
+            s.add(row)
+            s.flush()
+            return _dataset_ref(row), True
+
+    def get_dataset(self, name: str, version: int | None = None) -> DatasetRef:
+        with self.store.session() as s:
+            q = select(Dataset).where(Dataset.name == name)
+            q = (
+                q.where(Dataset.version == version)
+                if version
+                else q.order_by(Dataset.version.desc())
+            )
+            row = s.scalars(q.limit(1)).first()
+            if row is None:
+                what = f"{name}:{version}" if version else name
+                raise CatalogError(f"no dataset {what}; see `mint data list`")
+            return _dataset_ref(row)
+
+    # runs ----------------------------------------------------------------------------------
+    def start_run(self, kind: str, *, dataset_id: int | None, config: dict[str, Any]) -> int:
+        with self.store.session() as s:
+            row = Run(
+                kind=kind,
+                status="running",
+                dataset_id=dataset_id,
+                config=config,
+                metrics={},
+                started_at=self.clock(),
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def finish_run(self, run_id: int, *, metrics: dict[str, Any], output_path: Path | None) -> None:
+        with self.store.session() as s:
+            row = s.get_one(Run, run_id)
+            row.status = "succeeded"
+            row.metrics = metrics
+            row.output_path = str(output_path) if output_path else None
+            row.finished_at = self.clock()
+
+    def fail_run(self, run_id: int, error: str) -> None:
+        with self.store.session() as s:
+            row = s.get_one(Run, run_id)
+            row.status = "failed"
+            row.error = error
+            row.finished_at = self.clock()
+
+    # models --------------------------------------------------------------------------------
+    def add_model_version(
+        self,
+        name: str,
+        staged: Path,
+        *,
+        run_id: int | None,
+        kind: str,
+        num_parameters: int,
+        metrics: dict[str, Any],
+        parent_id: int | None = None,
+    ) -> ModelRef:
+        _check_name(name)
+        with self.store.session() as s:
+            version = (
+                s.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.name == name))
+                or 0
+            ) + 1
+            dest = self.artifacts_dir / "models" / name / f"v{version}"
+            self._adopt(staged, dest)
+            row = ModelVersion(
+                name=name,
+                version=version,
+                run_id=run_id,
+                parent_id=parent_id,
+                kind=kind,
+                path=str(dest),
+                num_parameters=num_parameters,
+                metrics=metrics,
+                created_at=self.clock(),
+            )
+            s.add(row)
+            s.flush()
+            return _model_ref(row)
+
+    def update_model_metrics(self, model_id: int, metrics: dict[str, Any]) -> None:
+        with self.store.session() as s:
+            row = s.get_one(ModelVersion, model_id)
+            row.metrics = {**row.metrics, **metrics}
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        _check_name(alias)
+        with self.store.session() as s:
+            target = s.scalar(
+                select(ModelVersion).where(
+                    ModelVersion.name == name, ModelVersion.version == version
+                )
+            )
+            if target is None:
+                raise CatalogError(f"no model {name}:{version}")
+            row = s.scalar(
+                select(ModelAlias).where(ModelAlias.name == name, ModelAlias.alias == alias)
+            )
+            if row is None:
+                s.add(
+                    ModelAlias(
+                        name=name, alias=alias, model_version_id=target.id, updated_at=self.clock()
+                    )
+                )
+            else:
+                row.model_version_id = target.id
+                row.updated_at = self.clock()
+
+    def resolve_model(self, spec: str) -> ModelRef:
+        """``name`` (newest version), ``name:VERSION`` or ``name@ALIAS``."""
+        m = MODEL_SPEC_RE.match(spec)
+        if not m:
+            raise CatalogError(f"invalid model {spec!r}: use NAME, NAME:VERSION or NAME@ALIAS")
+        name, version, alias = m["name"], m["version"], m["alias"]
+        with self.store.session() as s:
+            q = select(ModelVersion).where(ModelVersion.name == name)
+            if version:
+                q = q.where(ModelVersion.version == int(version))
+            elif alias:
+                q = q.join(ModelAlias, ModelAlias.model_version_id == ModelVersion.id).where(
+                    ModelAlias.name == name, ModelAlias.alias == alias
+                )
+            row = s.scalars(q.order_by(ModelVersion.version.desc()).limit(1)).first()
+            if row is None:
+                raise CatalogError(f"no model {spec}; see `mint models list`")
+            return _model_ref(row)
+
+    def list_models(self) -> list[ModelListing]:
+        with self.store.session() as s:
+            rows = s.execute(
+                select(ModelVersion, Dataset)
+                .outerjoin(Run, Run.id == ModelVersion.run_id)
+                .outerjoin(Dataset, Dataset.id == Run.dataset_id)
+                .order_by(ModelVersion.name, ModelVersion.version)
+            ).all()
+            aliases: dict[int, list[str]] = {}
+            for a in s.scalars(select(ModelAlias).order_by(ModelAlias.alias)):
+                aliases.setdefault(a.model_version_id, []).append(a.alias)
+            return [
+                ModelListing(
+                    _model_ref(mv),
+                    aliases.get(mv.id, []),
+                    f"{ds.name}:{ds.version}" if ds else None,
+                )
+                for mv, ds in rows
+            ]
+
+    def lineage(self, model: ModelRef) -> dict[str, Any]:
+        """The chain that made a model: its run and the dataset version that run read."""
+        with self.store.session() as s:
+            run = s.get(Run, model.run_id) if model.run_id else None
+            ds = s.get(Dataset, run.dataset_id) if run and run.dataset_id else None
+            return {
+                "model": model.label,
+                "run": {"id": run.id, "kind": run.kind, "status": run.status} if run else None,
+                "dataset": {"name": ds.name, "version": ds.version, "content_hash": ds.content_hash}
+                if ds
+                else None,
+            }

@@ -1,0 +1,334 @@
+"""``mint``: the command line. Commands parse arguments, call stages and draw results."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from modelmint.catalog import CatalogError
+from modelmint.cli import serve as serve_cmd
+from modelmint.cli.pipeline import pretrain_config, sample_path, train_and_register
+from modelmint.cli.progress import RichProgress
+from modelmint.cli.runtime import Runtime
+from modelmint.commerce import CommerceError
+from modelmint.data import DataError, ingest_dialogues
+from modelmint.data.sample import write_sample_corpus
+
+app = typer.Typer(
+    help="modelmint: your data in, a served, metered model out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Datasets: sample, ingest, list.", no_args_is_help=True)
+train_app = typer.Typer(help="Train tokenizers and models.", no_args_is_help=True)
+models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Customers whose keys call the API.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (shown once, stored as hashes).", no_args_is_help=True)
+for sub, name in [
+    (data_app, "data"),
+    (train_app, "train"),
+    (models_app, "models"),
+    (tenants_app, "tenants"),
+    (keys_app, "keys"),
+]:
+    app.add_typer(sub, name=name)
+app.command("serve")(serve_cmd.serve)
+
+console = Console()
+err = Console(stderr=True)
+
+USER_ERRORS = (CatalogError, CommerceError, DataError, ValueError)
+
+
+def fail(e: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {e}")
+    return typer.Exit(code=1)
+
+
+# quickstart --------------------------------------------------------------------------------
+@app.command()
+def quickstart(
+    size: str = typer.Option("tiny", help="Model size preset: tiny (~5M) or small (~30M)."),
+    steps: int | None = typer.Option(None, help="Training steps (default depends on size)."),
+    name: str = typer.Option("demo", help="Model name to register."),
+    tenant: str = typer.Option("demo", help="Tenant that gets the API key."),
+) -> None:
+    """Sample data -> dataset -> tokenizer -> pretrained model -> perplexity -> catalog ->
+    tenant and API key: the whole loop on bundled synthetic data."""
+    start = time.perf_counter()
+    rt = Runtime.open()
+    try:
+        with RichProgress(console) as progress:
+            path = sample_path(rt)
+            truth = write_sample_corpus(path)
+            console.print(
+                f"[green]✓[/] sample corpus (synthetic) written to {path} "
+                f"({len(truth.exact_duplicates)} exact and "
+                f"{len(truth.near_duplicates)} near duplicates planted)"
+            )
+            ingested = ingest_dialogues(rt.catalog, path, "customer-service", progress=progress)
+            ds = ingested.dataset
+            console.print(
+                f"[green]✓[/] dataset {ds.label}: {ds.num_records} dialogues "
+                f"{ds.splits}" + ("" if ingested.created else " (unchanged, reused)")
+            )
+            trained = train_and_register(
+                rt, ds, name, pretrain_config(size, steps), alias="production", progress=progress
+            )
+        m = trained.model
+        console.print(
+            f"[green]✓[/] model {m.label} ({m.num_parameters / 1e6:.1f}M parameters) trained in "
+            f"{trained.train_seconds:.0f}s; held-out perplexity {trained.perplexity:.2f} "
+            f"(untrained {trained.perplexity_untrained:.0f}, "
+            f"{trained.perplexity_untrained / trained.perplexity:.0f}x better)"
+        )
+        rt.tenants.ensure(tenant)  # run again, quickstart keeps the tenant and its usage
+        created = rt.keys.create(tenant, name="quickstart")
+    except USER_ERRORS as e:
+        raise fail(e) from e
+    console.print(
+        f"[green]✓[/] tenant {tenant!r} with a new API key "
+        f"(done in {time.perf_counter() - start:.0f}s)"
+    )
+    console.print(serve_cmd.usage_hint(name, "127.0.0.1", 8000, created.key), highlight=False)
+    print(created.key)
+
+
+# data ----------------------------------------------------------------------------------------
+@data_app.command("sample")
+def data_sample(
+    out: Path = typer.Argument(..., help="JSONL file to write."),
+    n: int = typer.Option(6000, help="Number of dialogues."),
+    seed: int = typer.Option(0, help="Random seed (same seed, same corpus)."),
+) -> None:
+    """Write the synthetic bilingual customer-service corpus."""
+    truth = write_sample_corpus(out, n_dialogues=n, seed=seed)
+    console.print(
+        f"wrote {n} synthetic dialogues to {out} "
+        f"(truth of planted duplicates and PII in {out.with_suffix('.truth.json')}; "
+        f"{len(truth.pii)} records with PII)"
+    )
+
+
+@data_app.command("ingest")
+def data_ingest(
+    path: Path = typer.Argument(..., help="JSONL file of dialogues ({'messages': [...]})."),
+    name: str = typer.Option(..., help="Dataset name."),
+) -> None:
+    """Ingest a JSONL file as a new immutable dataset version."""
+    rt = Runtime.open()
+    try:
+        with RichProgress(console) as progress:
+            res = ingest_dialogues(rt.catalog, path, name, progress=progress)
+    except USER_ERRORS as e:
+        raise fail(e) from e
+    state = "new version" if res.created else "unchanged content, existing version"
+    console.print(
+        f"dataset {res.dataset.label} ({state}): {res.dataset.num_records} records, "
+        f"splits {res.dataset.splits}"
+    )
+
+
+# train ---------------------------------------------------------------------------------------
+@train_app.command("pretrain")
+def train_pretrain(
+    dataset: str = typer.Option(..., help="Dataset NAME or NAME:VERSION."),
+    name: str = typer.Option(..., help="Model name to register."),
+    size: str = typer.Option("tiny", help="tiny or small."),
+    steps: int | None = typer.Option(None, help="Training steps."),
+    batch_size: int = typer.Option(16),
+    learning_rate: float = typer.Option(2e-3),
+    seed: int = typer.Option(0),
+    alias: str | None = typer.Option(None, help="Point this alias at the new version."),
+) -> None:
+    """Train a tokenizer and pretrain a causal LM on a dataset; register it."""
+    rt = Runtime.open()
+    ds_name, _, ds_version = dataset.partition(":")
+    try:
+        ds = rt.catalog.get_dataset(ds_name, int(ds_version) if ds_version else None)
+        config = pretrain_config(
+            size, steps, batch_size=batch_size, learning_rate=learning_rate, seed=seed
+        )
+        with RichProgress(console) as progress:
+            trained = train_and_register(rt, ds, name, config, alias=alias, progress=progress)
+    except USER_ERRORS as e:
+        raise fail(e) from e
+    console.print(
+        f"registered {trained.model.label}: perplexity {trained.perplexity:.2f} "
+        f"(untrained {trained.perplexity_untrained:.0f})"
+    )
+
+
+# models --------------------------------------------------------------------------------------
+@models_app.command("list")
+def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Name, version, aliases, parameters, perplexity and source dataset of every version."""
+    rows = Runtime.open().catalog.list_models()
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": r.model.name,
+                        "version": r.model.version,
+                        "aliases": r.aliases,
+                        "parameters": r.model.num_parameters,
+                        "metrics": r.model.metrics,
+                        "dataset": r.dataset,
+                        "path": str(r.model.path),
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table("name", "version", "alias", "parameters", "perplexity", "dataset")
+    for r in rows:
+        ppl = r.model.metrics.get("perplexity")
+        table.add_row(
+            r.model.name,
+            str(r.model.version),
+            ", ".join(r.aliases),
+            f"{r.model.num_parameters / 1e6:.1f}M",
+            f"{ppl:.2f}" if isinstance(ppl, int | float) else "-",
+            r.dataset or "-",
+        )
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(spec: str = typer.Argument(..., help="NAME, NAME:VERSION or NAME@ALIAS")) -> None:
+    """A model version with its lineage (run and dataset)."""
+    rt = Runtime.open()
+    try:
+        m = rt.catalog.resolve_model(spec)
+    except CatalogError as e:
+        raise fail(e) from e
+    print(
+        json.dumps(
+            {
+                "path": str(m.path),
+                "parameters": m.num_parameters,
+                "metrics": m.metrics,
+                "lineage": rt.catalog.lineage(m),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
+@models_app.command("alias")
+def models_alias(name: str, version: int, alias: str) -> None:
+    """Point NAME@ALIAS at VERSION."""
+    try:
+        Runtime.open().catalog.set_alias(name, alias, version)
+    except CatalogError as e:
+        raise fail(e) from e
+    console.print(f"{name}@{alias} -> {name}:{version}")
+
+
+# tenants and keys ----------------------------------------------------------------------------
+@tenants_app.command("create")
+def tenants_create(name: str) -> None:
+    """Create a tenant."""
+    try:
+        t = Runtime.open().tenants.create(name)
+    except CommerceError as e:
+        raise fail(e) from e
+    console.print(f"tenant {t.name!r} created")
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    table = Table("name", "created")
+    for t in Runtime.open().tenants.list():
+        table.add_row(t.name, t.created_at.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: str = typer.Option(..., help="Tenant the key bills to."),
+    name: str = typer.Option("", help="A label for the key."),
+) -> None:
+    """Create an API key. It is printed once, as the last line; only its hash is kept."""
+    try:
+        created = Runtime.open().keys.create(tenant, name)
+    except CommerceError as e:
+        raise fail(e) from e
+    console.print(
+        f"key {created.prefix} for tenant {created.tenant!r}; store it now, it will "
+        "not be shown again:"
+    )
+    print(created.key)
+
+
+@keys_app.command("list")
+def keys_list(tenant: str | None = typer.Option(None)) -> None:
+    table = Table("prefix", "tenant", "name", "created", "revoked")
+    for k in Runtime.open().keys.list(tenant):
+        table.add_row(
+            k.prefix,
+            k.tenant,
+            k.name,
+            k.created_at.isoformat(timespec="seconds"),
+            k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: str) -> None:
+    try:
+        Runtime.open().keys.revoke(prefix)
+    except CommerceError as e:
+        raise fail(e) from e
+    console.print(f"key {prefix} revoked")
+
+
+@app.command()
+def usage(
+    tenant: str = typer.Option(..., help="Tenant name."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Requests and tokens a tenant used, from the usage ledger."""
+    rt = Runtime.open()
+    try:
+        rt.tenants.get(tenant)
+    except CommerceError as e:
+        raise fail(e) from e
+    s = rt.ledger.summarize(tenant)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "tenant": s.tenant,
+                    "requests": s.requests,
+                    "prompt_tokens": s.prompt_tokens,
+                    "completion_tokens": s.completion_tokens,
+                    "total_tokens": s.total_tokens,
+                    "by_model": [m.__dict__ for m in s.by_model],
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(
+        "model", "requests", "prompt tokens", "completion tokens", title=f"usage of {tenant}"
+    )
+    for m in s.by_model:
+        table.add_row(m.model, str(m.requests), str(m.prompt_tokens), str(m.completion_tokens))
+    table.add_row("[bold]total", str(s.requests), str(s.prompt_tokens), str(s.completion_tokens))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,100 @@
+"""The usage ledger: one append-only event per billed request, keyed by request id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from modelmint.config.clock import Clock, utc_now
+from modelmint.store import ModelVersion, Store, Tenant, UsageEvent
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    request_id: str
+    tenant_id: int
+    api_key_id: int
+    model_version_id: int
+    endpoint: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+    status: str
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    model: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    tenant: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    by_model: list[ModelUsage] = field(default_factory=list)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class UsageLedger:
+    def __init__(self, store: Store, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+
+    def record(self, event: UsageRecord) -> bool:
+        """Appends the event; returns False, changing nothing, if its request id is already
+        billed (a replay)."""
+        values = {**event.__dict__, "created_at": self.clock()}
+        insert = pg_insert if self.store.engine.dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            insert(UsageEvent)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(UsageEvent.id)
+        )
+        with self.store.session() as s:
+            return s.execute(stmt).scalar() is not None
+
+    def summarize(
+        self, tenant: str, since: datetime | None = None, until: datetime | None = None
+    ) -> UsageSummary:
+        with self.store.session() as s:
+            q = (
+                select(
+                    ModelVersion.name,
+                    ModelVersion.version,
+                    func.count(UsageEvent.id),
+                    func.coalesce(func.sum(UsageEvent.prompt_tokens), 0),
+                    func.coalesce(func.sum(UsageEvent.completion_tokens), 0),
+                )
+                .join(Tenant, Tenant.id == UsageEvent.tenant_id)
+                .join(ModelVersion, ModelVersion.id == UsageEvent.model_version_id)
+                .where(Tenant.name == tenant)
+                .group_by(ModelVersion.name, ModelVersion.version)
+                .order_by(ModelVersion.name, ModelVersion.version)
+            )
+            if since:
+                q = q.where(UsageEvent.created_at >= since)
+            if until:
+                q = q.where(UsageEvent.created_at < until)
+            rows = [
+                ModelUsage(f"{n}:{v}", int(c), int(p), int(o)) for n, v, c, p, o in s.execute(q)
+            ]
+        return UsageSummary(
+            tenant,
+            sum(r.requests for r in rows),
+            sum(r.prompt_tokens for r in rows),
+            sum(r.completion_tokens for r in rows),
+            rows,
+        )

@@ -1,0 +1,5 @@
+"""Evaluation stage: how good a model is."""
+
+from modelmint.evaluation.perplexity import perplexity
+
+__all__ = ["perplexity"]

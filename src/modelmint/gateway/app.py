@@ -1,0 +1,28 @@
+"""The FastAPI app: OpenAI-compatible routes in front of serving engines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import modelmint
+from modelmint.gateway.context import GatewayContext
+from modelmint.gateway.errors import install_error_handlers
+from modelmint.gateway.routes import chat, completions, health, models
+
+
+def create_app(context: GatewayContext) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for m in context.models.values():
+            m.engine.close()
+
+    app = FastAPI(title="modelmint", version=modelmint.__version__, lifespan=lifespan)
+    app.state.context = context
+    install_error_handlers(app)
+    for r in (models.router, completions.router, chat.router, health.router):
+        app.include_router(r)
+    return app

@@ -1,0 +1,145 @@
+"""The flow every generating route shares: check the prompt fits, generate, meter, and
+answer whole or as a server-sent event stream. The usage event is committed before the
+response (or the stream's last event) is sent, so no completed request goes unbilled."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from modelmint.commerce import KeyPrincipal, UsageLedger, UsageRecord
+from modelmint.gateway.context import ServedModel
+from modelmint.gateway.errors import APIError, error_body
+from modelmint.gateway.schemas import SamplingFields, Usage
+from modelmint.serving import Completion, SamplingParams, TextDelta
+
+log = logging.getLogger("modelmint.gateway")
+
+ChunkFn = Callable[[str, str | None], dict[str, Any]]  # (text, finish_reason) -> event body
+
+
+@dataclass
+class GenerationCall:
+    endpoint: str
+    request_id: str
+    principal: KeyPrincipal
+    served: ServedModel
+    prompt_ids: list[int]
+    params: SamplingParams
+    started: float
+
+    @property
+    def created(self) -> int:
+        return int(time.time())
+
+
+def new_request_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(12)}"
+
+
+def sampling_params(
+    req: SamplingFields, prompt_len: int, max_tokens: int | None, context_length: int, param: str
+) -> SamplingParams:
+    if prompt_len >= context_length or (
+        max_tokens is not None and prompt_len + max_tokens > context_length
+    ):
+        wanted = max_tokens or 1
+        raise APIError(
+            400,
+            f"This model's maximum context length is {context_length} tokens. However, you "
+            f"requested {prompt_len + wanted} tokens ({prompt_len} in the {param}, {wanted} for "
+            "the completion). Please reduce the length of the prompt or the completion.",
+            param=param,
+            code="context_length_exceeded",
+        )
+    return SamplingParams(
+        max_tokens=max_tokens if max_tokens is not None else context_length - prompt_len,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        seed=req.seed,
+        stop=tuple(req.stop_list()),
+    )
+
+
+def usage_of(call: GenerationCall, completion_tokens: int) -> Usage:
+    p = len(call.prompt_ids)
+    return Usage(
+        prompt_tokens=p, completion_tokens=completion_tokens, total_tokens=p + completion_tokens
+    )
+
+
+def _record(ledger: UsageLedger, call: GenerationCall, completion_tokens: int, status: str) -> None:
+    ledger.record(
+        UsageRecord(
+            request_id=call.request_id,
+            tenant_id=call.principal.tenant_id,
+            api_key_id=call.principal.key_id,
+            model_version_id=call.served.model_version_id,
+            endpoint=call.endpoint,
+            prompt_tokens=len(call.prompt_ids),
+            completion_tokens=completion_tokens,
+            latency_ms=int((time.perf_counter() - call.started) * 1000),
+            status=status,
+        )
+    )
+
+
+async def complete_and_meter(ledger: UsageLedger, call: GenerationCall) -> Completion:
+    done = await call.served.engine.complete(call.prompt_ids, call.params)
+    await run_in_threadpool(_record, ledger, call, done.completion_tokens, "completed")
+    return done
+
+
+def _sse(body: dict[str, Any]) -> str:
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+def stream_and_meter(
+    ledger: UsageLedger,
+    call: GenerationCall,
+    chunk: ChunkFn,
+    *,
+    first: dict[str, Any] | None,
+    include_usage: bool,
+    usage_chunk: Callable[[Usage], dict[str, Any]],
+) -> StreamingResponse:
+    async def events() -> AsyncIterator[str]:
+        tokens, finished, failed = 0, False, False
+        try:
+            if first is not None:
+                yield _sse(first)
+            last: TextDelta | None = None
+            async for delta in call.served.engine.stream(call.prompt_ids, call.params):
+                tokens = delta.completion_tokens
+                last = delta
+                if delta.finish_reason is None and delta.text:
+                    yield _sse(chunk(delta.text, None))
+            await run_in_threadpool(_record, ledger, call, tokens, "completed")
+            finished = True
+            assert last is not None
+            yield _sse(chunk(last.text, last.finish_reason))
+            if include_usage:
+                yield _sse(usage_chunk(usage_of(call, tokens)))
+            yield "data: [DONE]\n\n"
+        except Exception:
+            failed = True  # our fault: not billed
+            log.exception("generation failed in stream %s", call.request_id)
+            yield _sse(error_body(500, "The server had an error while processing your request."))
+        finally:
+            if not finished and not failed and tokens:
+                # The client went away mid-stream: bill the tokens it was sent.
+                _record(ledger, call, tokens, "cancelled")
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"x-request-id": call.request_id, "cache-control": "no-cache"},
+    )

@@ -1,0 +1,37 @@
+"""Model and tokenizer building, loading and saving."""
+
+from modelmint.modeling.loading import (
+    build_causal_lm,
+    count_parameters,
+    cpu_supports_bf16,
+    load_causal_lm,
+)
+from modelmint.modeling.presets import PRESETS, Preset, llama_config
+from modelmint.modeling.tokenizer import (
+    CHAT_TEMPLATE,
+    END_OF_TEXT,
+    IM_END,
+    IM_START,
+    SPECIAL_TOKENS,
+    load_tokenizer,
+    stop_token_ids,
+    wrap_tokenizer,
+)
+
+__all__ = [
+    "CHAT_TEMPLATE",
+    "END_OF_TEXT",
+    "IM_END",
+    "IM_START",
+    "PRESETS",
+    "SPECIAL_TOKENS",
+    "Preset",
+    "build_causal_lm",
+    "count_parameters",
+    "cpu_supports_bf16",
+    "llama_config",
+    "load_causal_lm",
+    "load_tokenizer",
+    "stop_token_ids",
+    "wrap_tokenizer",
+]

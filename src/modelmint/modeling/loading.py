@@ -1,0 +1,33 @@
+"""Building, loading and measuring causal LMs saved in Hugging Face format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, PretrainedConfig, PreTrainedModel
+
+
+def build_causal_lm(config: PretrainedConfig, seed: int = 0) -> PreTrainedModel:
+    torch.manual_seed(seed)
+    return AutoModelForCausalLM.from_config(config)
+
+
+def load_causal_lm(path: str | Path, dtype: torch.dtype = torch.float32) -> PreTrainedModel:
+    model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype=dtype)
+    model.eval()
+    return model
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Unique parameters: a tied embedding counts once."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+def cpu_supports_bf16() -> bool:
+    """bf16 autocast pays off on CPUs with native bf16 instructions (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

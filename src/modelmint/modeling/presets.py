@@ -1,0 +1,50 @@
+"""Llama-style causal LM configurations by size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transformers import LlamaConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int
+    context_length: int = 512
+
+
+# Parameter counts assume the default 8192-token vocabulary and tied embeddings.
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(hidden_size=256, num_layers=4, num_heads=4, intermediate_size=688),  # ~5.3M
+    "small": Preset(hidden_size=512, num_layers=8, num_heads=8, intermediate_size=1376),  # ~29.5M
+}
+
+
+def llama_config(
+    preset: str | Preset,
+    *,
+    vocab_size: int,
+    bos_token_id: int,
+    eos_token_id: int | list[int],
+    pad_token_id: int,
+) -> LlamaConfig:
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise ValueError(f"unknown model size {preset!r}; choose one of {sorted(PRESETS)}")
+        preset = PRESETS[preset]
+    return LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=preset.hidden_size,
+        intermediate_size=preset.intermediate_size,
+        num_hidden_layers=preset.num_layers,
+        num_attention_heads=preset.num_heads,
+        num_key_value_heads=preset.num_heads,
+        max_position_embeddings=preset.context_length,
+        tie_word_embeddings=True,
+        bos_token_id=bos_token_id,
+        eos_token_id=eos_token_id,
+        pad_token_id=pad_token_id,
+    )

@@ -1,0 +1,27 @@
+"""SQLAlchemy tables, sessions and Alembic migrations."""
+
+from modelmint.store.db import Store, make_engine, migrate
+from modelmint.store.tables import (
+    ApiKey,
+    Base,
+    Dataset,
+    ModelAlias,
+    ModelVersion,
+    Run,
+    Tenant,
+    UsageEvent,
+)
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Dataset",
+    "ModelAlias",
+    "ModelVersion",
+    "Run",
+    "Store",
+    "Tenant",
+    "UsageEvent",
+    "make_engine",
+    "migrate",
+]

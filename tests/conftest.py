@@ -1,0 +1,56 @@
+"""Shared fixtures. Stores run on SQLite always and also on PostgreSQL when
+MINT_TEST_DATABASE_URL is set (each test in a fresh schema of its own)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from modelmint.config import Settings
+from modelmint.store import Store
+
+PG_URL = os.environ.get("MINT_TEST_DATABASE_URL")
+
+STORE_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", key_pepper="test-pepper", database_url=None)
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A database URL whose every connection works in a fresh, private schema."""
+    if not PG_URL:
+        pytest.skip("MINT_TEST_DATABASE_URL is not set")
+    schema = f"mint_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mint.db'}"
+    return str(request.getfixturevalue("pg_schema_url"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    s = Store.open(store_url)
+    yield s
+    s.close()

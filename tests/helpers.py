@@ -1,0 +1,33 @@
+"""Builders shared by tests: a tiny random Llama with a real trained tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modelmint.modeling import build_causal_lm, llama_config, load_tokenizer
+from modelmint.modeling.presets import Preset
+from modelmint.training import train_tokenizer
+
+TEXTS = [
+    "您好，我的订单 MM20261122-48213 什么时候发货？我已经等了三天了。",
+    "退款已经处理，预计3-5个工作日原路退回到您的账户。感谢您的耐心！",
+    "Hello, where is my order? I bought the wireless noise-cancelling headphones last week.",
+    "Your refund has been approved and should arrive within 5 business days. Thank you!",
+    "顺丰快递单号 SF1234567890，预计明天下午送达北京市朝阳区。",
+    "I'd like to change the shipping address for order MM20261120-11111 to Shanghai.",
+] * 40
+
+MICRO = Preset(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128,
+               context_length=128)
+
+
+def build_micro_model(out: Path, seed: int = 0) -> Path:
+    """A ~100k-parameter model with a 600-token byte-level BPE: fast, and real in every way
+    but its weights."""
+    train_tokenizer(TEXTS, out, vocab_size=600)
+    tok = load_tokenizer(out)
+    assert tok.eos_token_id is not None and tok.pad_token_id is not None
+    config = llama_config(MICRO, vocab_size=len(tok), bos_token_id=tok.eos_token_id,
+                          eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    build_causal_lm(config, seed=seed).save_pretrained(str(out))
+    return out
