@@ -17,8 +17,7 @@ TEXTS = [
     "I'd like to change the shipping address for order MM20261120-11111 to Shanghai.",
 ] * 40
 
-MICRO = Preset(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128,
-               context_length=128)
+MICRO = Preset(hidden_size=64, num_layers=2, num_heads=4, intermediate_size=128, context_length=128)
 
 
 def build_micro_model(out: Path, seed: int = 0) -> Path:
@@ -27,7 +26,12 @@ def build_micro_model(out: Path, seed: int = 0) -> Path:
     train_tokenizer(TEXTS, out, vocab_size=600)
     tok = load_tokenizer(out)
     assert tok.eos_token_id is not None and tok.pad_token_id is not None
-    config = llama_config(MICRO, vocab_size=len(tok), bos_token_id=tok.eos_token_id,
-                          eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    config = llama_config(
+        MICRO,
+        vocab_size=len(tok),
+        bos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     build_causal_lm(config, seed=seed).save_pretrained(str(out))
     return out

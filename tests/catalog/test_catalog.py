@@ -18,12 +18,15 @@ def catalog(store: Store, tmp_path: Path) -> Catalog:
 
 
 def test_same_content_makes_no_new_dataset_version(catalog: Catalog) -> None:
-    a, created_a = catalog.add_dataset("ds", _stage(catalog, "a"), content_hash="h1",
-                                       num_records=1, splits={"train": 1})
-    b, created_b = catalog.add_dataset("ds", _stage(catalog, "a"), content_hash="h1",
-                                       num_records=1, splits={"train": 1})
-    c, _ = catalog.add_dataset("ds", _stage(catalog, "b"), content_hash="h2", num_records=1,
-                               splits={"train": 1})
+    a, created_a = catalog.add_dataset(
+        "ds", _stage(catalog, "a"), content_hash="h1", num_records=1, splits={"train": 1}
+    )
+    b, created_b = catalog.add_dataset(
+        "ds", _stage(catalog, "a"), content_hash="h1", num_records=1, splits={"train": 1}
+    )
+    c, _ = catalog.add_dataset(
+        "ds", _stage(catalog, "b"), content_hash="h2", num_records=1, splits={"train": 1}
+    )
     assert (created_a, created_b) == (True, False)
     assert a.version == b.version == 1 and c.version == 2
     assert (a.path / "file.txt").read_text() == "a"
@@ -32,14 +35,22 @@ def test_same_content_makes_no_new_dataset_version(catalog: Catalog) -> None:
 
 
 def test_lineage_alias_and_resolution(catalog: Catalog) -> None:
-    ds, _ = catalog.add_dataset("corpus", _stage(catalog, "x"), content_hash="h", num_records=3,
-                                splits={"train": 3})
+    ds, _ = catalog.add_dataset(
+        "corpus", _stage(catalog, "x"), content_hash="h", num_records=3, splits={"train": 3}
+    )
     run = catalog.start_run("pretrain", dataset_id=ds.id, config={"lr": 1})
-    m1 = catalog.add_model_version("m", _stage(catalog, "w1"), run_id=run, kind="causal-lm",
-                                   num_parameters=10, metrics={"perplexity": 5.0})
+    m1 = catalog.add_model_version(
+        "m",
+        _stage(catalog, "w1"),
+        run_id=run,
+        kind="causal-lm",
+        num_parameters=10,
+        metrics={"perplexity": 5.0},
+    )
     catalog.finish_run(run, metrics={"loss": 1.0}, output_path=m1.path)
-    m2 = catalog.add_model_version("m", _stage(catalog, "w2"), run_id=None, kind="causal-lm",
-                                   num_parameters=10, metrics={})
+    m2 = catalog.add_model_version(
+        "m", _stage(catalog, "w2"), run_id=None, kind="causal-lm", num_parameters=10, metrics={}
+    )
     catalog.set_alias("m", "production", 1)
 
     assert catalog.resolve_model("m").version == 2
@@ -60,8 +71,9 @@ def test_lineage_alias_and_resolution(catalog: Catalog) -> None:
 
 @pytest.mark.parametrize("spec", ["nope", "m:9", "m@nothing", "bad spec!"])
 def test_unknown_models_are_clear_errors(catalog: Catalog, spec: str) -> None:
-    catalog.add_model_version("m", _stage(catalog, "w"), run_id=None, kind="causal-lm",
-                              num_parameters=1, metrics={})
+    catalog.add_model_version(
+        "m", _stage(catalog, "w"), run_id=None, kind="causal-lm", num_parameters=1, metrics={}
+    )
     with pytest.raises(CatalogError):
         catalog.resolve_model(spec)
 

@@ -53,13 +53,15 @@ def test_ledger_bills_a_request_once_and_sums(keys: ApiKeys, store: Store, tmp_p
     p = keys.authenticate(created.key)
     assert p is not None
     catalog = Catalog(store, tmp_path)
-    model = catalog.add_model_version("m", catalog.staging_dir("m"), run_id=None,
-                                      kind="causal-lm", num_parameters=1, metrics={})
+    model = catalog.add_model_version(
+        "m", catalog.staging_dir("m"), run_id=None, kind="causal-lm", num_parameters=1, metrics={}
+    )
     ledger = UsageLedger(store)
 
     def event(rid: str, p_tok: int, c_tok: int) -> UsageRecord:
-        return UsageRecord(rid, p.tenant_id, p.key_id, model.id, "completions", p_tok, c_tok,
-                           12, "completed")
+        return UsageRecord(
+            rid, p.tenant_id, p.key_id, model.id, "completions", p_tok, c_tok, 12, "completed"
+        )
 
     assert ledger.record(event("r1", 10, 5)) is True
     assert ledger.record(event("r1", 10, 5)) is False  # replay: not billed twice

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from transformers.utils import logging as hf_logging
 
 from modelmint.catalog import CatalogError
 from modelmint.cli import serve as serve_cmd
@@ -41,6 +42,9 @@ app.command("serve")(serve_cmd.serve)
 
 console = Console()
 err = Console(stderr=True)
+# Progress is drawn by our own bars; the libraries' bars and advisories would interleave.
+hf_logging.disable_progress_bar()
+hf_logging.set_verbosity_error()
 
 USER_ERRORS = (CatalogError, CommerceError, DataError, ValueError)
 

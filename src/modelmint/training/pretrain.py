@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from transformers import (
     PreTrainedTokenizerBase,
+    PrinterCallback,
     Trainer,
     TrainerCallback,
     TrainerControl,
@@ -159,6 +160,7 @@ def pretrain_causal_lm(
     )
     callback = _ReportProgress(progress, config.batch_size * config.block_size)
     trainer = Trainer(model=model, args=args, train_dataset=_Blocks(blocks), callbacks=[callback])
+    trainer.remove_callback(PrinterCallback)  # progress goes through the callback, not stdout
     start = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - start

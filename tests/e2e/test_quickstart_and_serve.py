@@ -1,0 +1,230 @@
+"""The whole loop as a user runs it: `mint quickstart --size tiny`, then `mint serve`, driven
+by the official openai client over a real socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+pytestmark = pytest.mark.slow
+MINT = str(Path(sys.executable).with_name("mint"))
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINT_")}
+    return {**env, "MINT_HOME": str(home), "COLUMNS": "200"}
+
+
+def _mint(home: Path, *args: str, timeout: float = 600) -> str:
+    done = subprocess.run(
+        [MINT, *args],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, f"mint {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mint-home")
+
+
+@pytest.fixture(scope="module")
+def quickstart(home: Path) -> dict:
+    start = time.perf_counter()
+    out = _mint(home, "quickstart", "--size", "tiny")
+    return {
+        "key": out.strip().splitlines()[-1],
+        "output": out,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+@pytest.fixture(scope="module")
+def server(home: Path, quickstart: dict) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            MINT,
+            "serve",
+            "--model",
+            "demo",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=_env(home),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "exited")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(server: str, quickstart: dict) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server}/v1", api_key=quickstart["key"], max_retries=0)
+
+
+def test_quickstart_trains_registers_and_prints_a_key(home: Path, quickstart: dict) -> None:
+    assert quickstart["key"].startswith("mm-")
+    assert quickstart["seconds"] < 600
+    models = json.loads(_mint(home, "models", "list", "--json"))
+    demo = [m for m in models if m["name"] == "demo"]
+    assert len(demo) == 1
+    m = demo[0]
+    assert m["aliases"] == ["production"] and m["dataset"] == "customer-service:1"
+    assert 4e6 < m["parameters"] < 6.5e6
+    # The issue's bar: trained held-out perplexity at most 1/20 of the untrained model's.
+    assert m["metrics"]["perplexity"] * 20 <= m["metrics"]["perplexity_untrained"]
+    lineage = json.loads(_mint(home, "models", "show", "demo@production"))["lineage"]
+    assert lineage["dataset"]["name"] == "customer-service"
+    assert lineage["run"]["kind"] == "pretrain"
+    assert (Path(m["path"]) / "model.safetensors").exists()
+    assert quickstart["key"] not in (home / "mint.db").read_bytes().decode("latin-1")
+
+
+def test_models_and_completions(client: openai.OpenAI) -> None:
+    assert [m.id for m in client.models.list()] == ["demo"]
+    prompt = "<|im_start|>user\nWhere is my order?<|im_end|>\n<|im_start|>assistant\n"
+    r = client.completions.create(model="demo", prompt=prompt, max_tokens=20, temperature=0)
+    assert r.choices[0].text
+    assert r.usage is not None and 1 <= r.usage.completion_tokens <= 20
+
+
+def test_chat_answers_with_valid_text(client: openai.OpenAI) -> None:
+    r = client.chat.completions.create(
+        model="demo",
+        messages=[{"role": "user", "content": "你好，我的订单什么时候发货？"}],
+        max_tokens=60,
+        temperature=0,
+    )
+    text = r.choices[0].message.content or ""
+    assert text and "\ufffd" not in text
+    assert r.choices[0].finish_reason in ("stop", "length")
+    assert r.id.startswith("chatcmpl-") and r.object == "chat.completion"
+
+
+def test_chinese_stream_never_splits_a_character(client: openai.OpenAI) -> None:
+    kwargs = {
+        "model": "demo",
+        "max_tokens": 80,
+        "seed": 42,
+        "temperature": 0.8,
+        "messages": [{"role": "user", "content": "请问怎么申请退款？"}],
+    }
+    whole = client.chat.completions.create(**kwargs).choices[0].message.content
+    pieces, usage = [], None
+    for chunk in client.chat.completions.create(
+        **kwargs, stream=True, stream_options={"include_usage": True}
+    ):
+        if chunk.usage:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            if choice.delta.content:
+                pieces.append(choice.delta.content)
+    assert pieces and all("\ufffd" not in p for p in pieces)
+    assert "".join(pieces) == whole
+    assert usage is not None and usage.completion_tokens >= len(pieces) - 1
+
+
+def test_stop_and_max_tokens(client: openai.OpenAI) -> None:
+    r = client.completions.create(model="demo", prompt="Hello", max_tokens=3, temperature=0)
+    assert r.usage.completion_tokens <= 3
+    prompt = "<|im_start|>user\nI want a refund<|im_end|>\n<|im_start|>assistant\n"
+    free = (
+        client.completions.create(model="demo", prompt=prompt, max_tokens=40, temperature=0)
+        .choices[0]
+        .text
+    )
+    assert len(free) > 12
+    stop = free[8:11]
+    cut = client.completions.create(
+        model="demo", prompt=prompt, max_tokens=40, temperature=0, stop=[stop]
+    )
+    assert cut.choices[0].finish_reason == "stop"
+    assert cut.choices[0].text == free[: free.find(stop)]
+
+
+def test_usage_cli_agrees_with_returned_usage(home: Path, client: openai.OpenAI) -> None:
+    before = json.loads(_mint(home, "usage", "--tenant", "demo", "--json"))
+    got_prompt = got_completion = 0
+    for prompt in ["Where is my refund?", "我要退货", "Cancel my order please"]:
+        r = client.chat.completions.create(
+            model="demo", max_tokens=16, messages=[{"role": "user", "content": prompt}]
+        )
+        got_prompt += r.usage.prompt_tokens
+        got_completion += r.usage.completion_tokens
+    after = json.loads(_mint(home, "usage", "--tenant", "demo", "--json"))
+    assert after["requests"] - before["requests"] == 3
+    assert after["prompt_tokens"] - before["prompt_tokens"] == got_prompt
+    assert after["completion_tokens"] - before["completion_tokens"] == got_completion
+
+
+def test_missing_or_wrong_key_is_401(server: str) -> None:
+    for key in ["mm-000000000000-wrong", "sk-whatever"]:
+        bad = openai.OpenAI(base_url=f"{server}/v1", api_key=key, max_retries=0)
+        with pytest.raises(openai.AuthenticationError) as e:
+            bad.models.list()
+        assert e.value.status_code == 401 and e.value.code == "invalid_api_key"
+    r = httpx.post(f"{server}/v1/chat/completions", json={"model": "demo", "messages": []})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_errors_have_openai_shape(server: str, client: openai.OpenAI, quickstart: dict) -> None:
+    with pytest.raises(openai.NotFoundError) as nf:
+        client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}])
+    assert nf.value.code == "model_not_found"
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.completions.create(model="demo", prompt="x", temperature=7)
+    assert bad.value.param == "temperature"
+    with pytest.raises(openai.BadRequestError) as long:
+        client.completions.create(model="demo", prompt="订单 " * 2000, max_tokens=10)
+    assert long.value.code == "context_length_exceeded"
+    assert "512" in long.value.message
+    r = httpx.post(
+        f"{server}/v1/completions",
+        content=b"{not json",
+        headers={
+            "Authorization": f"Bearer {quickstart['key']}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
