@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import Dataset, ModelAlias, ModelVersion, Run, Store
@@ -103,6 +104,10 @@ def _model_ref(row: ModelVersion) -> ModelRef:
     )
 
 
+def _next_version(s: Session, table: type[Dataset] | type[ModelVersion], name: str) -> int:
+    return (s.scalar(select(func.max(table.version)).where(table.name == name)) or 0) + 1
+
+
 class Catalog:
     def __init__(self, store: Store, artifacts_dir: Path, clock: Clock = utc_now) -> None:
         self.store = store
@@ -149,9 +154,7 @@ class Catalog:
             if same is not None:
                 shutil.rmtree(staged, ignore_errors=True)
                 return _dataset_ref(same), False
-            version = (
-                s.scalar(select(func.max(Dataset.version)).where(Dataset.name == name)) or 0
-            ) + 1
+            version = _next_version(s, Dataset, name)
             dest = self.artifacts_dir / "datasets" / name / f"v{version}"
             self._adopt(staged, dest)
             row = Dataset(
@@ -181,6 +184,11 @@ class Catalog:
                 what = f"{name}:{version}" if version else name
                 raise CatalogError(f"no dataset {what}; see `mint data list`")
             return _dataset_ref(row)
+
+    def list_datasets(self) -> list[DatasetRef]:
+        with self.store.session() as s:
+            rows = s.scalars(select(Dataset).order_by(Dataset.name, Dataset.version))
+            return [_dataset_ref(r) for r in rows]
 
     # runs ----------------------------------------------------------------------------------
     def start_run(self, kind: str, *, dataset_id: int | None, config: dict[str, Any]) -> int:
@@ -226,10 +234,7 @@ class Catalog:
     ) -> ModelRef:
         _check_name(name)
         with self.store.session() as s:
-            version = (
-                s.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.name == name))
-                or 0
-            ) + 1
+            version = _next_version(s, ModelVersion, name)
             dest = self.artifacts_dir / "models" / name / f"v{version}"
             self._adopt(staged, dest)
             row = ModelVersion(

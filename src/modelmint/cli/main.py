@@ -99,7 +99,10 @@ def quickstart(
         f"[green]✓[/] tenant {tenant!r} with a new API key "
         f"(done in {time.perf_counter() - start:.0f}s)"
     )
-    console.print(serve_cmd.usage_hint(name, "127.0.0.1", 8000, created.key), highlight=False)
+    # soft_wrap: a key broken across lines by the terminal width could not be copied.
+    console.print(
+        serve_cmd.usage_hint(name, "127.0.0.1", 8000, created.key), highlight=False, soft_wrap=True
+    )
     print(created.key)
 
 
@@ -136,6 +139,16 @@ def data_ingest(
         f"dataset {res.dataset.label} ({state}): {res.dataset.num_records} records, "
         f"splits {res.dataset.splits}"
     )
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """Every dataset version with its records, splits and content hash."""
+    table = Table("name", "version", "records", "splits", "content hash")
+    for d in Runtime.open().catalog.list_datasets():
+        splits = ", ".join(f"{k} {v}" for k, v in d.splits.items())
+        table.add_row(d.name, str(d.version), str(d.num_records), splits, d.content_hash[:12])
+    console.print(table)
 
 
 # train ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from modelmint.observability import ProgressFn, no_progress
 from modelmint.training import PretrainConfig, pretrain_causal_lm, train_tokenizer
 
 # Steps per size chosen so quickstart --size tiny stays under 3 minutes on 2 cores.
-DEFAULT_STEPS = {"tiny": 80, "small": 300}
+DEFAULT_STEPS = {"tiny": 120, "small": 300}
 
 
 @dataclass(frozen=True)

@@ -54,5 +54,5 @@ def serve(
         f"serving [bold]{ref.label}[/] as model [bold]{model!r}[/] on http://{host}:{port}/v1",
         highlight=False,
     )
-    console.print(usage_hint(model, host, port), highlight=False)
+    console.print(usage_hint(model, host, port), highlight=False, soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

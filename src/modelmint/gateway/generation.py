@@ -8,9 +8,9 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
@@ -23,8 +23,6 @@ from modelmint.serving import Completion, SamplingParams, TextDelta
 
 log = logging.getLogger("modelmint.gateway")
 
-ChunkFn = Callable[[str, str | None], dict[str, Any]]  # (text, finish_reason) -> event body
-
 
 @dataclass
 class GenerationCall:
@@ -35,10 +33,7 @@ class GenerationCall:
     prompt_ids: list[int]
     params: SamplingParams
     started: float
-
-    @property
-    def created(self) -> int:
-        return int(time.time())
+    created: int = field(default_factory=lambda: int(time.time()))
 
 
 def new_request_id(prefix: str) -> str:
@@ -102,32 +97,36 @@ def _sse(body: dict[str, Any]) -> str:
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
+class StreamFormat(Protocol):
+    """How one route shapes its stream events (completion and chat chunks differ)."""
+
+    def first(self) -> dict[str, Any] | None: ...
+
+    def chunk(self, text: str, finish_reason: str | None) -> dict[str, Any]: ...
+
+    def usage(self, usage: Usage) -> dict[str, Any]: ...
+
+
 def stream_and_meter(
-    ledger: UsageLedger,
-    call: GenerationCall,
-    chunk: ChunkFn,
-    *,
-    first: dict[str, Any] | None,
-    include_usage: bool,
-    usage_chunk: Callable[[Usage], dict[str, Any]],
+    ledger: UsageLedger, call: GenerationCall, fmt: StreamFormat, include_usage: bool
 ) -> StreamingResponse:
     async def events() -> AsyncIterator[str]:
         tokens, finished, failed = 0, False, False
         try:
-            if first is not None:
+            if (first := fmt.first()) is not None:
                 yield _sse(first)
             last: TextDelta | None = None
             async for delta in call.served.engine.stream(call.prompt_ids, call.params):
                 tokens = delta.completion_tokens
                 last = delta
                 if delta.finish_reason is None and delta.text:
-                    yield _sse(chunk(delta.text, None))
+                    yield _sse(fmt.chunk(delta.text, None))
             await run_in_threadpool(_record, ledger, call, tokens, "completed")
             finished = True
             assert last is not None
-            yield _sse(chunk(last.text, last.finish_reason))
+            yield _sse(fmt.chunk(last.text, last.finish_reason))
             if include_usage:
-                yield _sse(usage_chunk(usage_of(call, tokens)))
+                yield _sse(fmt.usage(usage_of(call, tokens)))
             yield "data: [DONE]\n\n"
         except Exception:
             failed = True  # our fault: not billed

@@ -1,4 +1,5 @@
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -26,14 +27,37 @@ from modelmint.gateway.schemas import (
 router = APIRouter(tags=["chat"])
 
 
-def _chunk(call: GenerationCall, model: str, choices: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": call.request_id,
-        "object": "chat.completion.chunk",
-        "created": call.created,
-        "model": model,
-        "choices": choices,
-    }
+@dataclass(frozen=True)
+class ChatStream:
+    call: GenerationCall
+    model: str
+    include_usage: bool
+
+    def _body(self, delta: dict[str, str] | None, finish_reason: str | None) -> dict[str, Any]:
+        choices = (
+            []
+            if delta is None
+            else [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]
+        )
+        body: dict[str, Any] = {
+            "id": self.call.request_id,
+            "object": "chat.completion.chunk",
+            "created": self.call.created,
+            "model": self.model,
+            "choices": choices,
+        }
+        if self.include_usage:
+            body["usage"] = None
+        return body
+
+    def first(self) -> dict[str, Any]:
+        return self._body({"role": "assistant", "content": ""}, None)
+
+    def chunk(self, text: str, finish_reason: str | None) -> dict[str, Any]:
+        return self._body({"content": text} if text else {}, finish_reason)
+
+    def usage(self, usage: Usage) -> dict[str, Any]:
+        return {**self._body(None, None), "usage": usage.model_dump()}
 
 
 @router.post("/v1/chat/completions", response_model=ChatResponse)
@@ -50,9 +74,12 @@ async def create_chat_completion(
     ]
     prompt = await run_in_threadpool(served.engine.render_chat, messages)
     prompt_ids = await run_in_threadpool(served.engine.encode, prompt)
-    max_tokens = req.max_completion_tokens or req.max_tokens
     params = sampling_params(
-        req, len(prompt_ids), max_tokens, served.engine.context_length, "messages"
+        req,
+        len(prompt_ids),
+        req.max_completion_tokens or req.max_tokens,
+        served.engine.context_length,
+        "messages",
     )
     call = GenerationCall(
         "chat.completions",
@@ -63,49 +90,10 @@ async def create_chat_completion(
         params,
         time.perf_counter(),
     )
-
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
-
-        def with_usage(body: dict[str, Any]) -> dict[str, Any]:
-            if include_usage:
-                body["usage"] = None
-            return body
-
-        def chunk(text: str, finish: str | None) -> dict[str, Any]:
-            delta = {"content": text} if text or finish is None else {}
-            return with_usage(
-                _chunk(
-                    call,
-                    req.model,
-                    [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-                )
-            )
-
-        def usage_chunk(usage: Usage) -> dict[str, Any]:
-            return {**_chunk(call, req.model, []), "usage": usage.model_dump()}
-
-        first = with_usage(
-            _chunk(
-                call,
-                req.model,
-                [
-                    {
-                        "index": 0,
-                        "delta": {"role": "assistant", "content": ""},
-                        "finish_reason": None,
-                        "logprobs": None,
-                    }
-                ],
-            )
-        )
         return stream_and_meter(
-            ctx.ledger,
-            call,
-            chunk,
-            first=first,
-            include_usage=include_usage,
-            usage_chunk=usage_chunk,
+            ctx.ledger, call, ChatStream(call, req.model, include_usage), include_usage
         )
 
     done = await complete_and_meter(ctx.ledger, call)

@@ -1,4 +1,5 @@
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -25,6 +26,34 @@ from modelmint.gateway.schemas import (
 router = APIRouter(tags=["completions"])
 
 
+@dataclass(frozen=True)
+class CompletionStream:
+    call: GenerationCall
+    model: str
+    include_usage: bool
+
+    def _body(self, choices: list[CompletionChoice], usage: Usage | None) -> dict[str, Any]:
+        body = CompletionResponse(
+            id=self.call.request_id,
+            created=self.call.created,
+            model=self.model,
+            choices=choices,
+            usage=usage,
+        ).model_dump()
+        if not self.include_usage:
+            body.pop("usage")  # OpenAI sends the field only when usage was asked for
+        return body
+
+    def first(self) -> None:
+        return None
+
+    def chunk(self, text: str, finish_reason: str | None) -> dict[str, Any]:
+        return self._body([CompletionChoice(text=text, finish_reason=finish_reason)], None)
+
+    def usage(self, usage: Usage) -> dict[str, Any]:
+        return self._body([], usage)
+
+
 @router.post("/v1/completions", response_model=CompletionResponse)
 async def create_completion(
     req: CompletionRequest,
@@ -45,39 +74,10 @@ async def create_completion(
         params,
         time.perf_counter(),
     )
-
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
-
-        def chunk(text: str, finish: str | None) -> dict[str, Any]:
-            body = CompletionResponse(
-                id=call.request_id,
-                created=call.created,
-                model=req.model,
-                choices=[CompletionChoice(text=text, finish_reason=finish)],
-            ).model_dump()
-            body["usage"] = None
-            if not include_usage:
-                body.pop("usage")
-            return body
-
-        def usage_chunk(usage: Usage) -> dict[str, Any]:
-            return CompletionResponse(
-                id=call.request_id,
-                created=call.created,
-                model=req.model,
-                choices=[],
-                usage=usage,
-            ).model_dump()
-
-        return stream_and_meter(
-            ctx.ledger,
-            call,
-            chunk,
-            first=None,
-            include_usage=include_usage,
-            usage_chunk=usage_chunk,
-        )
+        fmt = CompletionStream(call, req.model, include_usage)
+        return stream_and_meter(ctx.ledger, call, fmt, include_usage)
 
     done = await complete_and_meter(ctx.ledger, call)
     return CompletionResponse(
