@@ -53,9 +53,12 @@ def test_data_sample_and_ingest(tmp_path: Path) -> None:
     r = runner.invoke(app, ["data", "ingest", str(out), "--name", "cs"])
     assert r.exit_code == 0 and "cs:1 (new version)" in r.output
     r = runner.invoke(app, ["data", "ingest", str(out), "--name", "cs"])
-    assert "cs:1 (unchanged content" in r.output
+    assert "cs:1 (unchanged input" in r.output
     listing = runner.invoke(app, ["data", "list"]).output
-    assert "cs" in listing and "300" in listing
+    assert "cs" in listing and "validation" in listing
+    stats = json.loads(runner.invoke(app, ["data", "stats", "cs", "--json"]).output)
+    assert stats["read"] == 300 and stats["kept"] + stats["dropped"] == 300
+    assert sum(stats["splits"].values()) == stats["kept"]
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": oops}\n')
     r = runner.invoke(app, ["data", "ingest", str(bad), "--name", "bad"])

@@ -6,18 +6,34 @@ a failure leaves no half-registered version behind."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import Dataset, ModelAlias, ModelVersion, Run, Store
+
+# Every dataset split on disk has these columns. ``labels`` is a JSON object of strings
+# (intent, sentiment, ...); ``messages`` is set for chat documents, whose ``text`` is the
+# turns' contents joined by newlines.
+DOCUMENT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("text", pa.string()),
+        ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+        ("labels", pa.string()),
+        ("lang", pa.string()),
+        ("source", pa.string()),
+    ]
+)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MODEL_SPEC_RE = re.compile(r"^(?P<name>[^:@]+)(?::(?P<version>\d+)|@(?P<alias>[A-Za-z0-9._-]+))?$")
@@ -42,11 +58,15 @@ class DatasetRef:
         return f"{self.name}:{self.version}"
 
     def read_split(self, split: str) -> list[dict[str, Any]]:
-        """The records of one split; stages read datasets through here, not the data stage."""
+        """The documents of one split (see DOCUMENT_SCHEMA); stages read datasets through
+        here, not through the data stage."""
         path = self.path / f"{split}.parquet"
         if not path.exists():
             raise CatalogError(f"dataset {self.label} has no split {split!r}")
-        return pq.read_table(path).to_pylist()
+        rows = pq.read_table(path).to_pylist()
+        for r in rows:
+            r["labels"] = json.loads(r["labels"]) if r.get("labels") else {}
+        return rows
 
 
 @dataclass(frozen=True)
@@ -170,6 +190,14 @@ class Catalog:
             s.add(row)
             s.flush()
             return _dataset_ref(row), True
+
+    def find_dataset(self, name: str, content_hash: str) -> DatasetRef | None:
+        """The version of ``name`` with exactly this content, if there is one."""
+        with self.store.session() as s:
+            row = s.scalar(
+                select(Dataset).where(Dataset.name == name, Dataset.content_hash == content_hash)
+            )
+            return _dataset_ref(row) if row else None
 
     def get_dataset(self, name: str, version: int | None = None) -> DatasetRef:
         with self.store.session() as s:

@@ -31,13 +31,13 @@ class TrainedModel:
 def dialogue_text(record: dict[str, Any], tokenizer: Any) -> str:
     """A dialogue as the model reads it: rendered with the chat template it will be served
     with, so chat requests look like what it was trained on."""
-    if record.get("text"):
-        return str(record["text"])
-    return str(tokenizer.apply_chat_template(record["messages"], tokenize=False))
+    if record.get("messages"):
+        return str(tokenizer.apply_chat_template(record["messages"], tokenize=False))
+    return str(record["text"])
 
 
 def _record_texts(records: list[dict[str, Any]]) -> list[str]:
-    return ["\n".join(m["content"] for m in r["messages"]) for r in records]
+    return [r["text"] for r in records]
 
 
 def train_and_register(

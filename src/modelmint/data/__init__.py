@@ -1,5 +1,32 @@
-"""Data stage: sample corpus, ingest, split and version."""
+"""Data stage: read raw files, filter, scrub, de-duplicate, split and version them."""
 
-from modelmint.data.ingest import DataError, IngestResult, ingest_dialogues, read_dialogues
+from modelmint.data.curate import CurateConfig, CurateResult, DataError, curate
+from modelmint.data.dedup import Deduplicator, NearDupConfig, exact_key, normalize_text
+from modelmint.data.langid import LanguageFilter, LanguageGuess, detect_language
+from modelmint.data.pii import PII_TYPES, ScrubResult, scrub_pii
+from modelmint.data.quality import QualityConfig, QualityFilter, QualityVerdict
+from modelmint.data.readers import InputError, read_documents
+from modelmint.data.splits import SplitConfig
 
-__all__ = ["DataError", "IngestResult", "ingest_dialogues", "read_dialogues"]
+__all__ = [
+    "PII_TYPES",
+    "CurateConfig",
+    "CurateResult",
+    "DataError",
+    "Deduplicator",
+    "InputError",
+    "LanguageFilter",
+    "LanguageGuess",
+    "NearDupConfig",
+    "QualityConfig",
+    "QualityFilter",
+    "QualityVerdict",
+    "ScrubResult",
+    "SplitConfig",
+    "curate",
+    "detect_language",
+    "exact_key",
+    "normalize_text",
+    "read_documents",
+    "scrub_pii",
+]

@@ -1,0 +1,168 @@
+"""What a curation run did, in numbers (``report.json``) and on one page with plots
+(``report.html``): documents in and out, why each dropped one went, lengths, languages,
+labels per split, duplicate clusters and PII replaced."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DatasetReport:
+    files: list[str]
+    config: dict[str, Any]
+    read: int = 0
+    kept: int = 0
+    rejected: int = 0
+    drops: Counter[str] = field(default_factory=Counter)
+    languages: Counter[str] = field(default_factory=Counter)
+    pii: Counter[str] = field(default_factory=Counter)
+    splits: dict[str, Counter[str]] = field(default_factory=dict)  # split -> stratum counts
+    labels: dict[str, Counter[str]] = field(default_factory=dict)  # label name -> value counts
+    stratified_by: str | None = None
+    clusters: list[list[str]] = field(default_factory=list)
+    lengths: array[int] = field(default_factory=lambda: array("I"))
+
+    # observing -----------------------------------------------------------------------------
+    def observe_input(self, doc: dict[str, Any]) -> None:
+        self.read += 1
+
+    def observe_drop(self, reason: str) -> None:
+        self.drops[reason] += 1
+
+    def observe_kept(self, doc: dict[str, Any]) -> None:
+        self.lengths.append(len(doc["text"]))
+        self.languages[doc.get("lang", "")] += 1
+        self.pii.update(doc.get("pii", {}))
+        for k, v in doc["labels"].items():
+            self.labels.setdefault(k, Counter())[v] += 1
+
+    def observe_contaminated(self, rec: dict[str, Any]) -> None:
+        self.drops["contaminated"] += 1
+
+    def observe_split(self, split: str, rec: dict[str, Any]) -> None:
+        self.kept += 1
+        labels = json.loads(rec["labels"]) if rec.get("labels") else {}
+        stratum = labels.get(self.stratified_by, "") if self.stratified_by else ""
+        self.splits.setdefault(split, Counter())[stratum] += 1
+
+    # results -------------------------------------------------------------------------------
+    def split_counts(self) -> dict[str, int]:
+        return {s: sum(c.values()) for s, c in sorted(self.splits.items())}
+
+    def as_dict(self) -> dict[str, Any]:
+        lengths = sorted(self.lengths)
+
+        def pct(q: float) -> int:
+            return lengths[min(len(lengths) - 1, int(q * len(lengths)))] if lengths else 0
+
+        return {
+            "files": self.files,
+            "read": self.read,
+            "rejected": self.rejected,
+            "kept": self.kept,
+            "dropped": sum(self.drops.values()),
+            "drops": dict(self.drops.most_common()),
+            "splits": self.split_counts(),
+            "stratified_by": self.stratified_by,
+            "split_strata": {s: dict(c.most_common()) for s, c in sorted(self.splits.items())},
+            "languages": dict(self.languages.most_common()),
+            "labels": {k: dict(c.most_common()) for k, c in sorted(self.labels.items())},
+            "pii_replaced": dict(self.pii.most_common()),
+            "length_chars": {
+                "p10": pct(0.1),
+                "p50": pct(0.5),
+                "p90": pct(0.9),
+                "max": lengths[-1] if lengths else 0,
+            },
+            "duplicate_clusters": len(self.clusters),
+            "largest_clusters": sorted(self.clusters, key=len, reverse=True)[:20],
+            "config": self.config,
+        }
+
+    def write(self, out: Path) -> None:
+        data = self.as_dict()
+        (out / "report.json").write_text(
+            json.dumps(data, ensure_ascii=False, indent=2, default=str)
+        )
+        (out / "report.html").write_text(render_html(data, self), encoding="utf-8")
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _bar(ax: Any, counts: dict[str, int], title: str) -> None:
+    items = list(counts.items())[:20]
+    ax.barh([k or "(none)" for k, _ in items][::-1], [v for _, v in items][::-1], color="#3b7dd8")
+    ax.set_title(title)
+
+
+def render_html(data: dict[str, Any], report: DatasetReport) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots: list[tuple[str, str]] = []
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.hist(list(report.lengths) or [0], bins=50, color="#3b7dd8")
+    ax.set_title("document length (characters)")
+    ax.set_yscale("log")
+    plots.append(("Lengths", _png(fig)))
+    for title, counts in [("Languages", data["languages"]), ("Drops per rule", data["drops"])]:
+        fig, ax = plt.subplots(figsize=(6, 0.4 * max(3, len(counts)) + 0.6))
+        _bar(ax, counts or {"none": 0}, title.lower())
+        plots.append((title, _png(fig)))
+    for name, counts in data["labels"].items():
+        fig, ax = plt.subplots(figsize=(6, 0.3 * max(3, len(counts)) + 0.6))
+        _bar(ax, counts, f"label balance: {name}")
+        plots.append((f"Label {name}", _png(fig)))
+    if report.clusters:
+        fig, ax = plt.subplots(figsize=(6, 3))
+        sizes = Counter(len(c) for c in report.clusters)
+        ax.bar([str(k) for k in sorted(sizes)], [sizes[k] for k in sorted(sizes)], color="#3b7dd8")
+        ax.set_title("duplicate clusters by size")
+        plots.append(("Duplicate clusters", _png(fig)))
+    plt.close("all")
+
+    counts = [
+        ("read", data["read"]),
+        ("rejected (unreadable)", data["rejected"]),
+        ("dropped", data["dropped"]),
+        ("kept", data["kept"]),
+        *data["splits"].items(),
+    ]
+    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{v}</td></tr>" for k, v in counts)
+    figures = "".join(
+        f"<figure><figcaption>{html.escape(t)}</figcaption>"
+        f"<img alt='{html.escape(t)}' src='data:image/png;base64,{p}'></figure>"
+        for t, p in plots
+    )
+    clusters = "".join(
+        f"<li>{html.escape(', '.join(c[:8]))}{' …' if len(c) > 8 else ''}</li>"
+        for c in data["largest_clusters"]
+    )
+    pii = ", ".join(f"{k}: {v}" for k, v in data["pii_replaced"].items()) or "none"
+    return f"""<!doctype html><html lang="en"><meta charset="utf-8">
+<title>dataset report</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse}}td{{border:1px solid #ddd;padding:.2em .6em}}
+figure{{display:inline-block;margin:.5em}}img{{max-width:460px}}</style>
+<h1>Dataset report</h1><table>{rows}</table>
+<p>PII replaced: {html.escape(pii)}. Stratified by: {html.escape(str(data["stratified_by"]))}.
+Length (chars) p10/p50/p90/max: {data["length_chars"]["p10"]}/{data["length_chars"]["p50"]}/
+{data["length_chars"]["p90"]}/{data["length_chars"]["max"]}.</p>
+{figures}
+<h2>Largest duplicate clusters (kept id first)</h2><ul>{clusters or "<li>none</li>"}</ul>
+</html>"""

@@ -1,0 +1,112 @@
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from modelmint.catalog import Catalog, CatalogError
+from modelmint.data import CurateConfig, DataError, SplitConfig, curate
+from modelmint.data.sample import write_sample_corpus
+from modelmint.store import Store
+
+
+@pytest.fixture
+def catalog(store: Store, tmp_path: Path) -> Catalog:
+    return Catalog(store, tmp_path / "artifacts")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    path = tmp_path_factory.mktemp("sample") / "cs.jsonl"
+    return path, write_sample_corpus(path, n_dialogues=2000, seed=3)
+
+
+def test_sample_curates_into_a_clean_split_dataset(catalog: Catalog, sample) -> None:
+    path, truth = sample
+    res = curate(catalog, [path], "cs", CurateConfig(splits=SplitConfig(validation=0.1, test=0.05)))
+    ds, report = res.dataset, res.report
+    assert res.created and ds.version == 1
+    # Planted duplicates go; everything else of this clean corpus stays.
+    assert report["drops"].get("exact_duplicate", 0) + report["drops"].get(
+        "near_duplicate", 0
+    ) >= 0.95 * (len(truth.exact_duplicates) + len(truth.near_duplicates))
+    assert report["read"] == 2000 and report["kept"] + report["dropped"] == 2000
+    assert report["kept"] >= 0.85 * 2000
+    assert set(ds.splits) == {"train", "validation", "test"}
+    train, val = ds.read_split("train"), ds.read_split("validation")
+    assert {d["id"] for d in train}.isdisjoint({d["id"] for d in val})
+    # Every planted PII string is gone from what was kept.
+    kept = {d["id"]: d for s in ds.splits for d in ds.read_split(s)}
+    for doc_id, strings in truth.pii.items():
+        if doc_id in kept:
+            assert not any(s in kept[doc_id]["text"] for s in strings)
+            assert not any(s in m["content"] for s in strings for m in kept[doc_id]["messages"])
+    assert report["pii_replaced"]
+    # Stratified: every intent appears in validation in about its share.
+    assert report["stratified_by"] == "intent"
+    intents = {d["labels"]["intent"] for d in train}
+    assert {d["labels"]["intent"] for d in val} == intents
+    assert (ds.path / "report.html").read_text().count("<img") >= 4
+    drops = pq.read_table(ds.path / "drops.parquet").to_pylist()
+    assert len(drops) == report["dropped"] and all(d["reason"] for d in drops)
+
+
+def test_same_input_same_version_and_new_input_new_version(
+    catalog: Catalog, sample, tmp_path: Path
+) -> None:
+    path, _ = sample
+    first = curate(catalog, [path], "cs")
+    again = curate(catalog, [path], "cs")
+    assert not again.created and again.dataset.id == first.dataset.id
+    other = tmp_path / "other.jsonl"
+    write_sample_corpus(other, n_dialogues=200, seed=9)
+    assert curate(catalog, [other], "cs").dataset.version == 2
+
+
+def test_decontamination_removes_training_copies_of_eval_text(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    base = "退款申请已经提交，款项会在三到五个工作日内原路退回到您的支付账户，请注意查收短信通知。"
+    rows = [
+        {"text": f"{base}这是第{i}条不同的补充说明，编号{i * 7919}。", "label": "x"}
+        for i in range(60)
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    config = CurateConfig(
+        near_dedup=None, quality=None, splits=SplitConfig(validation=0.1, stratify_by=None)
+    )
+    res = curate(catalog, [path], "contam", config)
+    # Every training document shares the long common prefix with the evaluation documents.
+    assert res.report["drops"]["contaminated"] == 54
+    assert res.dataset.splits == {"train": 0, "validation": 6}
+
+
+def test_bad_line_fails_naming_it_and_stores_nothing(catalog: Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"text": "这是一条正常的客服记录，内容完整。"}\n{"text": broken\n', encoding="utf-8"
+    )
+    with pytest.raises(DataError, match=rf"{path}:2: invalid JSON.*--on-error skip"):
+        curate(catalog, [path], "bad")
+    with pytest.raises(CatalogError):
+        catalog.get_dataset("bad")
+    assert not any((catalog.artifacts_dir / "staging").iterdir())
+
+
+def test_skip_writes_rejects_and_counts_them(catalog: Catalog, tmp_path: Path) -> None:
+    good = [
+        json.dumps(
+            {
+                "text": f"Your order number {i} has shipped and will arrive on "
+                f"Friday. Thank you for shopping with us today."
+            }
+        )
+        for i in range(30)
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([*good[:10], "{oops", '{"body": 1}', *good[10:]]) + "\n")
+    res = curate(catalog, [path], "mixed", CurateConfig(on_error="skip", near_dedup=None))
+    assert res.report["rejected"] == 2
+    rejects = (res.dataset.path / "rejects.jsonl").read_text().splitlines()
+    assert [json.loads(r)["source"] for r in rejects] == [f"{path}:11", f"{path}:12"]
