@@ -110,3 +110,14 @@ def test_skip_writes_rejects_and_counts_them(catalog: Catalog, tmp_path: Path) -
     assert res.report["rejected"] == 2
     rejects = (res.dataset.path / "rejects.jsonl").read_text().splitlines()
     assert [json.loads(r)["source"] for r in rejects] == [f"{path}:11", f"{path}:12"]
+
+
+def test_worker_processes_give_the_same_dataset(catalog: Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    write_sample_corpus(path, n_dialogues=600, seed=4)
+    one = curate(catalog, [path], "one", CurateConfig(batch_size=100))
+    two = curate(catalog, [path], "two", CurateConfig(batch_size=100, num_proc=2))
+    assert one.dataset.splits == two.dataset.splits
+    for split in one.dataset.splits:
+        assert one.dataset.read_split(split) == two.dataset.read_split(split)
+    assert one.report["drops"] == two.report["drops"]

@@ -14,9 +14,9 @@ import hashlib
 import json
 import shutil
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -90,10 +90,14 @@ def _scrub(doc: dict[str, Any], counts: Counter[str]) -> None:
         counts.update(res.counts)
 
 
-def _process(docs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str | None, Any]]:
-    """Each document -> (document as changed, drop reason or None, signature or None)."""
+Processed = tuple[dict[str, Any], str | None, bytes, Any]
+
+
+def _process(docs: list[dict[str, Any]]) -> list[Processed]:
+    """Each document -> (document as changed, drop reason or None, exact key, MinHash
+    signature or None). Everything per-document happens here, in the workers."""
     config: CurateConfig = _worker["config"]
-    out: list[tuple[dict[str, Any], str | None, Any]] = []
+    out: list[Processed] = []
     for doc in docs:
         guess, reason = _worker["lang"].check(doc["text"])
         doc["lang"] = guess.lang
@@ -106,12 +110,12 @@ def _process(docs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str | Non
             pii: Counter[str] = Counter()
             _scrub(doc, pii)
             doc["pii"] = dict(pii)
-        out.append((doc, reason, None))
+        out.append((doc, reason, exact_key(doc["text"]) if reason is None else b"", None))
     if config.near_dedup is not None:
-        kept = [i for i, (_, reason, _) in enumerate(out) if reason is None]
+        kept = [i for i, (_, reason, _, _) in enumerate(out) if reason is None]
         sigs = signatures([out[i][0]["text"] for i in kept], config.near_dedup)
         for i, sig in zip(kept, sigs, strict=True):
-            out[i] = (out[i][0], None, sig)
+            out[i] = (*out[i][:3], sig)
     return out
 
 
@@ -148,6 +152,20 @@ def _batches(
                 batch = []
     if batch:
         yield batch
+
+
+def _ordered_map(
+    pool: ProcessPoolExecutor, batches: Iterator[list[dict[str, Any]]], ahead: int
+) -> Iterator[list[Processed]]:
+    """Like ``pool.map`` but reading at most ``ahead`` batches in advance: Executor.map
+    submits the whole input at once, which would hold a larger-than-RAM corpus in memory."""
+    pending: deque[Future[list[Processed]]] = deque()
+    for batch in batches:
+        pending.append(pool.submit(_process, batch))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _row(doc: dict[str, Any]) -> dict[str, Any]:
@@ -241,13 +259,15 @@ def _run(
         _init_worker(config)
     try:
         batches = _batches(files, config, errors)
-        results = pool.map(_process, batches) if pool else map(_process, batches)
+        results = (
+            _ordered_map(pool, batches, 2 * config.num_proc) if pool else map(_process, batches)
+        )
         for processed in results:
-            for doc, reason, sig in processed:
+            for doc, reason, key, sig in processed:
                 seen += 1
                 report.observe_input(doc)
                 if reason is None and (config.exact_dedup or config.near_dedup):
-                    dup = dedup.add_signed(doc["id"], exact_key(doc["text"]), sig)
+                    dup = dedup.add_signed(doc["id"], key, sig)
                     if dup is not None:
                         reason = dup[0]
                 if reason is not None:
@@ -256,7 +276,7 @@ def _run(
                     continue
                 report.observe_kept(doc)
                 scratch.add(_row(doc))
-                keys.append((doc["id"] + "\0" + doc["text"][:200], ""))
+                keys.append((key.hex(), ""))
                 strata.append(doc["labels"])
                 label_names.update(doc["labels"])
             elapsed = time.perf_counter() - start
