@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -141,7 +142,9 @@ def data_ingest(
     test: float = typer.Option(0.0, help="Fraction for the test split."),
     stratify_by: str = typer.Option("auto", help="Label to stratify by, 'auto' or 'none'."),
     decontaminate: bool = typer.Option(True, "--decontaminate/--no-decontaminate"),
-    num_proc: int = typer.Option(1, help="Worker processes for filtering and hashing."),
+    num_proc: int = typer.Option(
+        0, help="Worker processes for filtering and hashing (0: one per CPU core)."
+    ),
 ) -> None:
     """Curate files into a new immutable dataset version (same input, same version)."""
     rt = Runtime.open()
@@ -166,7 +169,7 @@ def data_ingest(
                 stratify_by=None if stratify_by == "none" else stratify_by,
             ),
             decontaminate=decontaminate,
-            num_proc=num_proc,
+            num_proc=num_proc or os.cpu_count() or 1,
         )
         with RichProgress(console) as progress:
             res = curate(rt.catalog, paths, name, config, progress=progress)
