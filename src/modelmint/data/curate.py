@@ -47,6 +47,9 @@ class CurateConfig:
     on_error: Literal["fail", "skip"] = "fail"
     quality: QualityConfig | None = field(default_factory=QualityConfig)
     languages: tuple[str, ...] | None = ("zh", "en")  # keep-list; None keeps every language
+    # Without a keep-list, detection only labels documents for the report; it costs as much
+    # as all quality rules together, so it can be switched off.
+    identify_language: bool = True
     scrub_pii: bool = True
     exact_dedup: bool = True
     near_dedup: NearDupConfig | None = field(default_factory=NearDupConfig)
@@ -74,7 +77,8 @@ _worker: dict[str, Any] = {}
 def _init_worker(config: CurateConfig) -> None:
     _worker["config"] = config
     _worker["quality"] = QualityFilter(config.quality) if config.quality else None
-    _worker["lang"] = LanguageFilter(keep=config.languages)
+    identify = config.identify_language or config.languages is not None
+    _worker["lang"] = LanguageFilter(keep=config.languages) if identify else None
 
 
 def _scrub(doc: dict[str, Any], counts: Counter[str]) -> None:
@@ -99,10 +103,12 @@ def _process(docs: list[dict[str, Any]]) -> list[Processed]:
     config: CurateConfig = _worker["config"]
     out: list[Processed] = []
     for doc in docs:
-        guess, reason = _worker["lang"].check(doc["text"])
-        doc["lang"] = guess.lang
+        reason, doc["lang"] = None, None
+        if _worker["lang"] is not None:
+            guess, reason = _worker["lang"].check(doc["text"])
+            doc["lang"] = guess.lang
         if reason is None and _worker["quality"] is not None:
-            verdict = _worker["quality"].check(doc["text"], guess.lang)
+            verdict = _worker["quality"].check(doc["text"], doc["lang"])
             reason = verdict.reason
             if reason is None and doc["messages"] is None:
                 doc["text"] = verdict.text  # line-level rules edit plain text, not chat turns
@@ -174,7 +180,7 @@ def _row(doc: dict[str, Any]) -> dict[str, Any]:
         "text": doc["text"],
         "messages": doc["messages"],
         "labels": json.dumps(doc["labels"], ensure_ascii=False, sort_keys=True),
-        "lang": doc.get("lang", ""),
+        "lang": doc.get("lang") or "",
         "source": doc["source"],
     }
 

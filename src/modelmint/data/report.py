@@ -40,7 +40,7 @@ class DatasetReport:
 
     def observe_kept(self, doc: dict[str, Any]) -> None:
         self.lengths.append(len(doc["text"]))
-        self.languages[doc.get("lang", "")] += 1
+        self.languages[doc.get("lang") or "unidentified"] += 1
         self.pii.update(doc.get("pii", {}))
         for k, v in doc["labels"].items():
             self.labels.setdefault(k, Counter())[v] += 1
