@@ -81,3 +81,15 @@ def test_unknown_models_are_clear_errors(catalog: Catalog, spec: str) -> None:
 def test_alias_to_missing_version_is_refused(catalog: Catalog) -> None:
     with pytest.raises(CatalogError, match="no model m:3"):
         catalog.set_alias("m", "production", 3)
+
+
+def test_a_leftover_directory_is_never_overwritten(catalog: Catalog) -> None:
+    leftover = catalog.artifacts_dir / "models" / "m" / "v1"
+    leftover.mkdir(parents=True)
+    (leftover / "keep.txt").write_text("from a crashed run")
+    ref = catalog.add_model_version(
+        "m", _stage(catalog, "new"), run_id=None, kind="causal-lm", num_parameters=1, metrics={}
+    )
+    assert ref.version == 1 and ref.path != leftover
+    assert (ref.path / "file.txt").read_text() == "new"
+    assert (leftover / "keep.txt").read_text() == "from a crashed run"

@@ -147,11 +147,15 @@ class Catalog:
             except FileExistsError:
                 n += 1
 
-    def _adopt(self, staged: Path, dest: Path) -> None:
+    def _adopt(self, staged: Path, dest: Path) -> Path:
+        """Moves a staged directory to its place in artifacts/. Nothing there is ever
+        deleted: a directory left by a crashed or concurrent registration of the same
+        version keeps its content, and this one gets a name of its own beside it."""
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists():  # left by a registration that failed after the move
-            shutil.rmtree(dest)
+        if dest.exists():
+            dest = dest.with_name(f"{dest.name}-{staged.name}")
         staged.rename(dest)
+        return dest
 
     # datasets ------------------------------------------------------------------------------
     def add_dataset(
@@ -175,8 +179,7 @@ class Catalog:
                 shutil.rmtree(staged, ignore_errors=True)
                 return _dataset_ref(same), False
             version = _next_version(s, Dataset, name)
-            dest = self.artifacts_dir / "datasets" / name / f"v{version}"
-            self._adopt(staged, dest)
+            dest = self._adopt(staged, self.artifacts_dir / "datasets" / name / f"v{version}")
             row = Dataset(
                 name=name,
                 version=version,
@@ -263,8 +266,7 @@ class Catalog:
         _check_name(name)
         with self.store.session() as s:
             version = _next_version(s, ModelVersion, name)
-            dest = self.artifacts_dir / "models" / name / f"v{version}"
-            self._adopt(staged, dest)
+            dest = self._adopt(staged, self.artifacts_dir / "models" / name / f"v{version}")
             row = ModelVersion(
                 name=name,
                 version=version,
