@@ -43,9 +43,10 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
 
 
 def stop_token_ids(tok: PreTrainedTokenizerBase) -> list[int]:
-    """Token ids that end a generation: end of text, and end of a chat turn when present."""
+    """Token ids that end a generation: end of text, and the end of a chat turn or the
+    start of a new one (a small model sometimes skips the end marker)."""
     ids = []
-    for t in (END_OF_TEXT, IM_END):
+    for t in (END_OF_TEXT, IM_END, IM_START):
         i = tok.convert_tokens_to_ids(t)
         if isinstance(i, int) and i != tok.unk_token_id:
             ids.append(i)
