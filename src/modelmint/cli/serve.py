@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import typer
 import uvicorn
-from rich.console import Console
 
 from modelmint.catalog import CatalogError
+from modelmint.cli.common import console, fail
 from modelmint.cli.runtime import Runtime
 from modelmint.gateway import GatewayContext, ServedModel, create_app
 from modelmint.serving import Engine, TextGenerator
-
-console = Console()
 
 
 def usage_hint(model: str, host: str, port: int, key: str = "$MINT_API_KEY") -> str:
@@ -45,8 +43,7 @@ def serve(
     try:
         ref = rt.catalog.resolve_model(model)
     except CatalogError as e:
-        Console(stderr=True).print(f"[bold red]error:[/] {e}")
-        raise typer.Exit(1) from e
+        raise fail(e) from e
     engine = Engine(TextGenerator(ref.path, threads=threads))
     served = ServedModel(id=model, label=ref.label, model_version_id=ref.id, engine=engine)
     app = create_app(GatewayContext(keys=rt.keys, ledger=rt.ledger, models={model: served}))
