@@ -128,6 +128,12 @@ def _next_version(s: Session, table: type[Dataset] | type[ModelVersion], name: s
     return (s.scalar(select(func.max(table.version)).where(table.name == name)) or 0) + 1
 
 
+def _dataset_with_hash(s: Session, name: str, content_hash: str) -> Dataset | None:
+    return s.scalar(
+        select(Dataset).where(Dataset.name == name, Dataset.content_hash == content_hash)
+    )
+
+
 class Catalog:
     def __init__(self, store: Store, artifacts_dir: Path, clock: Clock = utc_now) -> None:
         self.store = store
@@ -172,9 +178,7 @@ class Catalog:
         name returns the existing version and discards the staged copy."""
         _check_name(name)
         with self.store.session() as s:
-            same = s.scalar(
-                select(Dataset).where(Dataset.name == name, Dataset.content_hash == content_hash)
-            )
+            same = _dataset_with_hash(s, name, content_hash)
             if same is not None:
                 shutil.rmtree(staged, ignore_errors=True)
                 return _dataset_ref(same), False
@@ -197,9 +201,7 @@ class Catalog:
     def find_dataset(self, name: str, content_hash: str) -> DatasetRef | None:
         """The version of ``name`` with exactly this content, if there is one."""
         with self.store.session() as s:
-            row = s.scalar(
-                select(Dataset).where(Dataset.name == name, Dataset.content_hash == content_hash)
-            )
+            row = _dataset_with_hash(s, name, content_hash)
             return _dataset_ref(row) if row else None
 
     def get_dataset(self, name: str, version: int | None = None) -> DatasetRef:

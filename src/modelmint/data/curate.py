@@ -271,7 +271,7 @@ def _run(
         for processed in results:
             for doc, reason, key, sig in processed:
                 seen += 1
-                report.observe_input(doc)
+                report.read += 1
                 if reason is None and (config.exact_dedup or config.near_dedup):
                     dup = dedup.add_signed(doc["id"], key, sig)
                     if dup is not None:
@@ -308,7 +308,7 @@ def _run(
         (k, s.get(stratum, "") if stratum else "") for (k, _), s in zip(keys, strata, strict=True)
     ]
     assignment = assign_splits(keys, config.splits)
-    _write_splits(out, assignment, config, report, drops_rows)
+    _write_splits(out, assignment, [stratum for _, stratum in keys], config, report, drops_rows)
     report.clusters = dedup.clusters()
     pq.write_table(pa.Table.from_pylist(drops_rows, schema=DROPS_SCHEMA), out / "drops.parquet")
     (out / "_kept.parquet").unlink()
@@ -322,6 +322,7 @@ DROPS_SCHEMA = pa.schema([("id", pa.string()), ("source", pa.string()), ("reason
 def _write_splits(
     out: Path,
     assignment: list[str],
+    strata: list[str],
     config: CurateConfig,
     report: DatasetReport,
     drops: list[dict[str, Any]],
@@ -342,7 +343,7 @@ def _write_splits(
     row = 0
     for batch in scratch.iter_batches(batch_size=4096):
         for rec in batch.to_pylist():
-            split = assignment[row]
+            split, stratum = assignment[row], strata[row]
             row += 1
             if (
                 split == "train"
@@ -354,7 +355,7 @@ def _write_splits(
                 drops.append({"id": rec["id"], "source": rec["source"], "reason": "contaminated"})
                 continue
             writers[split].add(rec)
-            report.observe_split(split, rec)
+            report.observe_split(split, stratum)
     for w in writers.values():
         w.close()
 

@@ -32,9 +32,6 @@ class DatasetReport:
     lengths: array[int] = field(default_factory=lambda: array("I"))
 
     # observing -----------------------------------------------------------------------------
-    def observe_input(self, doc: dict[str, Any]) -> None:
-        self.read += 1
-
     def observe_drop(self, reason: str) -> None:
         self.drops[reason] += 1
 
@@ -48,10 +45,8 @@ class DatasetReport:
     def observe_contaminated(self, rec: dict[str, Any]) -> None:
         self.drops["contaminated"] += 1
 
-    def observe_split(self, split: str, rec: dict[str, Any]) -> None:
+    def observe_split(self, split: str, stratum: str) -> None:
         self.kept += 1
-        labels = json.loads(rec["labels"]) if rec.get("labels") else {}
-        stratum = labels.get(self.stratified_by, "") if self.stratified_by else ""
         self.splits.setdefault(split, Counter())[stratum] += 1
 
     # results -------------------------------------------------------------------------------
