@@ -2,9 +2,11 @@
 
 Every candidate gets the same normalized texts (``modelmint.data.dedup.normalize_text``), the
 same character 5-grams, 128 permutations, threshold 0.8 and the same streaming rule as
-``Deduplicator``: a document is checked against the LSH candidates among the documents kept
-before it; if the most similar one has estimated Jaccard >= 0.8 the document is dropped into
-its cluster, otherwise it is kept and indexed.
+modelmint's duplicate finder (``modelmint.data.duplicates``): a document is checked against
+the LSH candidates among the documents kept before it; if the most similar one has estimated
+Jaccard >= 0.8 the document is dropped into its cluster, otherwise it is kept and indexed.
+(The finder now applies that rule with sorted band-hash files instead of an in-memory index;
+this benchmark compares the libraries' sketches and indexes as they were chosen.)
 
 Candidates marked "=" use the bands the module uses (``lsh_bands``: 16 x 8); those marked "ref"
 show the library defaults for reference (datasketch's own optimum 9 x 13; rensa's equal-weight
@@ -107,7 +109,7 @@ def rensa_sign_batch(texts: Sequence[str]) -> list[Any]:
     return sigs
 
 
-# -- streaming: the Deduplicator's rule ------------------------------------------------------
+# -- streaming: the duplicate finder's rule --------------------------------------------------
 
 
 def stream_lsh(

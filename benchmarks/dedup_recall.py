@@ -1,14 +1,14 @@
-"""Does modelmint's Deduplicator find the duplicates planted in the sample corpus?
+"""Does modelmint's duplicate finder find the duplicates planted in the sample corpus?
 
-Runs ``Deduplicator`` (default settings: exact + near, 5-grams, 128 permutations, threshold 0.8,
-verification on) on ``generate_sample_corpus(6000, seed=0)``, a document being its message
-contents joined with "\\n". Goal: recall >= 0.95 at precision >= 0.99.
+Runs ``find_duplicates`` (default settings: exact + near, 5-grams, 128 permutations,
+threshold 0.8, verification on) on ``generate_sample_corpus(6000, seed=0)``, a document being
+its message contents joined with "\\n". Goal: recall >= 0.95 at precision >= 0.99.
 
 * recall: planted (copy, original) pairs, exact and near, whose two ids share a cluster.
 * precision: planted pairs found / all pairs implied by the clusters (k*(k-1)/2 per cluster).
 * doc_precision: dropped documents whose (document, kept document) pair is planted / dropped.
-* docs/s: the whole add path (normalize, hash, sign, LSH, verify) through add() one by one,
-  add_batch() in batches of 512, and signatures() + add_signed() (what a worker pool splits).
+* docs/s: normalize, hash, sign, write to disk, sort, verify, with the sorts in one partition
+  (``memory_mb=256``) and in many (``memory_mb=0.05``); both must decide the same.
 
 Run: ``.venv/bin/python benchmarks/dedup_recall.py`` (a few seconds). The last line printed is
 one JSON object with the figures.
@@ -20,28 +20,10 @@ import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
 
-from modelmint.data.dedup import Deduplicator, NearDupConfig, exact_key, normalize_text, signatures
+from modelmint.data.dedup import normalize_text
+from modelmint.data.duplicates import find_duplicates
 from modelmint.data.sample import generate_sample_corpus
-
-Items = list[tuple[str, str]]
-
-
-def one_by_one(d: Deduplicator, items: Items) -> list[tuple[str, str] | None]:
-    return [d.add(doc_id, text) for doc_id, text in items]
-
-
-def batched(d: Deduplicator, items: Items) -> list[tuple[str, str] | None]:
-    return [r for i in range(0, len(items), 512) for r in d.add_batch(items[i : i + 512])]
-
-
-def presigned(d: Deduplicator, items: Items) -> list[tuple[str, str] | None]:
-    sigs = signatures([text for _, text in items], d.near or NearDupConfig())
-    return [
-        d.add_signed(doc_id, exact_key(text), sig)
-        for (doc_id, text), sig in zip(items, sigs, strict=True)
-    ]
 
 
 def main() -> None:
@@ -50,24 +32,21 @@ def main() -> None:
     normalize_text("")  # builds the punctuation table once, outside the timing
 
     speed: dict[str, int] = {}
-    runs: dict[str, tuple[Deduplicator, list[tuple[str, str] | None]]] = {}
-    paths: dict[str, Callable[[Deduplicator, Items], list[tuple[str, str] | None]]] = {
-        "add": one_by_one,
-        "add_batch": batched,
-        "signatures+add_signed": presigned,
-    }
-    for name, path in paths.items():
-        d = Deduplicator()
+    runs: dict[str, list[tuple[str, str] | None]] = {}
+    for name, memory_mb in (("one_partition", 256.0), ("many_partitions", 0.05)):
         start = time.perf_counter()
-        results = path(d, items)
+        runs[name] = find_duplicates(items, memory_mb=memory_mb)
         speed[name] = round(len(items) / (time.perf_counter() - start))
-        runs[name] = (d, results)
-    d, results = runs["add"]
-    same = all(r == results for _, r in runs.values())
+    results = runs["one_partition"]
+    same = runs["many_partitions"] == results
+    groups: dict[str, list[str]] = {}
+    for (doc_id, _), r in zip(items, results, strict=True):
+        groups.setdefault(doc_id if r is None else r[1], []).append(doc_id)
+    clusters = [g for g in groups.values() if len(g) > 1]
 
     planted = {frozenset(p) for p in truth.exact_duplicates + truth.near_duplicates}
     near = {frozenset(p) for p in truth.near_duplicates}
-    pairs = {frozenset(p) for c in d.clusters() for p in itertools.combinations(c, 2)}
+    pairs = {frozenset(p) for c in clusters for p in itertools.combinations(c, 2)}
     dropped = [(doc_id, r) for (doc_id, _), r in zip(items, results, strict=True) if r]
     figures = {
         "docs": len(items),
@@ -80,7 +59,7 @@ def main() -> None:
         ),
         "dropped": dict(Counter(r[0] for _, r in dropped)),
         "docs_per_s": speed,
-        "paths_agree": same,
+        "partitionings_agree": same,
     }
     figures["goal_met"] = figures["recall"] >= 0.95 and figures["precision"] >= 0.99
     print(f"recall {figures['recall']:.4f} (near only {figures['recall_near']:.4f})")
@@ -88,7 +67,7 @@ def main() -> None:
     print(f"dropped {figures['dropped']}")
     print("docs/s " + ", ".join(f"{k} {v}" for k, v in speed.items()))
     print(
-        f"all paths agree: {same}; goal (recall >= 0.95 at precision >= 0.99) met: "
+        f"partitionings agree: {same}; goal (recall >= 0.95 at precision >= 0.99) met: "
         f"{figures['goal_met']}"
     )
     print(json.dumps(figures))

@@ -112,12 +112,21 @@ def test_skip_writes_rejects_and_counts_them(catalog: Catalog, tmp_path: Path) -
     assert [json.loads(r)["source"] for r in rejects] == [f"{path}:11", f"{path}:12"]
 
 
-def test_worker_processes_give_the_same_dataset(catalog: Catalog, tmp_path: Path) -> None:
+def test_workers_and_memory_do_not_change_the_dataset(catalog: Catalog, tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     write_sample_corpus(path, n_dialogues=600, seed=4)
     one = curate(catalog, [path], "one", CurateConfig(batch_size=100))
     two = curate(catalog, [path], "two", CurateConfig(batch_size=100, num_proc=2))
-    assert one.dataset.splits == two.dataset.splits
-    for split in one.dataset.splits:
-        assert one.dataset.read_split(split) == two.dataset.read_split(split)
-    assert one.report["drops"] == two.report["drops"]
+    # a tiny memory budget: the duplicate finder's sorts run in many partitions
+    three = curate(catalog, [path], "three", CurateConfig(memory_mb=0.01))
+    assert one.report["drops"]["exact_duplicate"] and one.report["drops"]["near_duplicate"]
+    for other in (two, three):
+        assert one.dataset.splits == other.dataset.splits
+        for split in one.dataset.splits:
+            assert one.dataset.read_split(split) == other.dataset.read_split(split)
+        assert one.report["drops"] == other.report["drops"]
+        assert one.report["largest_clusters"] == other.report["largest_clusters"]
+        drops = [pq.read_table(r.dataset.path / "drops.parquet") for r in (one, other)]
+        assert drops[0].equals(drops[1])
+    # how fast or in how much memory is not part of what the version is
+    assert curate(catalog, [path], "one", CurateConfig(num_proc=2, memory_mb=1)).created is False

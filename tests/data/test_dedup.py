@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import itertools
 import pickle
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from modelmint.data.dedup import (
-    Deduplicator,
     NearDupConfig,
     exact_key,
     lsh_bands,
     normalize_text,
     signatures,
 )
+from modelmint.data.duplicates import DuplicateFinder, band_hashes, find_duplicates
 from modelmint.data.sample import generate_sample_corpus
 
 # About 100 characters; the copy changes three (您->你, 五->六, 谢->多): 5-gram Jaccard 0.84.
@@ -76,63 +78,63 @@ def test_exact_key_keeps_words_and_characters_apart() -> None:
     assert exact_key("$10") != exact_key("$100")
 
 
+Decision = tuple[str, str] | None
+
+
+def clusters(items: list[tuple[str, str]], decisions: list[Decision]) -> list[list[str]]:
+    groups: dict[str, list[str]] = {}
+    for (doc_id, _), d in zip(items, decisions, strict=True):
+        groups.setdefault(doc_id if d is None else d[1], []).append(doc_id)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def run(texts: list[str], **kw: object) -> list[Decision]:
+    return find_duplicates([(str(i), t) for i, t in enumerate(texts)], **kw)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(("text", "copy"), [(EN, EN.upper().replace(",", "")), (ZH, ZH + "  ")])
 def test_exact_duplicates_found(text: str, copy: str) -> None:
-    d = Deduplicator(near=None)
-    assert d.add("a", text) is None
-    assert d.add("b", copy) == ("exact_duplicate", "a")
-    assert d.clusters() == [["a", "b"]]
+    items = [("a", text), ("b", copy)]
+    got = find_duplicates(items, near=None)
+    assert got == [None, ("exact_duplicate", "a")]
+    assert clusters(items, got) == [["a", "b"]]
 
 
 # -- near duplicates ----------------------------------------------------------------------
 
 
 def test_near_duplicate_chinese_found() -> None:
-    d = Deduplicator()
-    assert d.add("orig", ZH) is None
-    assert d.add("copy", ZH_NEAR) == ("near_duplicate", "orig")
+    assert find_duplicates([("orig", ZH), ("copy", ZH_NEAR)]) == [None, ("near_duplicate", "orig")]
 
 
 def test_clearly_different_texts_not_merged() -> None:
-    d = Deduplicator()
-    assert [d.add(str(i), t) for i, t in enumerate(DIFFERENT)] == [None] * len(DIFFERENT)
-    assert d.clusters() == []
+    assert run(DIFFERENT) == [None] * len(DIFFERENT)
 
 
 def test_exact_off_still_drops_copies_as_near_duplicates() -> None:
-    d = Deduplicator(exact=False)
-    assert d.add("a", EN) is None
-    assert d.add("b", EN.lower()) == ("near_duplicate", "a")
+    assert run([EN, EN.lower()], exact=False) == [None, ("near_duplicate", "0")]
 
 
 def test_copy_of_dropped_near_duplicate_points_at_kept_document() -> None:
-    d = Deduplicator()
-    d.add("orig", ZH)
-    d.add("near", ZH_NEAR)
-    assert d.add("again", ZH_NEAR) == ("near_duplicate", "orig")
-    assert d.clusters() == [["orig", "near", "again"]]
+    items = [("orig", ZH), ("near", ZH_NEAR), ("again", ZH_NEAR)]
+    got = find_duplicates(items)
+    assert got[2] == ("near_duplicate", "orig")
+    assert clusters(items, got) == [["orig", "near", "again"]]
 
 
 def test_clusters_put_kept_id_first() -> None:
-    d = Deduplicator()
-    d.add_batch([("z9", EN), ("k1", ZH), ("a0", EN + "!"), ("b5", ZH_NEAR), ("c3", EN.lower())])
-    assert d.clusters() == [["z9", "a0", "c3"], ["k1", "b5"]]
+    items = [("z9", EN), ("k1", ZH), ("a0", EN + "!"), ("b5", ZH_NEAR), ("c3", EN.lower())]
+    assert clusters(items, find_duplicates(items)) == [["z9", "a0", "c3"], ["k1", "b5"]]
 
 
 def test_empty_texts() -> None:
-    d = Deduplicator()
-    assert d.add("a", "") is None
-    assert d.add("b", "!!! ...") == ("exact_duplicate", "a")
-    assert Deduplicator(exact=False).add_batch([("a", ""), ("b", "")]) == [
-        None,
-        ("near_duplicate", "a"),
-    ]
+    assert run(["", "!!! ..."]) == [None, ("exact_duplicate", "0")]
+    assert run(["", ""], exact=False) == [None, ("near_duplicate", "0")]
 
 
 def test_verify_off_keeps_lsh_candidates() -> None:
-    d = Deduplicator(NearDupConfig(verify=False))
-    assert d.add("orig", ZH) is None
-    assert d.add("copy", ZH_NEAR) == ("near_duplicate", "orig")
+    got = run([ZH, ZH_NEAR], near=NearDupConfig(verify=False))
+    assert got == [None, ("near_duplicate", "0")]
 
 
 def test_lsh_bands_use_the_whole_signature() -> None:
@@ -143,40 +145,108 @@ def test_lsh_bands_use_the_whole_signature() -> None:
     assert lsh_bands(NearDupConfig())[0] > lsh_bands(NearDupConfig(verify=False))[0]
 
 
-# -- batch, signed and deterministic paths agree ------------------------------------------
+def test_band_hashes_equal_exactly_when_the_band_agrees() -> None:
+    sigs = np.arange(4 * 16, dtype=np.uint32).reshape(4, 16)
+    sigs[1, :8] = sigs[0, :8]  # first band of two rows shared with document 0
+    h = band_hashes(sigs, 2)
+    assert h[0, 0] == h[1, 0] and h[0, 1] != h[1, 1]
+    assert len(np.unique(h)) == 7
+    same_values_other_band = np.array([[5] * 16], dtype=np.uint32)
+    hb = band_hashes(same_values_other_band, 2)
+    assert hb[0, 0] != hb[0, 1]  # the band's number is part of its hash
 
 
-def test_add_batch_equals_add_one_by_one(sample: tuple[list[tuple[str, str]], object]) -> None:
-    items = sample[0][:2000]
-    one, batch = Deduplicator(), Deduplicator()
-    expected = [one.add(doc_id, text) for doc_id, text in items]
-    got = batch.add_batch(items[:700]) + batch.add_batch(items[700:])
-    assert got == expected
-    assert batch.clusters() == one.clusters()
-    assert any(r is not None for r in got)
+# -- the finder against the streaming rule, at any partitioning ---------------------------
 
 
-def test_signatures_pickle_and_feed_add_signed() -> None:
-    config = NearDupConfig()
-    texts = [ZH, ZH_NEAR, EN]
-    sigs = pickle.loads(pickle.dumps(signatures(texts, config)))
-    d = Deduplicator(config)
-    got = [
-        d.add_signed(str(i), exact_key(t), s)
-        for i, (t, s) in enumerate(zip(texts, sigs, strict=True))
-    ]
-    assert got == [None, ("near_duplicate", "0"), None]
-    assert d.add_signed("3", exact_key(EN), None) == ("exact_duplicate", "2")
+def reference_streaming_dedup(
+    items: list[tuple[str, str]], config: NearDupConfig
+) -> list[Decision]:
+    """The rule the finder implements, written the slow obvious way: each document, in
+    order, is checked against EVERY kept document that shares an LSH band with it."""
+    sigs = np.array(signatures([t for _, t in items], config))
+    keys = [exact_key(t) for _, t in items]
+    bands = band_hashes(sigs, lsh_bands(config)[0])
+    kept: list[int] = []
+    first: dict[bytes, int] = {}
+    root: list[int] = []
+    out: list[Decision] = []
+    for i, key in enumerate(keys):
+        if key in first:
+            r = root[first[key]]
+            root.append(r)
+            out.append(("exact_duplicate" if r == first[key] else "near_duplicate", items[r][0]))
+            continue
+        first[key] = i
+        cands = [j for j in kept if (bands[j] == bands[i]).any()]
+        sims = [float(np.mean(sigs[i] == sigs[j])) for j in cands]
+        if sims and max(sims) >= config.threshold:
+            r = cands[int(np.argmax(sims))]
+            root.append(r)
+            out.append(("near_duplicate", items[r][0]))
+        else:
+            kept.append(i)
+            root.append(i)
+            out.append(None)
+    return out
+
+
+@pytest.mark.parametrize("memory_mb", [256, 0.01])  # one sort partition; many
+def test_finder_matches_the_streaming_rule(
+    sample: tuple[list[tuple[str, str]], object], memory_mb: float
+) -> None:
+    items = sample[0][:3000]
+    got = find_duplicates(items, memory_mb=memory_mb)
+    assert got == reference_streaming_dedup(items, NearDupConfig())
+    assert sum(d is not None for d in got) > 40
+
+
+def test_finder_reports_clusters_with_ids(tmp_path: Path) -> None:
+    finder = DuplicateFinder(tmp_path / "f", memory_mb=0.001)
+    texts = [EN, ZH, EN + "!", ZH_NEAR, EN.lower(), DIFFERENT[2]]
+    finder.add(
+        [f"d{i}" for i in range(len(texts))],
+        [exact_key(t) for t in texts],
+        signatures(texts, NearDupConfig()),
+    )
+    dups = finder.resolve()
+    summary = dups.clusters()
+    dups.close()
+    assert summary.count == 2
+    assert summary.sizes == {2: 1, 3: 1}
+    assert summary.largest == [["d0", "d2", "d4"], ["d1", "d3"]]
+
+
+def test_documents_without_signature_are_only_exact_checked(tmp_path: Path) -> None:
+    finder = DuplicateFinder(tmp_path / "f")
+    sigs = signatures([ZH, ZH_NEAR, ZH], NearDupConfig())
+    finder.add(
+        ["a", "b", "c"], [exact_key(ZH), exact_key(ZH_NEAR), exact_key(ZH)], [sigs[0], None, None]
+    )
+    dups = finder.resolve()
+    assert dups.all_decisions() == [None, None, ("exact_duplicate", "a")]
+    dups.close()
+
+
+# -- signatures -----------------------------------------------------------------------------
+
+
+def test_signatures_pickle_compactly() -> None:
+    sigs = signatures([ZH, ZH_NEAR, EN], NearDupConfig())
+    assert all(s.dtype == np.uint32 and s.shape == (128,) for s in sigs)
+    back = pickle.loads(pickle.dumps(sigs))
+    assert all((a == b).all() for a, b in zip(sigs, back, strict=True))
+    assert float(np.mean(sigs[0] == sigs[1])) >= 0.7 > float(np.mean(sigs[0] == sigs[2]))
 
 
 def test_deterministic_with_the_same_seed(sample: tuple[list[tuple[str, str]], object]) -> None:
     items = sample[0][:1500]
-    assert Deduplicator().add_batch(items) == Deduplicator().add_batch(items)
+    assert find_duplicates(items) == find_duplicates(items)
     texts = [t for _, t in items[:50]]
     same = signatures(texts, NearDupConfig(seed=7)), signatures(texts, NearDupConfig(seed=7))
     other = signatures(texts, NearDupConfig(seed=8))
-    assert [s.digest() for s in same[0]] == [s.digest() for s in same[1]]
-    assert [s.digest() for s in same[0]] != [s.digest() for s in other]
+    assert all((a == b).all() for a, b in zip(*same, strict=True))
+    assert not all((a == b).all() for a, b in zip(same[0], other, strict=True))
 
 
 # -- the planted duplicates of the sample corpus ------------------------------------------
@@ -186,9 +256,8 @@ def test_sample_corpus_recall_and_precision(
     sample: tuple[list[tuple[str, str]], set[frozenset[str]]],
 ) -> None:
     items, planted = sample
-    d = Deduplicator()
-    d.add_batch(items)
-    pairs = {frozenset(p) for c in d.clusters() for p in itertools.combinations(c, 2)}
+    found_clusters = clusters(items, find_duplicates(items))
+    pairs = {frozenset(p) for c in found_clusters for p in itertools.combinations(c, 2)}
     found = len(pairs & planted)
     assert found / len(planted) >= 0.95  # recall
     assert found / len(pairs) >= 0.99  # precision

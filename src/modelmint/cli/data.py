@@ -55,6 +55,9 @@ def data_ingest(
     num_proc: int = typer.Option(
         0, help="Worker processes for filtering and hashing (0: one per CPU core)."
     ),
+    memory_mb: float = typer.Option(
+        256, help="Memory for de-duplication's sorts; the corpus size does not add to it."
+    ),
 ) -> None:
     """Curate files into a new immutable dataset version (same input, same version)."""
     rt = Runtime.open()
@@ -80,6 +83,7 @@ def data_ingest(
             ),
             decontaminate=decontaminate,
             num_proc=num_proc or os.cpu_count() or 1,
+            memory_mb=memory_mb,
         )
         with RichProgress(console) as progress:
             res = curate(rt.catalog, paths, name, config, progress=progress)

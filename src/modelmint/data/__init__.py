@@ -1,7 +1,8 @@
 """Data stage: read raw files, filter, scrub, de-duplicate, split and version them."""
 
 from modelmint.data.curate import CurateConfig, CurateResult, DataError, curate
-from modelmint.data.dedup import Deduplicator, NearDupConfig, exact_key, normalize_text
+from modelmint.data.dedup import NearDupConfig, exact_key, normalize_text
+from modelmint.data.duplicates import DuplicateFinder, Duplicates, find_duplicates
 from modelmint.data.langid import LanguageFilter, LanguageGuess, detect_language
 from modelmint.data.pii import PII_TYPES, ScrubResult, scrub_pii
 from modelmint.data.quality import QualityConfig, QualityFilter, QualityVerdict
@@ -13,7 +14,8 @@ __all__ = [
     "CurateConfig",
     "CurateResult",
     "DataError",
-    "Deduplicator",
+    "DuplicateFinder",
+    "Duplicates",
     "InputError",
     "LanguageFilter",
     "LanguageGuess",
@@ -26,6 +28,7 @@ __all__ = [
     "curate",
     "detect_language",
     "exact_key",
+    "find_duplicates",
     "normalize_text",
     "read_documents",
     "scrub_pii",

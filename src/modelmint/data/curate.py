@@ -1,12 +1,18 @@
 """The curation pipeline: raw files in, an immutable, clean, de-duplicated, PII-scrubbed,
 split dataset version out, with a record of every document dropped and why.
 
-Pass 1 streams the inputs in batches: read -> quality rules -> language -> PII scrub ->
-exact and near-duplicate check; survivors go to a scratch Parquet file. The per-document
-work runs in ``num_proc`` worker processes; the duplicate index lives in this process. Pass 2
-assigns splits, removes training documents that overlap evaluation ones, and writes one
-Parquet file per split. Memory grows with the number of documents (hashes and signatures),
-never with their length."""
+Pass 1 streams the inputs in batches: read -> language -> quality rules -> PII scrub -> exact
+key and MinHash signature, all in ``num_proc`` worker processes; documents that pass go to a
+candidates Parquet file and their keys and signatures to the duplicate finder's files. The
+finder then decides every duplicate with partitioned sorts (:mod:`modelmint.data.duplicates`).
+Later passes read the candidates file back, a column set at a time: duplicates recorded and
+kept documents described; strata and split hashes; the evaluation documents' n-grams; the
+split files, with training documents that overlap evaluation ones removed.
+
+Memory is bounded, not proportional to the corpus: batches in flight, the finder's
+``memory_mb``, a length histogram, counters, O(sqrt(n)) hashes per stratum to place the split
+cuts, and 8 bytes per distinct n-gram of the evaluation split (the one thing that grows, with
+the evaluation split only: keep ``validation`` a small fraction of a huge corpus)."""
 
 from __future__ import annotations
 
@@ -21,23 +27,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from modelmint.catalog import Catalog, DatasetRef
-from modelmint.catalog.catalog import DOCUMENT_SCHEMA
-from modelmint.data.dedup import Deduplicator, NearDupConfig, exact_key, signatures
+from modelmint.data.assemble import DROPS_SCHEMA, SCRATCH_SCHEMA, RowWriter, assemble_dataset
+from modelmint.data.dedup import NearDupConfig, exact_key, signatures
+from modelmint.data.duplicates import DuplicateFinder
+from modelmint.data.errors import DataError
 from modelmint.data.langid import LanguageFilter
 from modelmint.data.pii import scrub_pii
 from modelmint.data.quality import QualityConfig, QualityFilter
 from modelmint.data.readers import InputError, expand_paths, read_documents
 from modelmint.data.report import DatasetReport
-from modelmint.data.splits import NGramIndex, SplitConfig, assign_splits, choose_stratum_label
+from modelmint.data.splits import (
+    SplitConfig,
+)
 from modelmint.observability import ProgressEvent, ProgressFn, no_progress
-
-
-class DataError(ValueError):
-    """Input that cannot be ingested; the message names the file, the line and the fix."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class CurateConfig:
     decontaminate_threshold: float = 0.5
     num_proc: int = 1
     batch_size: int = 2000
+    # Sort partitions of the duplicate finder are sized to fit this; per-document state
+    # lives in files, so this, not the corpus, bounds the memory of de-duplication.
+    memory_mb: float = 256
 
 
 @dataclass(frozen=True)
@@ -126,14 +132,19 @@ def _process(docs: list[dict[str, Any]]) -> list[Processed]:
 
 
 # the pipeline -----------------------------------------------------------------------------
+# Settings that change how fast or in how much memory, never what comes out (tests check).
+_NOT_IN_HASH = ("num_proc", "batch_size", "memory_mb")
+
+
 def content_hash(files: Sequence[Path], config: CurateConfig) -> str:
     """Same files (bytes) and same settings -> same hash -> same dataset version."""
     h = hashlib.blake2b(digest_size=32)
-    h.update(json.dumps(asdict(config), sort_keys=True, default=str).encode())
+    settings = {k: v for k, v in asdict(config).items() if k not in _NOT_IN_HASH}
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for f in files:
         h.update(f.name.encode() + b"\0")
         with f.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
+            while chunk := fh.read(1 << 18):
                 h.update(chunk)
     return h.hexdigest()
 
@@ -182,31 +193,8 @@ def _row(doc: dict[str, Any]) -> dict[str, Any]:
         "labels": json.dumps(doc["labels"], ensure_ascii=False, sort_keys=True),
         "lang": doc.get("lang") or "",
         "source": doc["source"],
+        "pii": json.dumps(doc.get("pii", {})),
     }
-
-
-class _Writer:
-    """Appends rows to one Parquet file in row groups."""
-
-    def __init__(self, path: Path) -> None:
-        self.writer = pq.ParquetWriter(path, DOCUMENT_SCHEMA)
-        self.rows: list[dict[str, Any]] = []
-        self.count = 0
-
-    def add(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
-        self.count += 1
-        if len(self.rows) >= 4096:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=DOCUMENT_SCHEMA))
-            self.rows = []
-
-    def close(self) -> None:
-        self.flush()
-        self.writer.close()
 
 
 def curate(
@@ -248,12 +236,15 @@ def _run(
 ) -> DatasetReport:
     report = DatasetReport(files=[str(f) for f in files], config=asdict(config))
     errors: list[InputError] = []
-    dedup = Deduplicator(near=config.near_dedup, exact=config.exact_dedup)
-    drops_rows: list[dict[str, Any]] = []
-    scratch = _Writer(out / "_kept.parquet")
-    keys: list[tuple[str, str]] = []
-    label_names: set[str] = set()
-    strata: list[dict[str, str]] = []
+    work = out / "_work"
+    work.mkdir()
+    finder = (
+        DuplicateFinder(work / "dedup", config.near_dedup, config.exact_dedup, config.memory_mb)
+        if config.exact_dedup or config.near_dedup
+        else None
+    )
+    drops = RowWriter(out / "drops.parquet", DROPS_SCHEMA)
+    scratch = RowWriter(work / "candidates.parquet", SCRATCH_SCHEMA)
     start, seen = time.perf_counter(), 0
 
     pool = (
@@ -269,22 +260,20 @@ def _run(
             _ordered_map(pool, batches, 2 * config.num_proc) if pool else map(_process, batches)
         )
         for processed in results:
+            ids, keys, sigs = [], [], []
             for doc, reason, key, sig in processed:
                 seen += 1
                 report.read += 1
-                if reason is None and (config.exact_dedup or config.near_dedup):
-                    dup = dedup.add_signed(doc["id"], key, sig)
-                    if dup is not None:
-                        reason = dup[0]
                 if reason is not None:
                     report.observe_drop(reason)
-                    drops_rows.append({"id": doc["id"], "source": doc["source"], "reason": reason})
+                    drops.add({"id": doc["id"], "source": doc["source"], "reason": reason})
                     continue
-                report.observe_kept(doc)
-                scratch.add(_row(doc))
-                keys.append((key.hex(), ""))
-                strata.append(doc["labels"])
-                label_names.update(doc["labels"])
+                scratch.add(_row(doc) | {"key": key})
+                ids.append(doc["id"])
+                keys.append(key)
+                sigs.append(sig)
+            if finder is not None and ids:
+                finder.add(ids, keys, sigs)
             elapsed = time.perf_counter() - start
             progress(ProgressEvent("curate", seen, None, {"docs_per_s": seen / max(elapsed, 1e-9)}))
     finally:
@@ -296,72 +285,19 @@ def _run(
             out / "rejects.jsonl", ({"source": e.source, "problem": e.problem} for e in errors)
         )
         report.rejected = len(errors)
-    if scratch.count == 0:
-        raise DataError(
-            "no documents left: every input record was rejected or dropped "
-            f"({dict(report.drops) or 'no records read'})"
-        )
-
-    stratum = choose_stratum_label(label_names, config.splits.stratify_by)
-    report.stratified_by = stratum
-    keys = [
-        (k, s.get(stratum, "") if stratum else "") for (k, _), s in zip(keys, strata, strict=True)
-    ]
-    assignment = assign_splits(keys, config.splits)
-    _write_splits(out, assignment, [stratum for _, stratum in keys], config, report, drops_rows)
-    report.clusters = dedup.clusters()
-    pq.write_table(pa.Table.from_pylist(drops_rows, schema=DROPS_SCHEMA), out / "drops.parquet")
-    (out / "_kept.parquet").unlink()
+    progress(ProgressEvent("deduplicate", scratch.count, scratch.count, {}))
+    dups = finder.resolve() if finder is not None else None
+    try:
+        assemble_dataset(out, work, config, report, dups, drops)
+        if dups is not None:
+            report.clusters = dups.clusters()
+    finally:
+        if dups is not None:
+            dups.close()
+    drops.close()
+    shutil.rmtree(work)
     report.write(out)
     return report
-
-
-DROPS_SCHEMA = pa.schema([("id", pa.string()), ("source", pa.string()), ("reason", pa.string())])
-
-
-def _write_splits(
-    out: Path,
-    assignment: list[str],
-    strata: list[str],
-    config: CurateConfig,
-    report: DatasetReport,
-    drops: list[dict[str, Any]],
-) -> None:
-    scratch = pq.ParquetFile(out / "_kept.parquet")
-    index = NGramIndex(config.decontaminate_ngram) if config.decontaminate else None
-    if index is not None:  # evaluation documents first: they define contamination
-        row = 0
-        for batch in scratch.iter_batches(batch_size=4096, columns=["text"]):
-            for text in batch.column("text").to_pylist():
-                if assignment[row] != "train":
-                    index.add(text)
-                row += 1
-    names = sorted(set(assignment) | {"train"})
-    writers = {s: _Writer(out / f"{s}.parquet") for s in names}
-    for s in names:  # an emptied split is still a split of the dataset
-        report.splits.setdefault(s, Counter())
-    row = 0
-    for batch in scratch.iter_batches(batch_size=4096):
-        for rec in batch.to_pylist():
-            split, stratum = assignment[row], strata[row]
-            row += 1
-            if (
-                split == "train"
-                and index is not None
-                and index.grams
-                and _contaminated(index.overlap(rec["text"]), config.decontaminate_threshold)
-            ):
-                report.observe_contaminated(rec)
-                drops.append({"id": rec["id"], "source": rec["source"], "reason": "contaminated"})
-                continue
-            writers[split].add(rec)
-            report.observe_split(split, stratum)
-    for w in writers.values():
-        w.close()
-
-
-def _contaminated(overlap: float, threshold: float) -> bool:
-    return overlap > 0 if threshold <= 0 else overlap >= threshold
 
 
 def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:

@@ -2,10 +2,11 @@
 
 Exact: a 128-bit BLAKE2b key of the normalized text (NFKC, lowercase, Unicode punctuation
 removed, whitespace collapsed, no space beside Han/kana). Near: MinHash over CHARACTER n-grams
-of the normalized text, so Chinese needs no word segmentation; LSH finds candidates among the
-kept documents and the signatures' estimated Jaccard verifies them.
+of the normalized text, so Chinese needs no word segmentation; LSH bands find candidates and
+the signatures' estimated Jaccard verifies them. This module says what a key and a signature
+are; :mod:`modelmint.data.duplicates` finds the duplicates, on disk, at any corpus size.
 
-Library: ``rensa`` (Rust; ``RMinHash`` sketches, ``RMinHashLSH`` index), chosen by
+Library: ``rensa`` (Rust; ``RMinHash`` sketches), chosen by
 ``benchmarks/dedup_choice.py`` over datasketch (``MinHash``/``MinHashLSH``, sha1 or xxh32 token
 hashes) and rensa's ``CMinHash``/``CMinHashDeduplicator``, all on the same normalized texts,
 5-grams, 128 permutations, threshold 0.8, 16 x 8 bands (2 shared cores):
@@ -28,7 +29,9 @@ permutations) on a corpus dense in pairs of Jaccard 0.7-0.8; ``num_perm=256`` me
 precision, 0.99 recall there, at 0.7x the speed. rensa's ``RMinHash.update`` per
 document (51k docs/s signing) beat its batch ``from_token_sets`` (17k docs/s): the Python-side
 shingling dominates and holding a whole batch's shingles costs more than the hashing, so
-:meth:`Deduplicator.add_batch` and :func:`signatures` sign one document at a time.
+:func:`signatures` signs one document at a time. The in-memory ``RMinHashLSH`` index of that
+measurement cost ~2 KB per document (1,209 MB peak on 200 MiB), so the index is now sorted
+band-hash files instead (:mod:`modelmint.data.duplicates`), with the same bands.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rensa import RMinHash, RMinHashLSH
+from rensa import RMinHash
 
 EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
@@ -69,13 +72,13 @@ def normalize_text(text: str) -> str:
     return _SPACE_BY_CJK.sub("", " ".join(text.split()))
 
 
-def _key(normalized: str) -> bytes:
+def normalized_key(normalized: str) -> bytes:
     return hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).digest()
 
 
 def exact_key(text: str) -> bytes:
     """128-bit key: equal for texts that differ only in case, width, punctuation or spacing."""
-    return _key(normalize_text(text))
+    return normalized_key(normalize_text(text))
 
 
 def _shingles(normalized: str, n: int) -> list[str]:
@@ -100,8 +103,8 @@ def lsh_params(
 ) -> tuple[int, int]:
     """(bands, rows) minimizing weights[0] * P(false positive) + weights[1] * P(false negative),
     each integrated over Jaccard similarity below / above threshold: the usual search
-    (datasketch's ``_optimal_param``), limited to bands * rows == num_perm because
-    ``RMinHashLSH`` splits the whole signature into equal bands."""
+    (datasketch's ``_optimal_param``), limited to bands * rows == num_perm so that the
+    whole signature is split into equal bands."""
     s = np.linspace(0.0, 1.0, 1001)
     below, above = s <= threshold, s >= threshold
     best, best_err = (1, num_perm), float("inf")
@@ -125,95 +128,18 @@ def lsh_bands(config: NearDupConfig) -> tuple[int, int]:
     return lsh_params(config.threshold, config.num_perm, weights)
 
 
-def _signature(normalized: str, config: NearDupConfig) -> RMinHash:
+def normalized_signature(normalized: str, config: NearDupConfig) -> np.ndarray:
+    """The MinHash signature of an already normalized text: ``num_perm`` uint32 values."""
     sig = RMinHash(config.num_perm, config.seed)
     sig.update(_shingles(normalized, config.ngram))
-    return sig
+    return np.array(sig.digest(), dtype=np.uint32)
 
 
-def signatures(texts: Sequence[str], config: NearDupConfig) -> list[RMinHash]:
-    """MinHash signatures (``rensa.RMinHash``) of texts, in order. They pickle, so worker
-    processes can compute them and the parent feed them to :meth:`Deduplicator.add_signed`.
+def signatures(texts: Sequence[str], config: NearDupConfig) -> list[np.ndarray]:
+    """MinHash signatures of texts, in order, as uint32 arrays: compact to pickle from worker
+    processes and to write to disk for :class:`~modelmint.data.duplicates.DuplicateFinder`.
+    Two texts' estimated Jaccard similarity is the share of positions where they agree.
 
     One sketch per text: faster here than rensa's batch constructors (see the module doc), and
     only one text's shingles are alive at a time."""
-    return [_signature(normalize_text(t), config) for t in texts]
-
-
-class Deduplicator:
-    """Streaming de-duplicator: the first of a set of duplicates is kept, later ones dropped.
-
-    Only kept documents are indexed, so a document is dropped only when it is a duplicate of a
-    kept one, the one reported (the most similar, earliest on ties). Clusters are the union of
-    those verified pairs: stars around a kept document, which a chain A~B~C cannot stretch to
-    merge an A and C that are not alike. Memory grows with the number of documents (an id, a
-    16-byte key and an int each, plus a signature per kept one), not with their length."""
-
-    def __init__(self, near: NearDupConfig | None = NearDupConfig(), exact: bool = True) -> None:
-        self.near, self.exact = near, exact
-        self._ids: list[str] = []
-        self._root: list[int] = []  # index of the kept document each document belongs to
-        self._first: dict[bytes, int] = {}  # exact key -> index of its first document
-        self._sigs: dict[int, RMinHash] = {}  # kept document index -> signature
-        self._lsh = None
-        if near is not None:
-            self._lsh = RMinHashLSH(near.threshold, near.num_perm, lsh_bands(near)[0])
-
-    def add(self, doc_id: str, text: str) -> tuple[str, str] | None:
-        """None: keep. Else (reason, kept id) with reason "exact_duplicate" or "near_duplicate"."""
-        normalized = normalize_text(text)
-        key = _key(normalized)
-        if self.near is None or (self.exact and key in self._first):
-            return self.add_signed(doc_id, key, None)  # decided without a signature
-        return self.add_signed(doc_id, key, _signature(normalized, self.near))
-
-    def add_batch(self, items: Sequence[tuple[str, str]]) -> list[tuple[str, str] | None]:
-        """Same results as add() one by one, because it is that loop: rensa's batch sketching
-        measured slower than one sketch per document (see the module doc), and documents must
-        be checked in order anyway, each against the kept ones before it."""
-        return [self.add(doc_id, text) for doc_id, text in items]
-
-    def add_signed(
-        self, doc_id: str, exact_key: bytes, signature: RMinHash | None
-    ) -> tuple[str, str] | None:
-        """add() for a precomputed :func:`exact_key` and signature (see :func:`signatures`);
-        a None signature skips the near-duplicate check for this document."""
-        i = len(self._ids)
-        self._ids.append(doc_id)
-        if self.exact:
-            first = self._first.setdefault(exact_key, i)
-            if first != i:
-                root = self._root[first]
-                self._root.append(root)
-                # A copy of a dropped near-duplicate is a near-duplicate of the kept document.
-                return (EXACT if root == first else NEAR), self._ids[root]
-        match = None if signature is None else self._match(signature)
-        if match is not None:
-            self._root.append(match)
-            return NEAR, self._ids[match]
-        self._root.append(i)
-        if self._lsh is not None and signature is not None:
-            self._lsh.insert(i, signature)
-            self._sigs[i] = signature
-        return None
-
-    def _match(self, sig: RMinHash) -> int | None:
-        """The most similar kept document (earliest on ties) among the LSH candidates, if it
-        passes verification."""
-        if self._lsh is None or self.near is None:
-            return None
-        best, best_sim = None, -1.0
-        for j in sorted(self._lsh.query(sig)):
-            sim = sig.jaccard(self._sigs[j])
-            if sim > best_sim:
-                best, best_sim = j, sim
-        if self.near.verify and best_sim < self.near.threshold:
-            return None
-        return best
-
-    def clusters(self) -> list[list[str]]:
-        """Clusters of size >= 2: the kept id first, then the ids dropped as its duplicates."""
-        groups: dict[int, list[str]] = {}
-        for doc_id, root in zip(self._ids, self._root, strict=True):
-            groups.setdefault(root, []).append(doc_id)  # a kept document precedes its copies
-        return [g for g in groups.values() if len(g) > 1]
+    return [normalized_signature(normalize_text(t), config) for t in texts]

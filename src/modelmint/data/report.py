@@ -8,11 +8,55 @@ import base64
 import html
 import io
 import json
-from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from modelmint.data.duplicates import ClusterSummary
+
+
+class LengthHistogram:
+    """Document lengths in characters, counted exactly below 65,536 and in 1,024-character
+    steps above: percentiles and a histogram in bounded memory, at any corpus size."""
+
+    EXACT = 1 << 16
+    STEP = 1 << 10
+
+    def __init__(self) -> None:
+        self.small = np.zeros(self.EXACT, dtype=np.int64)
+        self.large: Counter[int] = Counter()  # length // STEP -> count
+        self.max = 0
+
+    def add(self, chars: int) -> None:
+        if chars < self.EXACT:
+            self.small[chars] += 1
+        else:
+            self.large[chars // self.STEP] += 1
+        self.max = max(self.max, chars)
+
+    def _values_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        nz = np.flatnonzero(self.small)
+        big = sorted(self.large)
+        values = np.concatenate([nz, np.array(big, dtype=np.int64) * self.STEP])
+        counts = np.concatenate([self.small[nz], [self.large[b] for b in big]]).astype(np.int64)
+        return values, counts
+
+    def percentile(self, q: float) -> int:
+        values, counts = self._values_counts()
+        if not len(values):
+            return 0
+        rank = min(int(counts.sum()) - 1, int(q * counts.sum()))
+        return int(values[np.searchsorted(np.cumsum(counts), rank, side="right")])
+
+    def bins(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        values, counts = self._values_counts()
+        hist, edges = np.histogram(
+            values if len(values) else [0], bins=n, weights=counts if len(values) else None
+        )
+        return edges, hist
 
 
 @dataclass
@@ -28,18 +72,20 @@ class DatasetReport:
     splits: dict[str, Counter[str]] = field(default_factory=dict)  # split -> stratum counts
     labels: dict[str, Counter[str]] = field(default_factory=dict)  # label name -> value counts
     stratified_by: str | None = None
-    clusters: list[list[str]] = field(default_factory=list)
-    lengths: array[int] = field(default_factory=lambda: array("I"))
+    clusters: ClusterSummary = field(default_factory=lambda: ClusterSummary(0, {}, []))
+    lengths: LengthHistogram = field(default_factory=lambda: LengthHistogram())
 
     # observing -----------------------------------------------------------------------------
     def observe_drop(self, reason: str) -> None:
         self.drops[reason] += 1
 
-    def observe_kept(self, doc: dict[str, Any]) -> None:
-        self.lengths.append(len(doc["text"]))
-        self.languages[doc.get("lang") or "unidentified"] += 1
-        self.pii.update(doc.get("pii", {}))
-        for k, v in doc["labels"].items():
+    def observe_kept(
+        self, chars: int, lang: str | None, pii: dict[str, int], labels: dict[str, str]
+    ) -> None:
+        self.lengths.add(chars)
+        self.languages[lang or "unidentified"] += 1
+        self.pii.update(pii)
+        for k, v in labels.items():
             self.labels.setdefault(k, Counter())[v] += 1
 
     def observe_contaminated(self, rec: dict[str, Any]) -> None:
@@ -54,11 +100,7 @@ class DatasetReport:
         return {s: sum(c.values()) for s, c in sorted(self.splits.items())}
 
     def as_dict(self) -> dict[str, Any]:
-        lengths = sorted(self.lengths)
-
-        def pct(q: float) -> int:
-            return lengths[min(len(lengths) - 1, int(q * len(lengths)))] if lengths else 0
-
+        pct = self.lengths.percentile
         return {
             "files": self.files,
             "read": self.read,
@@ -76,10 +118,11 @@ class DatasetReport:
                 "p10": pct(0.1),
                 "p50": pct(0.5),
                 "p90": pct(0.9),
-                "max": lengths[-1] if lengths else 0,
+                "max": self.lengths.max,
             },
-            "duplicate_clusters": len(self.clusters),
-            "largest_clusters": sorted(self.clusters, key=len, reverse=True)[:20],
+            "duplicate_clusters": self.clusters.count,
+            "duplicate_cluster_sizes": self.clusters.sizes,
+            "largest_clusters": self.clusters.largest,
             "config": self.config,
         }
 
@@ -111,7 +154,8 @@ def render_html(data: dict[str, Any], report: DatasetReport) -> str:
 
     plots: list[tuple[str, str]] = []
     fig, ax = plt.subplots(figsize=(6, 3))
-    ax.hist(list(report.lengths) or [0], bins=50, color="#3b7dd8")
+    edges, counts_ = report.lengths.bins(50)
+    ax.stairs(counts_, edges, fill=True, color="#3b7dd8")
     ax.set_title("document length (characters)")
     ax.set_yscale("log")
     plots.append(("Lengths", _png(fig)))
@@ -123,10 +167,10 @@ def render_html(data: dict[str, Any], report: DatasetReport) -> str:
         fig, ax = plt.subplots(figsize=(6, 0.3 * max(3, len(counts)) + 0.6))
         _bar(ax, counts, f"label balance: {name}")
         plots.append((f"Label {name}", _png(fig)))
-    if report.clusters:
+    if report.clusters.count:
         fig, ax = plt.subplots(figsize=(6, 3))
-        sizes = Counter(len(c) for c in report.clusters)
-        ax.bar([str(k) for k in sorted(sizes)], [sizes[k] for k in sorted(sizes)], color="#3b7dd8")
+        sizes = report.clusters.sizes
+        ax.bar([str(k) for k in sizes], list(sizes.values()), color="#3b7dd8")
         ax.set_title("duplicate clusters by size")
         plots.append(("Duplicate clusters", _png(fig)))
     plt.close("all")
