@@ -116,7 +116,7 @@ def test_quickstart_trains_registers_and_prints_a_key(home: Path, quickstart: di
     assert m["metrics"]["perplexity"] * 20 <= m["metrics"]["perplexity_untrained"]
     lineage = json.loads(_mint(home, "models", "show", "demo@production"))["lineage"]
     assert lineage["dataset"]["name"] == "customer-service"
-    assert lineage["run"]["kind"] == "pretrain"
+    assert lineage["run"]["kind"] == "train:pretrain-clm"
     assert (Path(m["path"]) / "model.safetensors").exists()
     assert quickstart["key"] not in (home / "mint.db").read_bytes().decode("latin-1")
 

@@ -6,6 +6,7 @@ from modelmint.catalog.catalog import (
     DatasetRef,
     ModelListing,
     ModelRef,
+    RunInfo,
 )
 
-__all__ = ["Catalog", "CatalogError", "DatasetRef", "ModelListing", "ModelRef"]
+__all__ = ["Catalog", "CatalogError", "DatasetRef", "ModelListing", "ModelRef", "RunInfo"]

@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import Dataset, ModelAlias, ModelVersion, Run, Store
+from modelmint.store import Dataset, ModelAlias, ModelVersion, Run, RunMetric, Store
 
 # Every dataset split on disk has these columns. ``labels`` is a JSON object of strings
 # (intent, sentiment, ...); ``messages`` is set for chat documents, whose ``text`` is the
@@ -79,6 +80,7 @@ class ModelRef:
     num_parameters: int
     metrics: dict[str, Any]
     run_id: int | None
+    parent_id: int | None = None
 
     @property
     def label(self) -> str:
@@ -90,6 +92,35 @@ class ModelListing:
     model: ModelRef
     aliases: list[str]
     dataset: str | None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    kind: str
+    status: str
+    dataset_id: int | None
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    output_path: Path | None
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+def _run_info(row: Run) -> RunInfo:
+    return RunInfo(
+        id=row.id,
+        kind=row.kind,
+        status=row.status,
+        dataset_id=row.dataset_id,
+        config=dict(row.config),
+        metrics=dict(row.metrics),
+        output_path=Path(row.output_path) if row.output_path else None,
+        error=row.error,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
 
 
 def _check_name(name: str) -> None:
@@ -121,6 +152,7 @@ def _model_ref(row: ModelVersion) -> ModelRef:
         row.num_parameters,
         dict(row.metrics),
         row.run_id,
+        row.parent_id,
     )
 
 
@@ -253,6 +285,47 @@ class Catalog:
             row.error = error
             row.finished_at = self.clock()
 
+    def run_dir(self, run_id: int) -> Path:
+        """Where a run keeps its files (checkpoints, tokenizer, trained model before it is
+        registered)."""
+        return self.artifacts_dir / "runs" / str(run_id)
+
+    def get_run(self, run_id: int) -> RunInfo:
+        with self.store.session() as s:
+            row = s.get(Run, run_id)
+            if row is None:
+                raise CatalogError(f"no run {run_id}; see `mint runs list`")
+            return _run_info(row)
+
+    def list_runs(self, limit: int = 50) -> list[RunInfo]:
+        with self.store.session() as s:
+            rows = s.scalars(select(Run).order_by(Run.id.desc()).limit(limit))
+            return [_run_info(r) for r in rows]
+
+    def reopen_run(self, run_id: int) -> None:
+        """Marks a run as running again (resuming it after a crash or a kill)."""
+        with self.store.session() as s:
+            row = s.get_one(Run, run_id)
+            row.status, row.error, row.finished_at = "running", None, None
+
+    def log_metrics(self, run_id: int, step: int, values: dict[str, float]) -> None:
+        now = self.clock()
+        with self.store.session() as s:
+            s.add_all(
+                RunMetric(run_id=run_id, step=step, name=k, value=float(v), logged_at=now)
+                for k, v in values.items()
+            )
+
+    def run_metrics(self, run_id: int) -> dict[str, list[tuple[int, float]]]:
+        """name -> [(step, value)] in step order; a step logged twice (a resumed run
+        repeating steps after its last checkpoint) keeps its latest value."""
+        out: dict[str, dict[int, float]] = {}
+        with self.store.session() as s:
+            q = select(RunMetric).where(RunMetric.run_id == run_id).order_by(RunMetric.id)
+            for m in s.scalars(q):
+                out.setdefault(m.name, {})[m.step] = m.value
+        return {k: sorted(v.items()) for k, v in out.items()}
+
     # models --------------------------------------------------------------------------------
     def add_model_version(
         self,
@@ -351,13 +424,26 @@ class Catalog:
                 for mv, ds in rows
             ]
 
+    def get_model(self, model_id: int) -> ModelRef:
+        with self.store.session() as s:
+            return _model_ref(s.get_one(ModelVersion, model_id))
+
     def lineage(self, model: ModelRef) -> dict[str, Any]:
-        """The chain that made a model: its run and the dataset version that run read."""
+        """The chain that made a model: its run, the dataset version that run read, and the
+        models it was made from (an adapter's base, a fine-tune's starting point), nearest
+        first."""
         with self.store.session() as s:
             run = s.get(Run, model.run_id) if model.run_id else None
             ds = s.get(Dataset, run.dataset_id) if run and run.dataset_id else None
+            parents, parent_id = [], model.parent_id
+            while parent_id is not None:
+                parent = s.get_one(ModelVersion, parent_id)
+                parents.append({"model": f"{parent.name}:{parent.version}", "kind": parent.kind})
+                parent_id = parent.parent_id
             return {
                 "model": model.label,
+                "kind": model.kind,
+                "parents": parents,
                 "run": {"id": run.id, "kind": run.kind, "status": run.status} if run else None,
                 "dataset": {"name": ds.name, "version": ds.version, "content_hash": ds.content_hash}
                 if ds

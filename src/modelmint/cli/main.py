@@ -8,13 +8,14 @@ import time
 import typer
 from rich.table import Table
 
-from modelmint.catalog import CatalogError
 from modelmint.cli import serve as serve_cmd
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.data import data_app
-from modelmint.cli.pipeline import pretrain_config, sample_path, train_and_register
+from modelmint.cli.models import models_app
+from modelmint.cli.pipeline import pretrain_recipe, sample_path, train_and_register
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
+from modelmint.cli.train import runs_app, train_app
 from modelmint.commerce import CommerceError
 from modelmint.data import curate
 from modelmint.data.sample import write_sample_corpus
@@ -24,13 +25,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-train_app = typer.Typer(help="Train tokenizers and models.", no_args_is_help=True)
-models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Customers whose keys call the API.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (shown once, stored as hashes).", no_args_is_help=True)
 for sub, name in [
     (data_app, "data"),
     (train_app, "train"),
+    (runs_app, "runs"),
     (models_app, "models"),
     (tenants_app, "tenants"),
     (keys_app, "keys"),
@@ -66,9 +66,8 @@ def quickstart(
                 f"[green]✓[/] dataset {ds.label}: {ds.num_records} dialogues "
                 f"{ds.splits}" + ("" if ingested.created else " (unchanged, reused)")
             )
-            trained = train_and_register(
-                rt, ds, name, pretrain_config(size, steps), alias="production", progress=progress
-            )
+            recipe = pretrain_recipe(ds, name, size, steps)
+            trained = train_and_register(rt, ds, recipe, alias="production", progress=progress)
         m = trained.model
         console.print(
             f"[green]✓[/] model {m.label} ({m.num_parameters / 1e6:.1f}M parameters) trained in "
@@ -89,107 +88,6 @@ def quickstart(
         serve_cmd.usage_hint(name, "127.0.0.1", 8000, created.key), highlight=False, soft_wrap=True
     )
     print(created.key)
-
-
-# train ---------------------------------------------------------------------------------------
-@train_app.command("pretrain")
-def train_pretrain(
-    dataset: str = typer.Option(..., help="Dataset NAME or NAME:VERSION."),
-    name: str = typer.Option(..., help="Model name to register."),
-    size: str = typer.Option("tiny", help="tiny or small."),
-    steps: int | None = typer.Option(None, help="Training steps."),
-    batch_size: int = typer.Option(16),
-    learning_rate: float = typer.Option(2e-3),
-    seed: int = typer.Option(0),
-    alias: str | None = typer.Option(None, help="Point this alias at the new version."),
-) -> None:
-    """Train a tokenizer and pretrain a causal LM on a dataset; register it."""
-    rt = Runtime.open()
-    ds_name, _, ds_version = dataset.partition(":")
-    try:
-        ds = rt.catalog.get_dataset(ds_name, int(ds_version) if ds_version else None)
-        config = pretrain_config(
-            size, steps, batch_size=batch_size, learning_rate=learning_rate, seed=seed
-        )
-        with RichProgress(console) as progress:
-            trained = train_and_register(rt, ds, name, config, alias=alias, progress=progress)
-    except USER_ERRORS as e:
-        raise fail(e) from e
-    console.print(
-        f"registered {trained.model.label}: perplexity {trained.perplexity:.2f} "
-        f"(untrained {trained.perplexity_untrained:.0f})"
-    )
-
-
-# models --------------------------------------------------------------------------------------
-@models_app.command("list")
-def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Name, version, aliases, parameters, perplexity and source dataset of every version."""
-    rows = Runtime.open().catalog.list_models()
-    if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "name": r.model.name,
-                        "version": r.model.version,
-                        "aliases": r.aliases,
-                        "parameters": r.model.num_parameters,
-                        "metrics": r.model.metrics,
-                        "dataset": r.dataset,
-                        "path": str(r.model.path),
-                    }
-                    for r in rows
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-        return
-    table = Table("name", "version", "alias", "parameters", "perplexity", "dataset")
-    for r in rows:
-        ppl = r.model.metrics.get("perplexity")
-        table.add_row(
-            r.model.name,
-            str(r.model.version),
-            ", ".join(r.aliases),
-            f"{r.model.num_parameters / 1e6:.1f}M",
-            f"{ppl:.2f}" if isinstance(ppl, int | float) else "-",
-            r.dataset or "-",
-        )
-    console.print(table)
-
-
-@models_app.command("show")
-def models_show(spec: str = typer.Argument(..., help="NAME, NAME:VERSION or NAME@ALIAS")) -> None:
-    """A model version with its lineage (run and dataset)."""
-    rt = Runtime.open()
-    try:
-        m = rt.catalog.resolve_model(spec)
-    except CatalogError as e:
-        raise fail(e) from e
-    print(
-        json.dumps(
-            {
-                "path": str(m.path),
-                "parameters": m.num_parameters,
-                "metrics": m.metrics,
-                "lineage": rt.catalog.lineage(m),
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-    )
-
-
-@models_app.command("alias")
-def models_alias(name: str, version: int, alias: str) -> None:
-    """Point NAME@ALIAS at VERSION."""
-    try:
-        Runtime.open().catalog.set_alias(name, alias, version)
-    except CatalogError as e:
-        raise fail(e) from e
-    console.print(f"{name}@{alias} -> {name}:{version}")
 
 
 # tenants and keys ----------------------------------------------------------------------------

@@ -6,12 +6,13 @@ from modelmint.modeling.loading import (
     cpu_supports_bf16,
     load_causal_lm,
 )
-from modelmint.modeling.presets import PRESETS, Preset, llama_config
+from modelmint.modeling.presets import PRESETS, Preset, bert_config, llama_config, resolve_preset
 from modelmint.modeling.tokenizer import (
     CHAT_TEMPLATE,
     END_OF_TEXT,
     IM_END,
     IM_START,
+    MASK,
     SPECIAL_TOKENS,
     load_tokenizer,
     stop_token_ids,
@@ -23,15 +24,18 @@ __all__ = [
     "END_OF_TEXT",
     "IM_END",
     "IM_START",
+    "MASK",
     "PRESETS",
     "SPECIAL_TOKENS",
     "Preset",
+    "bert_config",
     "build_causal_lm",
     "count_parameters",
     "cpu_supports_bf16",
     "llama_config",
     "load_causal_lm",
     "load_tokenizer",
+    "resolve_preset",
     "stop_token_ids",
     "wrap_tokenizer",
 ]

@@ -1,10 +1,11 @@
-"""Llama-style causal LM configurations by size."""
+"""Model configurations by size: Llama-style causal LMs and BERT-style encoders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from transformers import LlamaConfig
+from transformers import BertConfig, LlamaConfig
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,35 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def resolve_preset(preset: str | Preset, **overrides: Any) -> Preset:
+    """A named preset with any of its fields overridden (None leaves a field as it is)."""
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise ValueError(f"unknown model size {preset!r}; choose one of {sorted(PRESETS)}")
+        preset = PRESETS[preset]
+    changed = replace(preset, **{k: v for k, v in overrides.items() if v is not None})
+    if changed.hidden_size % changed.num_heads:
+        raise ValueError(
+            f"hidden_size {changed.hidden_size} must be a multiple of num_heads {changed.num_heads}"
+        )
+    return changed
+
+
+def bert_config(preset: str | Preset, *, vocab_size: int, pad_token_id: int) -> BertConfig:
+    """A BERT-style encoder of the same shape as the causal preset of that name."""
+    p = resolve_preset(preset)
+    return BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=p.hidden_size,
+        num_hidden_layers=p.num_layers,
+        num_attention_heads=p.num_heads,
+        intermediate_size=p.intermediate_size,
+        max_position_embeddings=p.context_length,
+        pad_token_id=pad_token_id,
+        type_vocab_size=1,
+    )
+
+
 def llama_config(
     preset: str | Preset,
     *,
@@ -31,10 +61,7 @@ def llama_config(
     eos_token_id: int | list[int],
     pad_token_id: int,
 ) -> LlamaConfig:
-    if isinstance(preset, str):
-        if preset not in PRESETS:
-            raise ValueError(f"unknown model size {preset!r}; choose one of {sorted(PRESETS)}")
-        preset = PRESETS[preset]
+    preset = resolve_preset(preset)
     return LlamaConfig(
         vocab_size=vocab_size,
         hidden_size=preset.hidden_size,

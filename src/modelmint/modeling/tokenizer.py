@@ -13,7 +13,8 @@ END_OF_TEXT = "<|endoftext|>"
 IM_START = "<|im_start|>"
 IM_END = "<|im_end|>"
 PAD = "<|pad|>"
-SPECIAL_TOKENS = [END_OF_TEXT, IM_START, IM_END, PAD]
+MASK = "<|mask|>"  # for masked-LM pretraining; a causal LM never sees it
+SPECIAL_TOKENS = [END_OF_TEXT, IM_START, IM_END, PAD, MASK]
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -25,11 +26,13 @@ CHAT_TEMPLATE = (
 
 def wrap_tokenizer(tok: Tokenizer) -> PreTrainedTokenizerFast:
     """Turns a trained ``tokenizers.Tokenizer`` into the fast tokenizer we save with a model."""
+    has_mask = tok.token_to_id(MASK) is not None
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token=END_OF_TEXT,
         eos_token=END_OF_TEXT,
         pad_token=PAD,
+        mask_token=MASK if has_mask else None,
         additional_special_tokens=[IM_START, IM_END],
         clean_up_tokenization_spaces=False,
         model_max_length=1 << 30,

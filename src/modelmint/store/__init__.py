@@ -8,6 +8,7 @@ from modelmint.store.tables import (
     ModelAlias,
     ModelVersion,
     Run,
+    RunMetric,
     Tenant,
     UsageEvent,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "ModelAlias",
     "ModelVersion",
     "Run",
+    "RunMetric",
     "Store",
     "Tenant",
     "UsageEvent",

@@ -1,18 +1,22 @@
-"""Training stage: tokenizers and models."""
+"""Training stage: tokenizers, and models from YAML recipes on the Hugging Face Trainer."""
 
-from modelmint.training.pretrain import (
-    PretrainConfig,
-    PretrainResult,
-    pack_blocks,
-    pretrain_causal_lm,
-)
+from modelmint.training.examples import pack_blocks
+from modelmint.training.memory import MemoryEstimate, estimate
+from modelmint.training.recipe import RECIPES, RecipeError, load_recipe, parse_recipe
+from modelmint.training.runner import TrainOutcome, resume_training, start_training
 from modelmint.training.tokenizer import TokenizerResult, train_tokenizer
 
 __all__ = [
-    "PretrainConfig",
-    "PretrainResult",
+    "RECIPES",
+    "MemoryEstimate",
+    "RecipeError",
     "TokenizerResult",
+    "TrainOutcome",
+    "estimate",
+    "load_recipe",
     "pack_blocks",
-    "pretrain_causal_lm",
+    "parse_recipe",
+    "resume_training",
+    "start_training",
     "train_tokenizer",
 ]

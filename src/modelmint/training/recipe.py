@@ -1,0 +1,243 @@
+"""Recipes: one YAML file says what to train, on what, and how. Validated by pydantic, so a
+typo is an error that names the key and suggests the closest one, before anything runs.
+
+    recipe: sft                      # pretrain-clm | pretrain-mlm | continue | sft | classify
+    name: support-bot                # model name the result is registered under
+    dataset: customer-service        # NAME or NAME:VERSION
+    base: demo@production            # the model to start from (not for pretraining)
+    method: lora                     # full | lora
+    training: {max_steps: 200, learning_rate: 2e-4}
+
+``mint train --recipe FILE --set training.learning_rate=1e-4`` overrides any key."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot run; the message names the file, the key and the fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArchitectureSpec(_Strict):
+    """A model built from scratch: a preset, or any preset's fields overridden."""
+
+    size: Literal["tiny", "small"] = "tiny"
+    hidden_size: int | None = None
+    num_layers: int | None = None
+    num_heads: int | None = None
+    intermediate_size: int | None = None
+    context_length: int | None = None
+
+
+class TokenizerSpec(_Strict):
+    """A byte-level BPE tokenizer trained on the dataset's training split, or a model's."""
+
+    vocab_size: int = Field(8192, ge=512)
+    from_model: str | None = None  # NAME[:V|@ALIAS] or a directory: reuse that tokenizer
+
+
+class LoraSpec(_Strict):
+    r: int = Field(16, ge=1)
+    alpha: int = 32
+    dropout: float = Field(0.05, ge=0, lt=1)
+    # "auto": every linear projection of attention and MLP blocks (what QLoRA found best)
+    target_modules: list[str] | Literal["auto"] = "auto"
+
+
+class TrainingSpec(_Strict):
+    max_steps: int | None = Field(None, ge=1)  # None: train for `epochs`
+    epochs: float = Field(1.0, gt=0)
+    batch_size: int = Field(16, ge=1)  # per device
+    grad_accum: int = Field(1, ge=1)
+    learning_rate: float = Field(2e-3, gt=0)
+    schedule: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    warmup_steps: int = Field(20, ge=0)
+    weight_decay: float = Field(0.1, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    bf16: bool | None = None  # None: on where the hardware supports it
+    gradient_checkpointing: bool = False
+    eval_every: int | None = Field(None, ge=1)  # steps; None: at the end only
+    early_stopping_patience: int | None = Field(None, ge=1)  # evaluations without a gain
+    save_every: int | None = Field(None, ge=1)  # checkpoint interval in steps (for resume)
+    keep_checkpoints: int = Field(2, ge=1)
+    seed: int = 0
+    report_to: list[Literal["tensorboard", "mlflow"]] = []
+
+
+class _Recipe(_Strict):
+    # Training values that suit this kind of recipe; the recipe file's own win key by key.
+    training_defaults: ClassVar[dict[str, Any]] = {}
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    dataset: str
+    alias: str | None = None
+    training: TrainingSpec = TrainingSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_training_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("training", {}), dict):
+            data = {**data, "training": {**cls.training_defaults, **data.get("training", {})}}
+        return data
+
+
+class PretrainCLM(_Recipe):
+    """A causal (GPT/Llama-style) LM from scratch on packed blocks of text."""
+
+    recipe: Literal["pretrain-clm"]
+    architecture: ArchitectureSpec = ArchitectureSpec()
+    tokenizer: TokenizerSpec = TokenizerSpec()
+    block_size: int = Field(256, ge=8)
+
+
+class PretrainMLM(_Recipe):
+    """A BERT-style masked LM from scratch: 15% of tokens chosen, of those 80% masked,
+    10% replaced by a random token, 10% left as they are."""
+
+    recipe: Literal["pretrain-mlm"]
+    architecture: ArchitectureSpec = ArchitectureSpec()
+    tokenizer: TokenizerSpec = TokenizerSpec()
+    block_size: int = Field(128, ge=8)
+    mask_probability: float = Field(0.15, gt=0, lt=1)
+
+
+class ContinuePretrain(_Recipe):
+    """More causal-LM pretraining of an existing checkpoint, on new text."""
+
+    recipe: Literal["continue"]
+    base: str
+    block_size: int = Field(256, ge=8)
+    training_defaults: ClassVar[dict[str, Any]] = {"learning_rate": 5e-4, "warmup_steps": 10}
+
+
+class SFT(_Recipe):
+    """Supervised fine-tuning on chat data with the model's chat template; the loss counts
+    assistant tokens only."""
+
+    recipe: Literal["sft"]
+    base: str
+    method: Literal["full", "lora"] = "full"
+    lora: LoraSpec = LoraSpec()
+    max_length: int = Field(512, ge=16)
+    packing: bool = False  # several conversations per sequence, attention kept apart
+    training_defaults: ClassVar[dict[str, Any]] = {"learning_rate": 1e-4, "warmup_steps": 10}
+
+
+class Classify(_Recipe):
+    """Sequence classification (intent, sentiment) on a label of the dataset."""
+
+    recipe: Literal["classify"]
+    base: str  # "minilm" (the bundled pretrained encoder), a model reference or a directory
+    label: str = "intent"
+    # what the classifier reads: the record's whole text, or its first user message
+    input: Literal["text", "first_user_turn"] = "text"
+    # add characters the base tokenizer reads as unknown (MiniLM and Chinese) to its vocabulary
+    extend_vocabulary: bool = True
+    method: Literal["full", "lora"] = "full"
+    lora: LoraSpec = LoraSpec()
+    max_length: int = Field(128, ge=8)
+    training_defaults: ClassVar[dict[str, Any]] = {
+        "learning_rate": 5e-5,
+        "warmup_steps": 10,
+        "epochs": 3,
+        "batch_size": 32,
+        "weight_decay": 0.01,
+    }
+
+
+Recipe = Annotated[
+    PretrainCLM | PretrainMLM | ContinuePretrain | SFT | Classify, Field(discriminator="recipe")
+]
+RECIPES = ("pretrain-clm", "pretrain-mlm", "continue", "sft", "classify")
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Recipe)
+_KINDS = {
+    "pretrain-clm": PretrainCLM,
+    "pretrain-mlm": PretrainMLM,
+    "continue": ContinuePretrain,
+    "sft": SFT,
+    "classify": Classify,
+}
+
+
+def _set(data: dict[str, Any], dotted: str, raw: str) -> None:
+    node = data
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise RecipeError(f"--set {dotted}: {key!r} is not a section")
+        node = child
+    node[leaf] = yaml.safe_load(raw) if raw != "" else None
+
+
+def _fields_at(kind: str | None, loc: tuple[Any, ...]) -> list[str]:
+    """The keys a recipe of this kind accepts at ``loc`` (the parent of the bad key)."""
+    model: Any = _KINDS.get(kind or "")
+    for key in loc:
+        if model is None:
+            return []
+        field = model.model_fields.get(key)
+        if field is None:
+            return []
+        model = field.annotation if isinstance(field.annotation, type) else None
+        if model is not None and not issubclass(model, BaseModel):
+            model = None
+    return list(model.model_fields) if model is not None else []
+
+
+def _explain(error: ValidationError, kind: str | None, source: str) -> str:
+    lines = []
+    for e in error.errors():
+        loc = tuple(x for x in e["loc"] if x != kind)
+        where = ".".join(str(x) for x in loc) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            known = _fields_at(kind, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {known}"
+            lines.append(f"unknown key {where!r}{hint}")
+        elif e["type"] == "union_tag_invalid" or where == "recipe":
+            lines.append(f"'recipe' must be one of {', '.join(RECIPES)}")
+        elif e["type"] == "missing":
+            lines.append(f"missing key {where!r}")
+        else:
+            lines.append(f"{where}: {e['msg']} (got {e.get('input')!r})")
+    return f"{source}: " + "; ".join(lines)
+
+
+def parse_recipe(data: dict[str, Any], source: str = "recipe") -> Any:
+    """A validated recipe (one of the recipe classes) from a mapping."""
+    kind = data.get("recipe") if isinstance(data, dict) else None
+    if kind not in _KINDS:
+        raise RecipeError(f"{source}: 'recipe' must be one of {', '.join(RECIPES)}, not {kind!r}")
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as e:
+        raise RecipeError(_explain(e, kind, source)) from None
+
+
+def load_recipe(path: Path, overrides: list[str] = []) -> Any:  # noqa: B006 - never mutated
+    """Reads a YAML recipe and applies ``key.sub=value`` overrides (values parsed as YAML)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise RecipeError(f"recipe file {path} does not exist") from None
+    except yaml.YAMLError as e:
+        raise RecipeError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe is a mapping of keys to values")
+    for item in overrides:
+        key, eq, raw = item.partition("=")
+        if not eq or not key:
+            raise RecipeError(f"--set {item!r}: write it as key.sub=value")
+        _set(data, key.strip(), raw.strip())
+    return parse_recipe(data, str(path))

@@ -1,0 +1,1 @@
+"""One short script per recipe; each composes the components of ``modelmint.training``."""

@@ -1,0 +1,76 @@
+"""pretrain-clm and continue: causal-LM training on packed blocks of the dataset's text,
+from a freshly built Llama-style model or from an existing checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import AutoModelForCausalLM
+
+from modelmint.modeling import (
+    build_causal_lm,
+    count_parameters,
+    llama_config,
+    load_tokenizer,
+    resolve_preset,
+)
+from modelmint.training.examples import causal_blocks, pack_blocks, record_text
+from modelmint.training.recipe import ContinuePretrain, PretrainCLM
+from modelmint.training.recipes.common import (
+    RecipeInputs,
+    Trained,
+    save_result,
+    tokenizer_for,
+    with_perplexity,
+)
+from modelmint.training.trainer import TrainContext, build_trainer, train
+
+
+def _fresh_model(recipe: PretrainCLM, tokenizer: Any) -> Any:
+    arch = recipe.architecture
+    shape = resolve_preset(arch.size, **arch.model_dump(exclude={"size"}))
+    config = llama_config(
+        shape,
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return build_causal_lm(config, seed=recipe.training.seed)
+
+
+def run(
+    recipe: PretrainCLM | ContinuePretrain, inputs: RecipeInputs, ctx: TrainContext, resume: bool
+) -> Trained:
+    if isinstance(recipe, ContinuePretrain):
+        assert inputs.base_dir is not None
+        tokenizer = load_tokenizer(inputs.base_dir)
+        model = AutoModelForCausalLM.from_pretrained(str(inputs.base_dir), local_files_only=True)
+    else:
+        tokenizer = tokenizer_for(recipe.tokenizer, inputs, ctx)
+        model = _fresh_model(recipe, tokenizer)
+    context = model.config.max_position_embeddings
+    if recipe.block_size > context:
+        raise ValueError(
+            f"block_size {recipe.block_size} exceeds the model's context of {context} tokens"
+        )
+
+    def blocks(records: list[dict[str, Any]]) -> Any:
+        texts = [record_text(r, tokenizer) for r in records]
+        return causal_blocks(pack_blocks(texts, tokenizer, recipe.block_size))
+
+    t = recipe.training
+    trainer = build_trainer(
+        model,
+        t,
+        ctx,
+        stage=recipe.recipe,
+        train_dataset=blocks(inputs.train),
+        eval_dataset=blocks(inputs.validation) if inputs.validation else None,
+        tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
+    )
+    metrics = with_perplexity(train(trainer, ctx, resume))
+    out = ctx.run_dir / "model"
+    save_result(trainer, tokenizer, out)
+    n = count_parameters(model)
+    return Trained(out, "causal-lm", n, n, metrics)

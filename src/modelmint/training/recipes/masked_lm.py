@@ -1,0 +1,77 @@
+"""pretrain-mlm: a BERT-style masked LM from scratch. Of the tokens, ``mask_probability``
+are chosen; of those 80% become the mask token, 10% a random token, 10% stay as they are.
+
+The masks are drawn from a generator seeded by the batch's own token ids, not the global
+one: the Trainer draws a batch ahead when it resumes, so globally drawn masks would differ
+after a resume and the resumed run would not reach the same loss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from transformers import BertForMaskedLM, DataCollatorForLanguageModeling
+
+from modelmint.modeling import bert_config, count_parameters, resolve_preset
+from modelmint.training.examples import Rows, pack_blocks, record_text
+from modelmint.training.recipe import PretrainMLM
+from modelmint.training.recipes.common import (
+    RecipeInputs,
+    Trained,
+    save_result,
+    tokenizer_for,
+    with_perplexity,
+)
+from modelmint.training.trainer import TrainContext, build_trainer, train
+
+
+class ContentSeededMasking(DataCollatorForLanguageModeling):
+    """80/10/10 masking whose randomness is a function of the batch and the seed only."""
+
+    def __init__(self, tokenizer: Any, mlm_probability: float, seed: int) -> None:
+        super().__init__(tokenizer, mlm=True, mlm_probability=mlm_probability, seed=seed)
+        self.base_seed = seed
+
+    def torch_call(self, examples: list[Any]) -> dict[str, Any]:
+        ids = torch.stack([torch.as_tensor(e["input_ids"]) for e in examples]).long()
+        weights = torch.arange(1, ids.numel() + 1).view_as(ids)
+        digest = int(torch.sum(ids * weights) % (2**61 - 1))
+        self.generator = torch.Generator().manual_seed(self.base_seed * 1_000_003 + digest)
+        return super().torch_call(examples)
+
+
+def run(recipe: PretrainMLM, inputs: RecipeInputs, ctx: TrainContext, resume: bool) -> Trained:
+    tokenizer = tokenizer_for(recipe.tokenizer, inputs, ctx)
+    if tokenizer.mask_token_id is None:
+        raise ValueError("the tokenizer has no mask token; train one with this recipe")
+    arch = recipe.architecture
+    shape = resolve_preset(arch.size, **arch.model_dump(exclude={"size"}))
+    if recipe.block_size > shape.context_length:
+        raise ValueError(
+            f"block_size {recipe.block_size} exceeds the context {shape.context_length}"
+        )
+    torch.manual_seed(recipe.training.seed)
+    model = BertForMaskedLM(
+        bert_config(shape, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
+    )
+
+    def blocks(records: list[dict[str, Any]]) -> Rows:
+        texts = [record_text(r, tokenizer) for r in records]
+        return Rows([{"input_ids": b} for b in pack_blocks(texts, tokenizer, recipe.block_size)])
+
+    t = recipe.training
+    trainer = build_trainer(
+        model,
+        t,
+        ctx,
+        stage="pretrain-mlm",
+        train_dataset=blocks(inputs.train),
+        eval_dataset=blocks(inputs.validation) if inputs.validation else None,
+        data_collator=ContentSeededMasking(tokenizer, recipe.mask_probability, t.seed),
+        tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
+    )
+    metrics = with_perplexity(train(trainer, ctx, resume))
+    out = ctx.run_dir / "model"
+    save_result(trainer, tokenizer, out)
+    n = count_parameters(model)
+    return Trained(out, "masked-lm", n, n, metrics)

@@ -1,0 +1,194 @@
+"""The Hugging Face Trainer, set up one way for every recipe: AdamW with warmup and decay,
+gradient accumulation and clipping, bf16 autocast where the CPU has it, periodic evaluation
+with early stopping and the best checkpoint kept, checkpoints to resume from, and every
+logged metric sent to the run's record in the catalog and to the progress callback."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    EarlyStoppingCallback,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainerControl,
+    TrainerState,
+    TrainingArguments,
+)
+
+from modelmint.modeling import cpu_supports_bf16
+from modelmint.observability import ProgressEvent, ProgressFn
+from modelmint.training.recipe import TrainingSpec
+
+MetricsSink = Callable[[int, dict[str, float]], None]  # (step, {name: value})
+
+
+@dataclass(frozen=True)
+class TrainContext:
+    """Where a run writes and reports; built by the runner."""
+
+    run_id: int
+    run_dir: Path
+    progress: ProgressFn
+    log_metrics: MetricsSink
+    # (model, spec, sequence length, bf16) -> raises when training will not fit in memory
+    check_memory: Callable[[Any, TrainingSpec, int, bool], Any] | None = None
+    callbacks: tuple[TrainerCallback, ...] = ()  # the caller's own, added to ours
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+
+def use_bf16(spec: TrainingSpec) -> bool:
+    if spec.bf16 is not None:
+        return spec.bf16
+    return torch.cuda.is_available() or cpu_supports_bf16()
+
+
+def last_checkpoint(run_dir: Path) -> Path | None:
+    """The newest COMPLETE checkpoint: the Trainer writes ``trainer_state.json`` last, so a
+    directory without it is one a kill interrupted."""
+    done = [
+        p
+        for p in (run_dir / "checkpoints").glob("checkpoint-*")
+        if (p / "trainer_state.json").exists()
+    ]
+    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
+
+
+def training_arguments(
+    spec: TrainingSpec, ctx: TrainContext, *, evaluate: bool, best_metric: str = "eval_loss"
+) -> TrainingArguments:
+    on_gpu = torch.cuda.is_available()
+    max_steps = spec.max_steps or -1
+    eval_every = spec.eval_every if evaluate else None
+    # Checkpoints on the evaluation grid when there is one (best-model selection needs it).
+    save_every = eval_every or spec.save_every
+    return TrainingArguments(
+        output_dir=str(ctx.checkpoints),
+        max_steps=max_steps,
+        num_train_epochs=spec.epochs,
+        per_device_train_batch_size=spec.batch_size,
+        per_device_eval_batch_size=spec.batch_size,
+        gradient_accumulation_steps=spec.grad_accum,
+        learning_rate=spec.learning_rate,
+        lr_scheduler_type=spec.schedule,
+        warmup_steps=spec.warmup_steps,
+        weight_decay=spec.weight_decay,
+        max_grad_norm=spec.max_grad_norm,
+        bf16=use_bf16(spec),
+        use_cpu=not on_gpu,
+        activation_checkpointing=spec.gradient_checkpointing,
+        eval_strategy="steps" if eval_every else "no",
+        eval_steps=eval_every,
+        save_strategy="steps" if save_every else "no",
+        save_steps=save_every or 500,
+        save_total_limit=spec.keep_checkpoints,
+        load_best_model_at_end=bool(eval_every),
+        metric_for_best_model=best_metric if eval_every else None,
+        greater_is_better=None if not eval_every else not best_metric.endswith("loss"),
+        logging_steps=1,
+        report_to=list(spec.report_to) or "none",
+        seed=spec.seed,
+        data_seed=spec.seed,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
+    )
+
+
+class _Report(TrainerCallback):
+    """Metrics to the catalog (main process only) and progress with tokens/s and ETA."""
+
+    def __init__(self, ctx: TrainContext, stage: str, tokens_per_step: int | None) -> None:
+        self.ctx, self.stage, self.tokens_per_step = ctx, stage, tokens_per_step
+        self.start: float | None = None
+        self.first_step = 0
+        self.last: dict[str, float] = {}
+
+    def on_train_begin(
+        self, args: Any, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        self.start, self.first_step = time.perf_counter(), state.global_step
+
+    def on_log(self, args: Any, state: TrainerState, control: TrainerControl, **kw: Any) -> None:
+        logs = {k: float(v) for k, v in (kw.get("logs") or {}).items() if _number(v)}
+        self.last.update(logs)
+        if state.is_world_process_zero and logs:
+            self.ctx.log_metrics(state.global_step, logs)
+
+    def on_step_end(
+        self, args: Any, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        if not state.is_world_process_zero:
+            return
+        elapsed = time.perf_counter() - (self.start or time.perf_counter())
+        done = state.global_step - self.first_step
+        rate = done / max(elapsed, 1e-9)
+        info: dict[str, Any] = {"loss": self.last.get("loss")}
+        if self.tokens_per_step:
+            info["tokens_per_s"] = rate * self.tokens_per_step * args.world_size
+        if state.max_steps:
+            info["eta_s"] = (state.max_steps - state.global_step) / max(rate, 1e-9)
+        self.ctx.progress(ProgressEvent(self.stage, state.global_step, state.max_steps, info))
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def build_trainer(
+    model: Any,
+    spec: TrainingSpec,
+    ctx: TrainContext,
+    *,
+    stage: str,
+    train_dataset: Any,
+    eval_dataset: Any = None,
+    data_collator: Any = None,
+    compute_metrics: Any = None,
+    best_metric: str = "eval_loss",
+    tokens_per_step: int | None = None,
+) -> Trainer:
+    if ctx.check_memory is not None:
+        longest = max(
+            len(train_dataset[i]["input_ids"]) for i in range(min(len(train_dataset), 2000))
+        )
+        ctx.check_memory(model, spec, longest, use_bf16(spec))
+    evaluate = eval_dataset is not None and len(eval_dataset) > 0
+    args = training_arguments(spec, ctx, evaluate=evaluate, best_metric=best_metric)
+    callbacks: list[TrainerCallback] = [_Report(ctx, stage, tokens_per_step), *ctx.callbacks]
+    if spec.early_stopping_patience and args.eval_strategy != "no":
+        callbacks.append(EarlyStoppingCallback(spec.early_stopping_patience))
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset if evaluate else None,
+        data_collator=data_collator,
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+    )
+    trainer.remove_callback(PrinterCallback)  # progress goes through the callback, not stdout
+    return trainer
+
+
+def train(trainer: Trainer, ctx: TrainContext, resume: bool) -> dict[str, float]:
+    """Trains (from the last complete checkpoint when resuming) and returns the last logged
+    value of every metric, plus an evaluation at the end when there is an evaluation set."""
+    checkpoint = last_checkpoint(ctx.run_dir) if resume else None
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    report = next(c for c in trainer.callback_handler.callbacks if isinstance(c, _Report))
+    metrics = dict(report.last)
+    if trainer.eval_dataset is not None:
+        final = {k: float(v) for k, v in trainer.evaluate().items() if _number(v)}
+        metrics.update(final)
+    return metrics

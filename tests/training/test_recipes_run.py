@@ -1,0 +1,238 @@
+"""Every recipe trains for real (micro models, a few steps) and registers what it made."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+from modelmint.catalog import Catalog
+from modelmint.modeling import load_tokenizer
+from modelmint.training import RecipeError, parse_recipe, start_training
+from modelmint.training.adapters import merge_adapter
+from modelmint.training.examples import IGNORE, chat_example
+from modelmint.training.recipes.masked_lm import ContentSeededMasking
+from training_support import MICRO_ARCH, micro_clm
+
+pytestmark = pytest.mark.slow
+
+
+def test_pretrain_clm_registers_a_model_with_metrics_and_lineage(catalog: Catalog) -> None:
+    outcome = start_training(catalog, parse_recipe(micro_clm("clm", steps=8, eval_every=4)))
+    model = outcome.model
+    assert model is not None and model.kind == "causal-lm"
+    assert (model.path / "model.safetensors").exists() and (model.path / "tokenizer.json").exists()
+    assert model.metrics["perplexity"] > 1 and "eval_loss" in model.metrics
+    series = catalog.run_metrics(outcome.run_id)
+    assert [s for s, _ in series["loss"]] == list(range(1, 9))  # every step, in order
+    assert [s for s, _ in series["eval_loss"]][:2] == [4, 8]
+    assert series["loss"][-1][1] < series["loss"][0][1]
+    lineage = catalog.lineage(model)
+    assert (
+        lineage["dataset"]["name"] == "support" and lineage["run"]["kind"] == "train:pretrain-clm"
+    )
+    assert not (catalog.run_dir(outcome.run_id) / "checkpoints").exists()  # finished: freed
+    facts = json.loads((model.path / "modelmint.json").read_text())
+    assert facts["recipe"] == "pretrain-clm" and facts["run"] == outcome.run_id
+
+
+def test_chat_example_trains_on_assistant_tokens_only(catalog: Catalog, micro_base: str) -> None:
+    tok = load_tokenizer(catalog.resolve_model(micro_base).path)
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Where is my order?"},
+        {"role": "assistant", "content": "It ships today."},
+        {"role": "user", "content": "谢谢"},
+        {"role": "assistant", "content": "不客气！"},
+    ]
+    ex = chat_example(messages, tok, max_length=512)
+    trained = tok.decode(
+        [t for t, y in zip(ex["input_ids"], ex["labels"], strict=True) if y != IGNORE]
+    )
+    assert trained == "It ships today.<|im_end|>\n不客气！<|im_end|>\n"
+    assert len(ex["input_ids"]) == len(ex["labels"])
+
+
+@pytest.mark.parametrize("packing", [False, True])
+def test_sft_full_fine_tunes_from_a_base(catalog: Catalog, micro_base: str, packing: bool) -> None:
+    recipe = {
+        "recipe": "sft",
+        "name": f"sft-{packing}",
+        "dataset": "support",
+        "base": micro_base,
+        "max_length": 128,
+        "packing": packing,
+        "training": {"max_steps": 4, "batch_size": 4, "warmup_steps": 0},
+    }
+    out = start_training(catalog, parse_recipe(recipe))
+    assert out.model is not None and out.model.kind == "causal-lm"
+    assert catalog.lineage(out.model)["parents"] == [{"model": micro_base, "kind": "causal-lm"}]
+    tok = load_tokenizer(out.model.path)
+    assert tok.chat_template == load_tokenizer(catalog.resolve_model(micro_base).path).chat_template
+
+
+def test_sft_lora_saves_only_the_adapter_and_merges_back(catalog: Catalog, micro_base: str) -> None:
+    recipe = {
+        "recipe": "sft",
+        "name": "sft-lora",
+        "dataset": "support",
+        "base": micro_base,
+        "method": "lora",
+        "max_length": 128,
+        "lora": {"r": 4},
+        "training": {"max_steps": 4, "batch_size": 4, "learning_rate": 1e-2, "warmup_steps": 0},
+    }
+    out = start_training(catalog, parse_recipe(recipe))
+    adapter = out.model
+    assert adapter is not None and adapter.kind == "adapter"
+    files = {p.name for p in adapter.path.iterdir()}
+    assert {"adapter_model.safetensors", "adapter_config.json", "tokenizer.json"} <= files
+    assert "model.safetensors" not in files
+    assert out.trainable_parameters < adapter.num_parameters / 5
+    base = catalog.resolve_model(micro_base)
+    assert adapter.parent_id == base.id
+    merged_dir = merge_adapter(adapter.path, base.path, adapter.path.parent / "merged", "causal-lm")
+    from peft import PeftModel
+
+    with_adapter = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(str(base.path)), str(adapter.path)
+    ).eval()
+    merged = AutoModelForCausalLM.from_pretrained(str(merged_dir)).eval()
+    ids = torch.tensor([[5, 17, 42, 99, 7]])
+    with torch.no_grad():
+        diff = (with_adapter(ids).logits - merged(ids).logits).abs().max().item()
+        base_diff = (
+            (AutoModelForCausalLM.from_pretrained(str(base.path))(ids).logits - merged(ids).logits)
+            .abs()
+            .max()
+            .item()
+        )
+    assert diff < 1e-4 < base_diff  # the merge carries the adapter's change, exactly
+
+
+def test_masking_is_80_10_10_and_a_function_of_the_batch(catalog: Catalog, micro_base: str) -> None:
+    tok = load_tokenizer(catalog.resolve_model(micro_base).path)
+    collator = ContentSeededMasking(tok, 0.15, seed=0)
+    ids = torch.randint(10, len(tok), (64, 128))
+    batch = collator([{"input_ids": row} for row in ids])
+    chosen = batch["labels"] != -100
+    share = chosen.float().mean().item()
+    outcome = Counter()
+    for got, orig in zip(batch["input_ids"][chosen].tolist(), ids[chosen].tolist(), strict=True):
+        outcome["mask" if got == tok.mask_token_id else "same" if got == orig else "random"] += 1
+    n = sum(outcome.values())
+    assert 0.13 < share < 0.17
+    assert 0.76 < outcome["mask"] / n < 0.84 and 0.07 < outcome["same"] / n < 0.13
+    again = collator([{"input_ids": row} for row in ids])
+    assert torch.equal(again["input_ids"], batch["input_ids"])  # same batch, same masks
+
+
+def test_pretrain_mlm_then_classify_from_it_and_continue(catalog: Catalog, micro_base: str) -> None:
+    mlm = start_training(
+        catalog,
+        parse_recipe(
+            {
+                "recipe": "pretrain-mlm",
+                "name": "enc",
+                "dataset": "support",
+                "architecture": MICRO_ARCH,
+                "tokenizer": {"vocab_size": 1000},
+                "block_size": 64,
+                "training": {"max_steps": 4, "batch_size": 4, "warmup_steps": 0},
+            }
+        ),
+    )
+    assert mlm.model is not None and mlm.model.kind == "masked-lm"
+    cls = start_training(
+        catalog,
+        parse_recipe(
+            {
+                "recipe": "classify",
+                "name": "intent",
+                "dataset": "support",
+                "base": mlm.model.label,
+                "training": {"max_steps": 4, "batch_size": 8, "eval_every": 2},
+            }
+        ),
+    )
+    assert cls.model is not None and cls.model.kind == "classifier"
+    assert 0 <= cls.model.metrics["eval_accuracy"] <= 1
+    labels = json.loads((cls.model.path / "labels.json").read_text())
+    assert labels["label"] == "intent" and len(labels["classes"]) >= 5
+    loaded = AutoModelForSequenceClassification.from_pretrained(str(cls.model.path))
+    assert loaded.config.id2label[0] == labels["classes"][0]
+    cont = start_training(
+        catalog,
+        parse_recipe(
+            {
+                "recipe": "continue",
+                "name": "more",
+                "dataset": "support",
+                "base": micro_base,
+                "block_size": 64,
+                "training": {"max_steps": 3, "batch_size": 4},
+            }
+        ),
+    )
+    assert cont.model is not None and cont.model.parent_id == catalog.resolve_model(micro_base).id
+
+
+def test_classify_from_the_bundled_minilm_encoder_learns_intents(catalog: Catalog) -> None:
+    out = start_training(
+        catalog,
+        parse_recipe(
+            {
+                "recipe": "classify",
+                "name": "intent-minilm",
+                "dataset": "support",
+                "base": "minilm",
+                "input": "first_user_turn",
+                "max_length": 64,
+                "training": {
+                    "max_steps": 60,
+                    "batch_size": 16,
+                    "learning_rate": 3e-4,
+                    "eval_every": 30,
+                },
+            }
+        ),
+    )
+    assert out.model is not None and out.model.metrics["eval_accuracy"] > 0.5
+    assert catalog.lineage(out.model)["parents"] == []  # a base outside the catalog
+
+
+def test_bad_inputs_are_refused_before_training(catalog: Catalog, micro_base: str) -> None:
+    with pytest.raises(RecipeError, match="no label 'topic'"):
+        start_training(
+            catalog,
+            parse_recipe(
+                {
+                    "recipe": "classify",
+                    "name": "x",
+                    "dataset": "support",
+                    "base": "minilm",
+                    "label": "topic",
+                }
+            ),
+        )
+    with pytest.raises(RecipeError, match="dataset 'nope'"):
+        start_training(catalog, parse_recipe(micro_clm() | {"dataset": "nope"}))
+    with pytest.raises(RecipeError, match="base 'ghost@production'"):
+        start_training(
+            catalog,
+            parse_recipe(
+                {
+                    "recipe": "sft",
+                    "name": "x",
+                    "dataset": "support",
+                    "base": "ghost@production",
+                }
+            ),
+        )
+    with pytest.raises(RecipeError, match=r"training.batch_size=\d+ and training.grad_accum="):
+        start_training(catalog, parse_recipe(micro_clm("huge", batch_size=2_000_000)))
+    failed = [r for r in catalog.list_runs() if r.status == "failed"]
+    assert failed and "would need about" in (failed[0].error or "")
