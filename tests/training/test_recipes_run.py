@@ -236,3 +236,18 @@ def test_bad_inputs_are_refused_before_training(catalog: Catalog, micro_base: st
         start_training(catalog, parse_recipe(micro_clm("huge", batch_size=2_000_000)))
     failed = [r for r in catalog.list_runs() if r.status == "failed"]
     assert failed and "would need about" in (failed[0].error or "")
+
+
+def test_compiled_training_registers_a_loadable_model(catalog: Catalog) -> None:
+    from modelmint.training.trainer import use_compile
+
+    recipe = parse_recipe(micro_clm("compiled", steps=4, compile=True))
+    out = start_training(catalog, recipe)
+    assert out.model is not None
+    loaded = AutoModelForCausalLM.from_pretrained(str(out.model.path))
+    assert not any(k.startswith("_orig_mod") for k in loaded.state_dict())
+    auto = parse_recipe(micro_clm("auto")).training
+    assert not use_compile(auto, rows=1000, fixed_shapes=True)  # 6 steps: not worth it
+    long = auto.model_copy(update={"max_steps": 500})
+    assert use_compile(long, rows=1000, fixed_shapes=True)
+    assert not use_compile(long, rows=1000, fixed_shapes=False)  # padded batches vary

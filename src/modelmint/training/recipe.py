@@ -49,7 +49,9 @@ class TokenizerSpec(_Strict):
 class LoraSpec(_Strict):
     r: int = Field(16, ge=1)
     alpha: int = 32
-    dropout: float = Field(0.05, ge=0, lt=1)
+    # 0: peft then skips dropout entirely; any other value keeps a copy of every adapted
+    # layer's input for the backward pass, which can cost more memory than LoRA saves
+    dropout: float = Field(0.0, ge=0, lt=1)
     # "auto": every linear projection of attention and MLP blocks (what QLoRA found best)
     target_modules: list[str] | Literal["auto"] = "auto"
 
@@ -66,6 +68,9 @@ class TrainingSpec(_Strict):
     max_grad_norm: float = Field(1.0, gt=0)
     bf16: bool | None = None  # None: on where the hardware supports it
     gradient_checkpointing: bool = False
+    # torch.compile: ~2x the tokens/s on CPU for ~1 minute of compiling. "auto" compiles runs
+    # of 200 steps or more whose batches all have one shape (packed pretraining).
+    compile: bool | Literal["auto"] = "auto"
     eval_every: int | None = Field(None, ge=1)  # steps; None: at the end only
     early_stopping_patience: int | None = Field(None, ge=1)  # evaluations without a gain
     save_every: int | None = Field(None, ge=1)  # checkpoint interval in steps (for resume)

@@ -64,8 +64,33 @@ def last_checkpoint(run_dir: Path) -> Path | None:
     return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
 
 
+COMPILE_FROM_STEPS = 200  # where compiling (~1 min on 2 cores) has paid for itself
+
+
+def planned_steps(spec: TrainingSpec, rows: int) -> int:
+    if spec.max_steps:
+        return spec.max_steps
+    per_epoch = math.ceil(rows / (spec.batch_size * spec.grad_accum))
+    return math.ceil(per_epoch * spec.epochs)
+
+
+def use_compile(spec: TrainingSpec, rows: int, fixed_shapes: bool) -> bool:
+    """Whether to torch.compile: as asked, or under "auto" when the run is long enough to
+    repay the compile and every batch has the same shape (otherwise each new padded length
+    compiles again)."""
+    if isinstance(spec.compile, bool):
+        return spec.compile
+    long_enough = planned_steps(spec, rows) >= COMPILE_FROM_STEPS
+    return fixed_shapes and long_enough and not spec.gradient_checkpointing
+
+
 def training_arguments(
-    spec: TrainingSpec, ctx: TrainContext, *, evaluate: bool, best_metric: str = "eval_loss"
+    spec: TrainingSpec,
+    ctx: TrainContext,
+    *,
+    evaluate: bool,
+    best_metric: str = "eval_loss",
+    compile_model: bool = False,
 ) -> TrainingArguments:
     on_gpu = torch.cuda.is_available()
     max_steps = spec.max_steps or -1
@@ -87,6 +112,7 @@ def training_arguments(
         bf16=use_bf16(spec),
         use_cpu=not on_gpu,
         activation_checkpointing=spec.gradient_checkpointing,
+        torch_compile=compile_model,
         eval_strategy="steps" if eval_every else "no",
         eval_steps=eval_every,
         save_strategy="steps" if save_every else "no",
@@ -157,6 +183,7 @@ def build_trainer(
     compute_metrics: Any = None,
     best_metric: str = "eval_loss",
     tokens_per_step: int | None = None,
+    fixed_shapes: bool = False,
 ) -> Trainer:
     if ctx.check_memory is not None:
         longest = max(
@@ -164,7 +191,10 @@ def build_trainer(
         )
         ctx.check_memory(model, spec, longest, use_bf16(spec))
     evaluate = eval_dataset is not None and len(eval_dataset) > 0
-    args = training_arguments(spec, ctx, evaluate=evaluate, best_metric=best_metric)
+    compile_model = use_compile(spec, len(train_dataset), fixed_shapes)
+    args = training_arguments(
+        spec, ctx, evaluate=evaluate, best_metric=best_metric, compile_model=compile_model
+    )
     callbacks: list[TrainerCallback] = [_Report(ctx, stage, tokens_per_step), *ctx.callbacks]
     if spec.early_stopping_patience and args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(spec.early_stopping_patience))

@@ -68,6 +68,7 @@ def run(
         train_dataset=blocks(inputs.train),
         eval_dataset=blocks(inputs.validation) if inputs.validation else None,
         tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
+        fixed_shapes=True,  # packed blocks: every batch is batch_size x block_size
     )
     metrics = with_perplexity(train(trainer, ctx, resume))
     out = ctx.run_dir / "model"

@@ -69,6 +69,7 @@ def run(recipe: PretrainMLM, inputs: RecipeInputs, ctx: TrainContext, resume: bo
         eval_dataset=blocks(inputs.validation) if inputs.validation else None,
         data_collator=ContentSeededMasking(tokenizer, recipe.mask_probability, t.seed),
         tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
+        fixed_shapes=True,  # packed blocks: every batch is batch_size x block_size
     )
     metrics = with_perplexity(train(trainer, ctx, resume))
     out = ctx.run_dir / "model"
