@@ -9,21 +9,18 @@ from transformers import AutoModelForCausalLM
 
 from modelmint.modeling import (
     build_causal_lm,
-    count_parameters,
     llama_config,
     load_tokenizer,
     resolve_preset,
 )
-from modelmint.training.examples import causal_blocks, pack_blocks, record_text
 from modelmint.training.recipe import ContinuePretrain, PretrainCLM
 from modelmint.training.recipes.common import (
     RecipeInputs,
     Trained,
-    save_result,
     tokenizer_for,
-    with_perplexity,
+    train_on_blocks,
 )
-from modelmint.training.trainer import TrainContext, build_trainer, train
+from modelmint.training.trainer import TrainContext
 
 
 def _fresh_model(recipe: PretrainCLM, tokenizer: Any) -> Any:
@@ -55,23 +52,6 @@ def run(
             f"block_size {recipe.block_size} exceeds the model's context of {context} tokens"
         )
 
-    def blocks(records: list[dict[str, Any]]) -> Any:
-        texts = [record_text(r, tokenizer) for r in records]
-        return causal_blocks(pack_blocks(texts, tokenizer, recipe.block_size))
-
-    t = recipe.training
-    trainer = build_trainer(
-        model,
-        t,
-        ctx,
-        stage=recipe.recipe,
-        train_dataset=blocks(inputs.train),
-        eval_dataset=blocks(inputs.validation) if inputs.validation else None,
-        tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
-        fixed_shapes=True,  # packed blocks: every batch is batch_size x block_size
+    return train_on_blocks(
+        recipe, model, tokenizer, inputs, ctx, resume, kind="causal-lm", labels=True
     )
-    metrics = with_perplexity(train(trainer, ctx, resume))
-    out = ctx.run_dir / "model"
-    save_result(trainer, tokenizer, out)
-    n = count_parameters(model)
-    return Trained(out, "causal-lm", n, n, metrics)

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelmint.modeling import load_tokenizer
+from modelmint.modeling import count_parameters, load_tokenizer
+from modelmint.training.examples import Rows, causal_blocks, pack_blocks, record_text
 from modelmint.training.recipe import TokenizerSpec
 from modelmint.training.tokenizer import train_tokenizer
-from modelmint.training.trainer import TrainContext
+from modelmint.training.trainer import TrainContext, build_trainer, train
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,42 @@ def save_result(
         tokenizer.save_pretrained(str(out))
         for name, text in (extra or {}).items():
             (out / name).write_text(text, encoding="utf-8")
+
+
+def train_on_blocks(
+    recipe: Any,
+    model: Any,
+    tokenizer: Any,
+    inputs: RecipeInputs,
+    ctx: TrainContext,
+    resume: bool,
+    *,
+    kind: str,
+    labels: bool,
+    collator: Any = None,
+) -> Trained:
+    """Pretraining on packed blocks of the dataset's text (causal: labels are the inputs;
+    masked: the collator makes them), evaluated by perplexity, saved with its tokenizer."""
+
+    def blocks(records: list[dict[str, Any]]) -> Rows:
+        texts = [record_text(r, tokenizer) for r in records]
+        packed = pack_blocks(texts, tokenizer, recipe.block_size)
+        return causal_blocks(packed) if labels else Rows([{"input_ids": b} for b in packed])
+
+    t = recipe.training
+    trainer = build_trainer(
+        model,
+        t,
+        ctx,
+        stage=recipe.recipe,
+        train_dataset=blocks(inputs.train),
+        eval_dataset=blocks(inputs.validation) if inputs.validation else None,
+        data_collator=collator,
+        tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
+        fixed_shapes=True,  # packed blocks: every batch is batch_size x block_size
+    )
+    metrics = with_perplexity(train(trainer, ctx, resume))
+    out = ctx.run_dir / "model"
+    save_result(trainer, tokenizer, out)
+    n = count_parameters(model)
+    return Trained(out, kind, n, n, metrics)

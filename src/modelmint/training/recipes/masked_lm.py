@@ -12,17 +12,15 @@ from typing import Any
 import torch
 from transformers import BertForMaskedLM, DataCollatorForLanguageModeling
 
-from modelmint.modeling import bert_config, count_parameters, resolve_preset
-from modelmint.training.examples import Rows, pack_blocks, record_text
+from modelmint.modeling import bert_config, resolve_preset
 from modelmint.training.recipe import PretrainMLM
 from modelmint.training.recipes.common import (
     RecipeInputs,
     Trained,
-    save_result,
     tokenizer_for,
-    with_perplexity,
+    train_on_blocks,
 )
-from modelmint.training.trainer import TrainContext, build_trainer, train
+from modelmint.training.trainer import TrainContext
 
 
 class ContentSeededMasking(DataCollatorForLanguageModeling):
@@ -55,24 +53,15 @@ def run(recipe: PretrainMLM, inputs: RecipeInputs, ctx: TrainContext, resume: bo
         bert_config(shape, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)
     )
 
-    def blocks(records: list[dict[str, Any]]) -> Rows:
-        texts = [record_text(r, tokenizer) for r in records]
-        return Rows([{"input_ids": b} for b in pack_blocks(texts, tokenizer, recipe.block_size)])
-
-    t = recipe.training
-    trainer = build_trainer(
+    collator = ContentSeededMasking(tokenizer, recipe.mask_probability, recipe.training.seed)
+    return train_on_blocks(
+        recipe,
         model,
-        t,
+        tokenizer,
+        inputs,
         ctx,
-        stage="pretrain-mlm",
-        train_dataset=blocks(inputs.train),
-        eval_dataset=blocks(inputs.validation) if inputs.validation else None,
-        data_collator=ContentSeededMasking(tokenizer, recipe.mask_probability, t.seed),
-        tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
-        fixed_shapes=True,  # packed blocks: every batch is batch_size x block_size
+        resume,
+        kind="masked-lm",
+        labels=False,
+        collator=collator,
     )
-    metrics = with_perplexity(train(trainer, ctx, resume))
-    out = ctx.run_dir / "model"
-    save_result(trainer, tokenizer, out)
-    n = count_parameters(model)
-    return Trained(out, "masked-lm", n, n, metrics)
