@@ -145,11 +145,12 @@ def _texts_and_tokenizer(home: Path) -> tuple[list[str], Any]:
     return [record_text(r, tokenizer) for r in records], tokenizer
 
 
-def _tiny_model(tokenizer: Any) -> Any:
+def _model(tokenizer: Any, size: str = "tiny") -> Any:
+    """A freshly initialized model of a preset, shaped for the tokenizer (seed 0)."""
     from modelmint.modeling import build_causal_lm, llama_config
 
     config = llama_config(
-        "tiny",
+        size,
         vocab_size=len(tokenizer),
         bos_token_id=tokenizer.eos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -168,7 +169,7 @@ def side_torch(home: Path) -> dict[str, Any]:
     texts, tokenizer = _texts_and_tokenizer(home)
     blocks = pack_blocks(texts, tokenizer, BLOCK)
     torch.manual_seed(0)
-    model = _tiny_model(tokenizer).train()
+    model = _model(tokenizer).train()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     opt = torch.optim.AdamW(
@@ -241,7 +242,7 @@ def side_hf_defaults(home: Path) -> dict[str, Any]:
         disable_tqdm=True,
     )
     trainer = Trainer(
-        model=_tiny_model(tokenizer),
+        model=_model(tokenizer),
         args=args,
         train_dataset=rows,
         data_collator=CountingCollator(),
@@ -346,21 +347,13 @@ def _small_base(catalog: Any) -> str:
         return catalog.resolve_model("bench-small").label
     except CatalogError:
         pass
-    from modelmint.modeling import build_causal_lm, llama_config, load_tokenizer
+    from modelmint.modeling import load_tokenizer
     from modelmint.training import train_tokenizer
 
     staged = catalog.staging_dir("model")
     texts = [r["text"] for r in catalog.get_dataset("sample").read_split("train")]
     train_tokenizer(texts, staged)
-    tok = load_tokenizer(staged)
-    config = llama_config(
-        "small",
-        vocab_size=len(tok),
-        bos_token_id=tok.eos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    model = build_causal_lm(config)
+    model = _model(load_tokenizer(staged), "small")
     model.save_pretrained(str(staged))
     ref = catalog.add_model_version(
         "bench-small",
