@@ -147,15 +147,9 @@ def _texts_and_tokenizer(home: Path) -> tuple[list[str], Any]:
 
 def _model(tokenizer: Any, size: str = "tiny") -> Any:
     """A freshly initialized model of a preset, shaped for the tokenizer (seed 0)."""
-    from modelmint.modeling import build_causal_lm, llama_config
+    from modelmint.modeling import build_causal_lm, llama_config_for
 
-    config = llama_config(
-        size,
-        vocab_size=len(tokenizer),
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = llama_config_for(size, tokenizer)
     return build_causal_lm(config, seed=0)
 
 

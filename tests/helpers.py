@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelmint.modeling import build_causal_lm, llama_config, load_tokenizer
+from modelmint.modeling import build_causal_lm, llama_config_for, load_tokenizer
 from modelmint.modeling.presets import Preset
 from modelmint.training import train_tokenizer
 
@@ -26,12 +26,6 @@ def build_micro_model(out: Path, seed: int = 0) -> Path:
     train_tokenizer(TEXTS, out, vocab_size=600)
     tok = load_tokenizer(out)
     assert tok.eos_token_id is not None and tok.pad_token_id is not None
-    config = llama_config(
-        MICRO,
-        vocab_size=len(tok),
-        bos_token_id=tok.eos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
+    config = llama_config_for(MICRO, tok)
     build_causal_lm(config, seed=seed).save_pretrained(str(out))
     return out

@@ -6,7 +6,14 @@ from modelmint.modeling.loading import (
     cpu_supports_bf16,
     load_causal_lm,
 )
-from modelmint.modeling.presets import PRESETS, Preset, bert_config, llama_config, resolve_preset
+from modelmint.modeling.presets import (
+    PRESETS,
+    Preset,
+    bert_config,
+    llama_config,
+    llama_config_for,
+    resolve_preset,
+)
 from modelmint.modeling.tokenizer import (
     CHAT_TEMPLATE,
     END_OF_TEXT,
@@ -33,6 +40,7 @@ __all__ = [
     "count_parameters",
     "cpu_supports_bf16",
     "llama_config",
+    "llama_config_for",
     "load_causal_lm",
     "load_tokenizer",
     "resolve_preset",

@@ -75,3 +75,15 @@ def llama_config(
         eos_token_id=eos_token_id,
         pad_token_id=pad_token_id,
     )
+
+
+def llama_config_for(preset: str | Preset, tokenizer: Any) -> LlamaConfig:
+    """A causal LM sized for a tokenizer of ours: its vocabulary, end-of-text as both the
+    start and the end of a sequence, its pad token."""
+    return llama_config(
+        preset,
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )

@@ -37,6 +37,8 @@ RUNNERS: dict[str, Any] = {
 # What each recipe needs of every record, named in the error when a dataset lacks it.
 NEEDS = {"sft": "messages", "classify": "labels"}
 MINILM = "minilm"
+# Run metrics that also go on the model version (besides every eval_* value).
+_KEPT = {"perplexity", "train_loss"}
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,3 @@ def _register(
     if recipe.alias:
         catalog.set_alias(recipe.name, recipe.alias, model.version)
     return model
-
-
-_KEPT = {"perplexity", "train_loss"}

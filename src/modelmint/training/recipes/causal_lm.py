@@ -9,7 +9,7 @@ from transformers import AutoModelForCausalLM
 
 from modelmint.modeling import (
     build_causal_lm,
-    llama_config,
+    llama_config_for,
     load_tokenizer,
     resolve_preset,
 )
@@ -26,13 +26,7 @@ from modelmint.training.trainer import TrainContext
 def _fresh_model(recipe: PretrainCLM, tokenizer: Any) -> Any:
     arch = recipe.architecture
     shape = resolve_preset(arch.size, **arch.model_dump(exclude={"size"}))
-    config = llama_config(
-        shape,
-        vocab_size=len(tokenizer),
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = llama_config_for(shape, tokenizer)
     return build_causal_lm(config, seed=recipe.training.seed)
 
 
