@@ -8,5 +8,15 @@ from modelmint.catalog.catalog import (
     ModelRef,
     RunInfo,
 )
+from modelmint.catalog.evaluations import EvaluationRecord, latest_by_key
 
-__all__ = ["Catalog", "CatalogError", "DatasetRef", "ModelListing", "ModelRef", "RunInfo"]
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "DatasetRef",
+    "EvaluationRecord",
+    "ModelListing",
+    "ModelRef",
+    "RunInfo",
+    "latest_by_key",
+]

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from modelmint.catalog.evaluations import EvaluationsMixin
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import Dataset, ModelAlias, ModelVersion, Run, RunMetric, Store
 
@@ -166,7 +167,7 @@ def _dataset_with_hash(s: Session, name: str, content_hash: str) -> Dataset | No
     )
 
 
-class Catalog:
+class Catalog(EvaluationsMixin):
     def __init__(self, store: Store, artifacts_dir: Path, clock: Clock = utc_now) -> None:
         self.store = store
         self.artifacts_dir = artifacts_dir

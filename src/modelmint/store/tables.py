@@ -99,6 +99,26 @@ class ModelVersion(Base):
     created_at: Mapped[datetime]
 
 
+class Evaluation(Base):
+    """One evaluation of a model version: the suite, what it read (a dataset version's split
+    or a file, with its content hash) and the options, which together are enough to run the
+    same evaluation on another version; the metrics; and the per-example records on disk."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    suite: Mapped[str] = mapped_column(String(50))
+    dataset: Mapped[str | None] = mapped_column(Text)  # NAME:VERSION or a file path
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
+    dataset_hash: Mapped[str | None] = mapped_column(String(64))
+    split: Mapped[str | None] = mapped_column(String(50))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    path: Mapped[str] = mapped_column(Text)  # directory: examples, details, report
+    created_at: Mapped[datetime]
+
+
 class ModelAlias(Base):
     """A movable name (``demo@production``) pointing at one version of a model."""
 

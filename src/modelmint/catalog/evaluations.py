@@ -1,0 +1,138 @@
+"""Evaluations stored on model versions: what was measured, on what, with which options, and
+where the per-example records are. The evaluation stage writes the files in a staging
+directory; registering moves them to ``artifacts/evaluations/<id>/`` and records the row."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from modelmint.config.clock import Clock
+from modelmint.store import Evaluation, ModelVersion, Store
+
+EXAMPLES_FILE = "examples.jsonl"
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    id: int
+    model_id: int
+    model: str  # NAME:VERSION
+    suite: str
+    dataset: str | None  # NAME:VERSION of a dataset, or the path of a file
+    dataset_id: int | None
+    dataset_hash: str | None  # content hash of the dataset version or the file
+    split: str | None
+    options: dict[str, Any]
+    metrics: dict[str, Any]
+    path: Path
+    created_at: datetime
+
+    @property
+    def examples_path(self) -> Path:
+        return self.path / EXAMPLES_FILE
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None, str]:
+        """What makes two evaluations the same measurement (on any model version)."""
+        return (self.suite, self.dataset, self.split, canonical_options(self.options))
+
+
+def canonical_options(options: dict[str, Any]) -> str:
+    return json.dumps(options, sort_keys=True, ensure_ascii=False)
+
+
+def _record(row: Evaluation, mv: ModelVersion) -> EvaluationRecord:
+    return EvaluationRecord(
+        id=row.id,
+        model_id=row.model_version_id,
+        model=f"{mv.name}:{mv.version}",
+        suite=row.suite,
+        dataset=row.dataset,
+        dataset_id=row.dataset_id,
+        dataset_hash=row.dataset_hash,
+        split=row.split,
+        options=dict(row.options),
+        metrics=dict(row.metrics),
+        path=Path(row.path),
+        created_at=row.created_at,
+    )
+
+
+class _CatalogParts(Protocol):
+    store: Store
+    artifacts_dir: Path
+    clock: Clock
+
+    def _adopt(self, staged: Path, dest: Path) -> Path: ...
+
+
+class EvaluationsMixin:
+    """The evaluation half of the catalog (kept apart so each module stays short)."""
+
+    def add_evaluation(
+        self: _CatalogParts,
+        model_id: int,
+        staged: Path,
+        *,
+        suite: str,
+        dataset: str | None,
+        dataset_id: int | None,
+        dataset_hash: str | None,
+        split: str | None,
+        options: dict[str, Any],
+        metrics: dict[str, Any],
+    ) -> EvaluationRecord:
+        with self.store.session() as s:
+            mv = s.get_one(ModelVersion, model_id)
+            row = Evaluation(
+                model_version_id=model_id,
+                suite=suite,
+                dataset=dataset,
+                dataset_id=dataset_id,
+                dataset_hash=dataset_hash,
+                split=split,
+                options=options,
+                metrics=metrics,
+                path="",
+                created_at=self.clock(),
+            )
+            s.add(row)
+            s.flush()  # the id names the directory
+            row.path = str(self._adopt(staged, self.artifacts_dir / "evaluations" / str(row.id)))
+            return _record(row, mv)
+
+    def list_evaluations(
+        self: _CatalogParts, model_id: int | None = None
+    ) -> list[EvaluationRecord]:
+        """Evaluations of one model version (or of all), oldest first."""
+        with self.store.session() as s:
+            q = select(Evaluation, ModelVersion).join(
+                ModelVersion, ModelVersion.id == Evaluation.model_version_id
+            )
+            if model_id is not None:
+                q = q.where(Evaluation.model_version_id == model_id)
+            return [_record(e, mv) for e, mv in s.execute(q.order_by(Evaluation.id)).all()]
+
+    def get_evaluation(self: _CatalogParts, evaluation_id: int) -> EvaluationRecord:
+        from modelmint.catalog.catalog import CatalogError  # catalog.py imports this module
+
+        with self.store.session() as s:
+            row = s.get(Evaluation, evaluation_id)
+            if row is None:
+                raise CatalogError(f"no evaluation {evaluation_id}; see `mint eval list`")
+            return _record(row, s.get_one(ModelVersion, row.model_version_id))
+
+
+def latest_by_key(records: list[EvaluationRecord]) -> list[EvaluationRecord]:
+    """The newest evaluation of each distinct measurement, in the order first measured."""
+    latest: dict[tuple[str, str | None, str | None, str], EvaluationRecord] = {}
+    for r in records:
+        if r.key not in latest or r.id > latest[r.key].id:
+            latest[r.key] = r
+    return list(latest.values())

@@ -1,0 +1,64 @@
+"""How evaluation reads text: the language of a reference, tokens for ROUGE that keep
+Chinese, and dataset records turned into model inputs the way training turned them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Han ideographs (basic, extension A, compatibility, extensions B and later) and kana.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+CJK_RE = re.compile(f"[{_CJK}]")
+# A CJK character is a token of its own; any other run of letters or digits is one word.
+_TOKEN_RE = re.compile(f"[{_CJK}]|(?:(?![{_CJK}])[^\\W_])+")
+
+
+def language_of(text: str) -> str:
+    """``zh`` when the text has any Chinese character, else ``en``. Chinese replies in the
+    corpus carry Latin product names and order numbers, so any Han character decides."""
+    return "zh" if CJK_RE.search(text) else "en"
+
+
+def rouge_tokens(text: str) -> list[str]:
+    """Lower-cased words, and every CJK character as a token. rouge-score's own tokenizer
+    keeps only [a-z0-9], so it scores any Chinese text as empty."""
+    return _TOKEN_RE.findall(text.lower())
+
+
+class RougeTokenizer:
+    """The tokenizer object rouge_score.RougeScorer accepts."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return rouge_tokens(text)
+
+
+def record_text(record: dict[str, Any], tokenizer: Any) -> str:
+    """A record as a language model reads it: chat records in the model's chat template,
+    the same rendering as training's (modelmint.training.examples.record_text)."""
+    if record.get("messages") and getattr(tokenizer, "chat_template", None):
+        return str(tokenizer.apply_chat_template(record["messages"], tokenize=False))
+    return str(record["text"])
+
+
+def classifier_input(record: dict[str, Any], source: str) -> str:
+    """What a classifier reads, as its classify recipe set it (``input``): the whole text,
+    or the customer's first message (training.recipes.classify.input_text)."""
+    if source == "first_user_turn" and record.get("messages"):
+        for m in record["messages"]:
+            if m["role"] == "user":
+                return str(m["content"])
+    return str(record["text"])
+
+
+def chat_prompt(record: dict[str, Any], tokenizer: Any) -> tuple[str, str] | None:
+    """(prompt, reference) of a chat record: the conversation up to its last assistant turn
+    rendered with the chat template and the assistant's cue, and that turn's content. None
+    for a record without an assistant turn."""
+    messages = record.get("messages") or []
+    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
+    if last is None:
+        return None
+    prompt = tokenizer.apply_chat_template(
+        messages[:last], tokenize=False, add_generation_prompt=True
+    )
+    return str(prompt), str(messages[last]["content"])
