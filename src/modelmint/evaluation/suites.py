@@ -7,7 +7,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from modelmint.evaluation import suite_classification, suite_perplexity
+from modelmint.evaluation import (
+    suite_classification,
+    suite_custom,
+    suite_generation,
+    suite_perplexity,
+)
 from modelmint.evaluation.base import EvaluationError, Suite, SuiteOptions
 
 SUITES: dict[str, Suite] = {
@@ -15,6 +20,8 @@ SUITES: dict[str, Suite] = {
     for s in (
         suite_perplexity.SUITE,
         suite_classification.SUITE,
+        suite_generation.SUITE,
+        suite_custom.SUITE,
     )
 }
 # What `rerun_evaluations` measures on a model that has no evaluation yet.
