@@ -11,6 +11,7 @@ from rich.table import Table
 from modelmint.cli import serve as serve_cmd
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.data import data_app
+from modelmint.cli.evaluate import eval_app
 from modelmint.cli.models import models_app
 from modelmint.cli.pipeline import pretrain_recipe, sample_path, train_and_register
 from modelmint.cli.progress import RichProgress
@@ -31,6 +32,7 @@ for sub, name in [
     (data_app, "data"),
     (train_app, "train"),
     (runs_app, "runs"),
+    (eval_app, "eval"),
     (models_app, "models"),
     (tenants_app, "tenants"),
     (keys_app, "keys"),

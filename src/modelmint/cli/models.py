@@ -9,9 +9,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from modelmint.catalog import CatalogError
+from modelmint.catalog import CatalogError, EvaluationRecord, latest_by_key
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.runtime import Runtime
+from modelmint.evaluation import headline
 from modelmint.training.adapters import merge_adapter
 
 models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is_help=True)
@@ -19,8 +20,13 @@ models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is
 
 @models_app.command("list")
 def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Name, version, aliases, parameters, perplexity and source dataset of every version."""
-    rows = Runtime.open().catalog.list_models()
+    """Name, version, aliases, parameters, perplexity, source dataset and the headline metrics
+    of the latest evaluation of each suite, for every version."""
+    catalog = Runtime.open().catalog
+    rows = catalog.list_models()
+    evaluations: dict[int, list[EvaluationRecord]] = {}
+    for e in latest_by_key(catalog.list_evaluations()):
+        evaluations.setdefault(e.model_id, []).append(e)
     if as_json:
         print(
             json.dumps(
@@ -33,6 +39,16 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
                         "metrics": r.model.metrics,
                         "dataset": r.dataset,
                         "path": str(r.model.path),
+                        "evaluations": [
+                            {
+                                "id": e.id,
+                                "suite": e.suite,
+                                "dataset": e.dataset,
+                                "split": e.split,
+                                "metrics": e.metrics,
+                            }
+                            for e in evaluations.get(r.model.id, [])
+                        ],
                     }
                     for r in rows
                 ],
@@ -41,7 +57,7 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
             )
         )
         return
-    table = Table("name", "version", "alias", "parameters", "perplexity", "dataset")
+    table = Table("name", "version", "alias", "parameters", "perplexity", "dataset", "evaluations")
     for r in rows:
         ppl = r.model.metrics.get("perplexity")
         table.add_row(
@@ -51,8 +67,15 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
             f"{r.model.num_parameters / 1e6:.1f}M",
             f"{ppl:.2f}" if isinstance(ppl, int | float) else "-",
             r.dataset or "-",
+            _latest_per_suite(evaluations.get(r.model.id, [])),
         )
     console.print(table)
+
+
+def _latest_per_suite(records: list[EvaluationRecord]) -> str:
+    """The headline of the newest evaluation of each suite."""
+    newest = {e.suite: e for e in sorted(records, key=lambda e: e.id)}
+    return "\n".join(headline(e.suite, e.metrics) for e in newest.values()) or "-"
 
 
 @models_app.command("show")

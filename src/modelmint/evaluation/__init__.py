@@ -2,16 +2,35 @@
 metrics and per-example records on it; a comparison bootstraps the difference between two."""
 
 from modelmint.evaluation.base import EvaluationError
+from modelmint.evaluation.compare import (
+    ChangedExample,
+    Comparison,
+    MetricDiff,
+    compare,
+    compare_models,
+    comparison_dir,
+    paired_bootstrap,
+)
 from modelmint.evaluation.perplexity import perplexity, text_losses
+from modelmint.evaluation.report import comparison_report
 from modelmint.evaluation.results import EvaluationResult
 from modelmint.evaluation.runner import rerun_evaluations, run_evaluation
-from modelmint.evaluation.suites import DEFAULT_SUITE, SUITES
+from modelmint.evaluation.suites import DEFAULT_SUITE, SUITES, headline
 
 __all__ = [
     "DEFAULT_SUITE",
     "SUITES",
+    "ChangedExample",
+    "Comparison",
     "EvaluationError",
     "EvaluationResult",
+    "MetricDiff",
+    "compare",
+    "compare_models",
+    "comparison_dir",
+    "comparison_report",
+    "headline",
+    "paired_bootstrap",
     "perplexity",
     "rerun_evaluations",
     "run_evaluation",

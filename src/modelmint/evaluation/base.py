@@ -67,6 +67,10 @@ class Suite:
     headline: tuple[str, ...]  # shown by `mint models list`, compared first
     lower_is_better: frozenset[str] = frozenset()
     histogram: tuple[str, ...] = ()  # per-example scores worth a histogram in the report
+    # per-example scores that rank how much an example changed between two models, first
+    # the most telling; names absent from a suite's records (custom: one kind or the other)
+    # are skipped
+    example_scores: tuple[str, ...] = ()
 
 
 def take(items: list[Any], max_examples: int | None) -> list[Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from modelmint.catalog import Catalog, CatalogError, DatasetRef, ModelRef, latest_by_key
 from modelmint.evaluation.base import EvaluationError, Suite, SuiteInput
+from modelmint.evaluation.report import evaluation_report
 from modelmint.evaluation.results import DETAILS_FILE, EvaluationResult, write_examples
 from modelmint.evaluation.suites import DEFAULT_SUITE, parse_options, suite_named
 from modelmint.observability import ProgressFn, no_progress
@@ -70,7 +71,9 @@ def run_evaluation(
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    return EvaluationResult.from_record(record)
+    result = EvaluationResult.from_record(record)
+    evaluation_report(result, spec)
+    return result
 
 
 def rerun_evaluations(

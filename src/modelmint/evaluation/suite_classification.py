@@ -183,4 +183,5 @@ SUITE = Suite(
     metrics=metrics,
     headline=("accuracy", "macro_f1"),
     histogram=("confidence",),
+    example_scores=("correct", "confidence"),
 )

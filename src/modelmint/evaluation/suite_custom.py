@@ -141,4 +141,5 @@ SUITE = Suite(
     metrics=metrics,
     headline=("accuracy", "bleu", "exact_match"),
     histogram=("margin", "bleu", "rouge_l"),
+    example_scores=("correct", "margin", "bleu", "rouge_l"),
 )

@@ -85,4 +85,5 @@ SUITE = Suite(
     metrics=metrics,
     headline=("bleu", "rouge_l"),
     histogram=("bleu", "rouge_l"),
+    example_scores=("bleu", "rouge_l", "exact_match"),
 )

@@ -69,4 +69,5 @@ SUITE = Suite(
     headline=("perplexity",),
     lower_is_better=frozenset({"perplexity", "loss"}),
     histogram=("loss",),
+    example_scores=("loss",),
 )

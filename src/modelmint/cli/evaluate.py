@@ -1,0 +1,238 @@
+"""``mint eval MODEL --suite NAME``: run a suite and store it on the model version;
+``mint eval compare A B``: per-metric differences with bootstrap intervals; ``mint eval
+list``: what has been measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.progress import RichProgress
+from modelmint.cli.runtime import Runtime
+from modelmint.evaluation import (
+    DEFAULT_SUITE,
+    SUITES,
+    Comparison,
+    EvaluationResult,
+    compare_models,
+    comparison_dir,
+    comparison_report,
+    headline,
+    run_evaluation,
+)
+
+_SHOWN_CHANGED = 5
+_CLIP = 60
+
+
+class _ModelFirst(TyperGroup):
+    """``mint eval MODEL ...`` runs a suite; ``compare`` and ``list`` are subcommands. A
+    first argument that is not a subcommand is taken as the model of ``run``."""
+
+    # ctx is typed Any: typer vendors its own click, whose Context type is private to it
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(
+    cls=_ModelFirst,
+    no_args_is_help=True,
+    help="Evaluate model versions (suites: "
+    + ", ".join(SUITES)
+    + "): mint eval MODEL --suite NAME; mint eval compare A B; mint eval list.",
+)
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs; a value that parses as JSON is taken as JSON (numbers, true,
+    quoted strings with escapes such as "\\n\\n"), any other as the string itself."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {pair!r}: write KEY=VALUE, e.g. --set max_new_tokens=32")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _clip(value: Any) -> str:
+    text = " ".join(str(value if value is not None else "").split())
+    return text if len(text) <= _CLIP else text[: _CLIP - 1] + "…"
+
+
+def _show(result: EvaluationResult) -> None:
+    where = f"{result.dataset}" + (f" / {result.split}" if result.split else "")
+    table = Table("metric", "value", title=f"{result.suite} · {result.model} · {where}")
+    for name, value in result.metrics.items():
+        table.add_row(name, f"{value:.4f}")
+    console.print(table)
+    console.print(
+        f"[green]✓[/] evaluation {result.id} stored on {result.model} "
+        f"({len(result.examples())} examples)"
+    )
+    console.print(f"report: {result.report_path}", soft_wrap=True)
+
+
+@eval_app.command("run", hidden=True)
+def eval_run(
+    model: str = typer.Argument(..., help="NAME, NAME:VERSION or NAME@ALIAS"),
+    suite: str | None = typer.Option(
+        None, help="Suite (default: perplexity for causal LMs, classification for classifiers)."
+    ),
+    dataset: str | None = typer.Option(
+        None, help="NAME or NAME:VERSION (default: the dataset the model was trained on)."
+    ),
+    split: str = typer.Option("validation", help="Dataset split."),
+    file: Path | None = typer.Option(None, help="JSONL file of a custom suite."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="A suite option: --set max_examples=50 --set num_fewshot=3"
+    ),
+) -> None:
+    """Run a suite on a model version and store the result on it."""
+    rt = Runtime.open()
+    try:
+        ref = rt.catalog.resolve_model(model)
+        name = suite or ("custom" if file else DEFAULT_SUITE.get(ref.kind))
+        if name is None:
+            raise ValueError(f"{ref.label} is a {ref.kind}: name a suite with --suite")
+        if file is not None and name != "custom":
+            raise ValueError(f"--file is for the custom suite, not {name}")
+        with RichProgress(console) as progress:
+            result = run_evaluation(
+                rt.catalog,
+                ref,
+                name,
+                dataset=str(file) if file else dataset,
+                split=split,
+                options=_options(set_),
+                progress=progress,
+            )
+    except USER_ERRORS as e:
+        raise fail(e) from e
+    _show(result)
+
+
+def _show_comparison(c: Comparison) -> None:
+    where = f"{c.a.dataset}" + (f" / {c.a.split}" if c.a.split else "")
+    table = Table(
+        "metric",
+        c.a.model,
+        c.b.model,
+        "difference",
+        "95% interval",
+        "",
+        title=f"{c.a.suite} · {where} · {c.paired} paired examples, {c.resamples} resamples",
+    )
+    for m in c.metrics:
+        if m.significant:
+            better = (m.diff < 0) == m.lower_is_better
+            verdict = "[green]better[/]" if better else "[red]worse[/]"
+        else:
+            verdict = "no clear change"
+        table.add_row(
+            m.name,
+            f"{m.a:.4f}",
+            f"{m.b:.4f}",
+            f"{m.diff:+.4f}",
+            f"[{m.low:+.4f}, {m.high:+.4f}]",
+            verdict,
+        )
+    console.print(table)
+    if c.changed:
+        changed = Table(
+            "example", "reference", c.a.model, c.b.model, c.changed[0].score, title="changed most"
+        )
+        for x in c.changed[:_SHOWN_CHANGED]:
+            changed.add_row(
+                _clip(x.key),
+                _clip(x.reference),
+                _clip(x.prediction_a),
+                _clip(x.prediction_b),
+                f"{x.score_a:.3g} → {x.score_b:.3g}",
+            )
+        console.print(changed)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    a: str = typer.Argument(..., help="The reference model: NAME, NAME:VERSION or NAME@ALIAS."),
+    b: str = typer.Argument(..., help="The model compared against it."),
+    suite: str | None = typer.Option(None, help="Only this suite."),
+    resamples: int = typer.Option(1000, min=10, help="Paired bootstrap resamples."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap."),
+) -> None:
+    """B against A on their latest evaluations of the same measurements (running any that
+    one of them lacks): differences with paired bootstrap 95% intervals, and the examples
+    that changed most."""
+    rt = Runtime.open()
+    try:
+        ref_a, ref_b = rt.catalog.resolve_model(a), rt.catalog.resolve_model(b)
+        with RichProgress(console) as progress:
+            comparisons = compare_models(
+                rt.catalog,
+                ref_a,
+                ref_b,
+                suite=suite,
+                resamples=resamples,
+                seed=seed,
+                progress=progress,
+            )
+    except USER_ERRORS as e:
+        raise fail(e) from e
+    for c in comparisons:
+        _show_comparison(c)
+    path = comparison_report(comparisons, comparison_dir(rt.catalog, comparisons))
+    console.print(f"report: {path}", soft_wrap=True)
+
+
+@eval_app.command("list")
+def eval_list(
+    model: str | None = typer.Argument(None, help="Only this model version."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Stored evaluations, newest last."""
+    rt = Runtime.open()
+    try:
+        model_id = rt.catalog.resolve_model(model).id if model else None
+    except USER_ERRORS as e:
+        raise fail(e) from e
+    records = rt.catalog.list_evaluations(model_id)
+    if as_json:
+        rows = [
+            {
+                "id": r.id,
+                "model": r.model,
+                "suite": r.suite,
+                "dataset": r.dataset,
+                "split": r.split,
+                "options": r.options,
+                "metrics": r.metrics,
+                "path": str(r.path),
+            }
+            for r in records
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "model", "suite", "dataset", "split", "metrics", "when")
+    for r in records:
+        table.add_row(
+            str(r.id),
+            r.model,
+            r.suite,
+            _clip(r.dataset),
+            r.split or "",
+            headline(r.suite, r.metrics),
+            r.created_at.isoformat(timespec="seconds"),
+        )
+    console.print(table)
