@@ -10,7 +10,7 @@ from fastapi import FastAPI
 import modelmint
 from modelmint.gateway.context import GatewayContext
 from modelmint.gateway.errors import install_error_handlers
-from modelmint.gateway.routes import chat, completions, health, models
+from modelmint.gateway.routes import chat, completions, health, models, tokenization
 
 
 def create_app(context: GatewayContext) -> FastAPI:
@@ -23,6 +23,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     app = FastAPI(title="modelmint", version=modelmint.__version__, lifespan=lifespan)
     app.state.context = context
     install_error_handlers(app)
-    for r in (models.router, completions.router, chat.router, health.router):
+    routers = (models, completions, chat, tokenization, health)
+    for r in (m.router for m in routers):
         app.include_router(r)
     return app

@@ -37,6 +37,21 @@ class GatewayContext:
                 return m
         raise model_not_found(name)
 
+    def model_or_only(self, name: str | None) -> ServedModel:
+        """``name``'s model; without a name, the one model served (the tokenizer routes make
+        ``model`` optional, as vLLM does)."""
+        if name is not None:
+            return self.find_model(name)
+        if len(self.models) == 1:
+            return next(iter(self.models.values()))
+        raise APIError(
+            400,
+            "Missing required parameter: 'model' (this server serves "
+            f"{', '.join(sorted(self.models))}).",
+            param="model",
+            code="missing_required_parameter",
+        )
+
 
 def get_context(request: Request) -> GatewayContext:
     ctx: GatewayContext = request.app.state.context

@@ -8,7 +8,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from modelmint.commerce import KeyPrincipal, UsageLedger, UsageRecord
 from modelmint.gateway.context import ServedModel
 from modelmint.gateway.errors import APIError, error_body
 from modelmint.gateway.schemas import SamplingFields, Usage
-from modelmint.serving import Completion, SamplingParams, TextDelta
+from modelmint.serving import Completion, PromptScores, SamplingParams, TextDelta
 
 log = logging.getLogger("modelmint.gateway")
 
@@ -30,10 +30,22 @@ class GenerationCall:
     request_id: str
     principal: KeyPrincipal
     served: ServedModel
-    prompt_ids: list[int]
+    prompts: list[list[int]]  # one per choice; a stream has exactly one
     params: SamplingParams
     started: float
     created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(len(p) for p in self.prompts)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One choice: what was generated, and the prompt's scores when they were asked for."""
+
+    completion: Completion
+    prompt_scores: PromptScores | None = None
 
 
 def new_request_id(prefix: str) -> str:
@@ -41,12 +53,19 @@ def new_request_id(prefix: str) -> str:
 
 
 def sampling_params(
-    req: SamplingFields, prompt_len: int, max_tokens: int | None, context_length: int, param: str
+    req: SamplingFields,
+    prompt_lens: Sequence[int],
+    max_tokens: int | None,
+    context_length: int,
+    param: str,
+    logprobs: int | None = None,
 ) -> SamplingParams:
-    if prompt_len >= context_length or (
-        max_tokens is not None and prompt_len + max_tokens > context_length
-    ):
-        wanted = max_tokens or 1
+    # With several prompts the longest decides how many tokens fit after each of them.
+    prompt_len = max(prompt_lens)
+    # Scoring alone (max_tokens 0) may fill the whole context; generating needs a free slot.
+    limit = context_length if max_tokens == 0 else context_length - 1
+    if prompt_len > limit or (max_tokens is not None and prompt_len + max_tokens > context_length):
+        wanted = 1 if max_tokens is None else max_tokens
         raise APIError(
             400,
             f"This model's maximum context length is {context_length} tokens. However, you "
@@ -61,11 +80,12 @@ def sampling_params(
         top_p=req.top_p,
         seed=req.seed,
         stop=tuple(req.stop_list()),
+        logprobs=logprobs,
     )
 
 
 def usage_of(call: GenerationCall, completion_tokens: int) -> Usage:
-    p = len(call.prompt_ids)
+    p = call.prompt_tokens
     return Usage(
         prompt_tokens=p, completion_tokens=completion_tokens, total_tokens=p + completion_tokens
     )
@@ -79,7 +99,7 @@ def _record(ledger: UsageLedger, call: GenerationCall, completion_tokens: int, s
             api_key_id=call.principal.key_id,
             model_version_id=call.served.model_version_id,
             endpoint=call.endpoint,
-            prompt_tokens=len(call.prompt_ids),
+            prompt_tokens=call.prompt_tokens,
             completion_tokens=completion_tokens,
             latency_ms=int((time.perf_counter() - call.started) * 1000),
             status=status,
@@ -87,10 +107,23 @@ def _record(ledger: UsageLedger, call: GenerationCall, completion_tokens: int, s
     )
 
 
-async def complete_and_meter(ledger: UsageLedger, call: GenerationCall) -> Completion:
-    done = await call.served.engine.complete(call.prompt_ids, call.params)
-    await run_in_threadpool(_record, ledger, call, done.completion_tokens, "completed")
-    return done
+async def complete_and_meter(
+    ledger: UsageLedger, call: GenerationCall, score_top_k: int | None = None
+) -> list[Answer]:
+    """Answers every prompt in turn, then meters the whole request as one usage event.
+    ``score_top_k``: also score each prompt, with that many alternatives per token."""
+    engine = call.served.engine
+    answers: list[Answer] = []
+    for ids in call.prompts:
+        scores = await engine.score(ids, score_top_k) if score_top_k is not None else None
+        if call.params.max_tokens > 0:
+            done = await engine.complete(ids, call.params)
+        else:
+            done = Completion("", 0, "length")
+        answers.append(Answer(done, scores))
+    completion_tokens = sum(a.completion.completion_tokens for a in answers)
+    await run_in_threadpool(_record, ledger, call, completion_tokens, "completed")
+    return answers
 
 
 def _sse(body: dict[str, Any]) -> str:
@@ -116,7 +149,7 @@ def stream_and_meter(
             if (first := fmt.first()) is not None:
                 yield _sse(first)
             last: TextDelta | None = None
-            async for delta in call.served.engine.stream(call.prompt_ids, call.params):
+            async for delta in call.served.engine.stream(call.prompts[0], call.params):
                 tokens = delta.completion_tokens
                 last = delta
                 if delta.finish_reason is None and delta.text:

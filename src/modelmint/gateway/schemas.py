@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+
+# vLLM's default ceiling for alternatives per position (OpenAI's own is 5).
+MAX_LOGPROBS = 20
+
+PROMPT_SHAPES = "a string, a list of strings, a list of token ids or a list of lists of token ids"
 
 
 class _Request(BaseModel):
@@ -41,19 +46,36 @@ class SamplingFields(_Request):
         return [self.stop] if isinstance(self.stop, str) else [s for s in self.stop if s]
 
 
+def _is_token_ids(v: object) -> bool:
+    return isinstance(v, list) and bool(v) and all(type(t) is int for t in v)
+
+
 class CompletionRequest(SamplingFields):
-    prompt: str | list[str]
-    max_tokens: int | None = Field(16, ge=1)
+    prompt: str | list[str] | list[StrictInt] | list[list[StrictInt]]
+    # 0 only with echo: score the prompt without generating (lm-evaluation-harness does so).
+    max_tokens: int | None = Field(16, ge=0)
+    echo: bool = False
+    logprobs: int | None = Field(None, ge=0, le=MAX_LOGPROBS)
 
-    @field_validator("prompt")
+    @field_validator("prompt", mode="before")
     @classmethod
-    def _one_prompt(cls, v: str | list[str]) -> str | list[str]:
-        if isinstance(v, list) and len(v) != 1:
-            raise ValueError("exactly one prompt per request is supported")
-        return v
+    def _prompt_shape(cls, v: object) -> object:
+        if isinstance(v, str) or _is_token_ids(v):
+            return v
+        if not isinstance(v, list) or not v:
+            raise ValueError(f"must be {PROMPT_SHAPES}, and not empty")
+        if all(isinstance(p, str) for p in v) or all(_is_token_ids(p) for p in v):
+            return v
+        raise ValueError(f"must be {PROMPT_SHAPES}, and not empty")
 
-    def prompt_text(self) -> str:
-        return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
+    def prompt_list(self) -> list[str | list[int]]:
+        """One entry per prompt: its text, or its token ids."""
+        p = self.prompt
+        if isinstance(p, str):
+            return [p]
+        if _is_token_ids(p):
+            return [cast(list[int], p)]
+        return cast(list[str | list[int]], list(p))
 
 
 class TextPart(BaseModel):
@@ -84,11 +106,21 @@ class Usage(BaseModel):
     total_tokens: int
 
 
+class CompletionLogprobs(BaseModel):
+    """OpenAI's legacy shape: one entry per token in each list. The first prompt token of
+    an echo has no logprob and no alternatives (null)."""
+
+    tokens: list[str]
+    token_logprobs: list[float | None]
+    top_logprobs: list[dict[str, float] | None]
+    text_offset: list[int]
+
+
 class CompletionChoice(BaseModel):
     index: int = 0
     text: str
     finish_reason: str | None
-    logprobs: None = None
+    logprobs: CompletionLogprobs | None = None
 
 
 class CompletionResponse(BaseModel):
@@ -131,3 +163,43 @@ class ModelCard(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
+
+
+# The evaluation helpers at the server root, in vLLM's shapes.
+
+
+class TokenizeRequest(_Request):
+    model: str | None = None
+    prompt: str | None = None
+    messages: list[ChatMessage] | None = None
+    # False by default, unlike vLLM: /v1/completions adds no special tokens to a text prompt,
+    # and /tokenize should count what it will.
+    add_special_tokens: bool = False
+    add_generation_prompt: bool = True
+    return_token_strs: bool = False
+
+
+class TokenizeResponse(BaseModel):
+    count: int
+    max_model_len: int
+    tokens: list[int]
+    token_strs: list[str] | None = None
+
+
+class DetokenizeRequest(_Request):
+    model: str | None = None
+    tokens: list[StrictInt]
+
+
+class DetokenizeResponse(BaseModel):
+    prompt: str
+
+
+class TokenizerInfoResponse(BaseModel):
+    tokenizer_class: str
+    bos_token: str | None
+    eos_token: str | None
+    pad_token: str | None
+    unk_token: str | None
+    model_max_length: int
+    chat_template: str | None

@@ -76,7 +76,7 @@ async def create_chat_completion(
     prompt_ids = await run_in_threadpool(served.engine.encode, prompt)
     params = sampling_params(
         req,
-        len(prompt_ids),
+        [len(prompt_ids)],
         req.max_completion_tokens or req.max_tokens,
         served.engine.context_length,
         "messages",
@@ -86,7 +86,7 @@ async def create_chat_completion(
         new_request_id("chatcmpl"),
         principal,
         served,
-        prompt_ids,
+        [prompt_ids],
         params,
         time.perf_counter(),
     )
@@ -96,7 +96,7 @@ async def create_chat_completion(
             ctx.ledger, call, ChatStream(call, req.model, include_usage), include_usage
         )
 
-    done = await complete_and_meter(ctx.ledger, call)
+    done = (await complete_and_meter(ctx.ledger, call))[0].completion
     return ChatResponse(
         id=call.request_id,
         created=call.created,

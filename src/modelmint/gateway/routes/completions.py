@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from modelmint.commerce import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, get_context, require_key
+from modelmint.gateway.errors import APIError
 from modelmint.gateway.generation import (
     GenerationCall,
     complete_and_meter,
@@ -16,12 +17,14 @@ from modelmint.gateway.generation import (
     stream_and_meter,
     usage_of,
 )
+from modelmint.gateway.logprobs import completion_logprobs
 from modelmint.gateway.schemas import (
     CompletionChoice,
     CompletionRequest,
     CompletionResponse,
     Usage,
 )
+from modelmint.serving import Engine
 
 router = APIRouter(tags=["completions"])
 
@@ -54,6 +57,55 @@ class CompletionStream:
         return self._body([], usage)
 
 
+def _tokenized(engine: Engine, prompts: list[str | list[int]]) -> list[list[int]]:
+    out = []
+    for p in prompts:
+        ids = engine.encode(p) if isinstance(p, str) else p
+        if not ids:
+            raise APIError(
+                400,
+                "The prompt is empty; it needs at least one token.",
+                param="prompt",
+                code="invalid_value",
+            )
+        bad = next((t for t in ids if not 0 <= t < engine.vocab_size), None)
+        if bad is not None:
+            raise APIError(
+                400,
+                f"Invalid token id {bad} in 'prompt': this model's token ids run from 0 to "
+                f"{engine.vocab_size - 1}.",
+                param="prompt",
+                code="invalid_value",
+            )
+        out.append(ids)
+    return out
+
+
+def _echoed(engine: Engine, prompts: list[str | list[int]]) -> list[str]:
+    return [
+        p if isinstance(p, str) else engine.decode(p, skip_special_tokens=False) for p in prompts
+    ]
+
+
+def _check_combination(req: CompletionRequest, n_prompts: int) -> None:
+    if req.max_tokens == 0 and not req.echo:
+        raise APIError(
+            400,
+            "Invalid value for 'max_tokens': 0 is only allowed with echo=true (to score the "
+            "prompt without generating).",
+            param="max_tokens",
+            code="invalid_value",
+        )
+    if req.stream and (n_prompts > 1 or req.echo or req.logprobs is not None):
+        raise APIError(
+            400,
+            "stream=true supports a single prompt without echo or logprobs; send the request "
+            "without stream for those.",
+            param="stream",
+            code="invalid_value",
+        )
+
+
 @router.post("/v1/completions", response_model=CompletionResponse)
 async def create_completion(
     req: CompletionRequest,
@@ -61,9 +113,17 @@ async def create_completion(
     ctx: GatewayContext = Depends(get_context),
 ) -> CompletionResponse | StreamingResponse:
     served = ctx.find_model(req.model)
-    prompt_ids = await run_in_threadpool(served.engine.encode, req.prompt_text())
+    engine = served.engine
+    prompts = req.prompt_list()
+    _check_combination(req, len(prompts))
+    prompt_ids = await run_in_threadpool(_tokenized, engine, prompts)
     params = sampling_params(
-        req, len(prompt_ids), req.max_tokens, served.engine.context_length, "prompt"
+        req,
+        [len(p) for p in prompt_ids],
+        req.max_tokens,
+        engine.context_length,
+        "prompt",
+        req.logprobs,
     )
     call = GenerationCall(
         "completions",
@@ -79,11 +139,26 @@ async def create_completion(
         fmt = CompletionStream(call, req.model, include_usage)
         return stream_and_meter(ctx.ledger, call, fmt, include_usage)
 
-    done = await complete_and_meter(ctx.ledger, call)
+    score_top_k = req.logprobs if req.echo else None
+    echoed = await run_in_threadpool(_echoed, engine, prompts) if req.echo else [""] * len(prompts)
+    answers = await complete_and_meter(ctx.ledger, call, score_top_k)
+    choices = []
+    for i, (answer, prefix) in enumerate(zip(answers, echoed, strict=True)):
+        done = answer.completion
+        text = prefix + done.text
+        logprobs = None
+        if req.logprobs is not None:
+            scored = answer.prompt_scores.tokens if answer.prompt_scores else ()
+            logprobs = completion_logprobs(scored, done.logprobs, len(prefix), len(text))
+        choices.append(
+            CompletionChoice(
+                index=i, text=text, finish_reason=done.finish_reason, logprobs=logprobs
+            )
+        )
     return CompletionResponse(
         id=call.request_id,
         created=call.created,
         model=req.model,
-        choices=[CompletionChoice(text=done.text, finish_reason=done.finish_reason)],
-        usage=usage_of(call, done.completion_tokens),
+        choices=choices,
+        usage=usage_of(call, sum(a.completion.completion_tokens for a in answers)),
     )
