@@ -1,6 +1,7 @@
 """/v1/completions as lm-evaluation-harness and OpenAI's legacy clients use it: token-id and
 batched prompts, echo, logprobs."""
 
+import json
 import math
 
 import openai
@@ -136,7 +137,7 @@ def _error(r, status: int) -> dict:
         ({"prompt": "x", "logprobs": 21}, "logprobs"),
         ({"prompt": "x", "logprobs": -1}, "logprobs"),
         ({"prompt": "x", "max_tokens": 0}, "max_tokens"),
-        ({"prompt": "x", "stream": True, "logprobs": 1}, "stream"),
+        ({"prompt": "x", "stream": True, "echo": True}, "stream"),
         ({"prompt": ["x", "y"], "stream": True}, "stream"),
     ],
 )
@@ -162,3 +163,16 @@ def test_scoring_may_fill_the_context_but_generating_may_not(gateway) -> None:
     assert len(r.json()["choices"][0]["logprobs"]["tokens"]) == n
     err = _error(c.post("/v1/completions", json={**body, "max_tokens": 1}), 400)
     assert err["code"] == "context_length_exceeded"
+
+
+def test_streamed_logprobs_equal_the_whole_answers(gateway) -> None:
+    c = gateway["client"]
+    body = {"model": "micro", "prompt": "您好", "max_tokens": 12, "seed": 3, "logprobs": 1}
+    whole = c.post("/v1/completions", json=body).json()["choices"][0]
+    r = c.post("/v1/completions", json={**body, "stream": True})
+    events = [e[len("data: ") :] for e in r.text.split("\n\n") if e.startswith("data: ")]
+    chunks = [json.loads(e)["choices"][0] for e in events[:-1]]
+    assert "".join(ch["text"] for ch in chunks) == whole["text"]
+    for field in ("tokens", "token_logprobs", "top_logprobs", "text_offset"):
+        streamed = [v for ch in chunks for v in ch["logprobs"][field]]
+        assert streamed == whole["logprobs"][field], field

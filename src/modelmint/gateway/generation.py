@@ -135,7 +135,7 @@ class StreamFormat(Protocol):
 
     def first(self) -> dict[str, Any] | None: ...
 
-    def chunk(self, text: str, finish_reason: str | None) -> dict[str, Any]: ...
+    def chunk(self, delta: TextDelta) -> dict[str, Any]: ...
 
     def usage(self, usage: Usage) -> dict[str, Any]: ...
 
@@ -153,11 +153,11 @@ def stream_and_meter(
                 tokens = delta.completion_tokens
                 last = delta
                 if delta.finish_reason is None and delta.text:
-                    yield _sse(fmt.chunk(delta.text, None))
+                    yield _sse(fmt.chunk(delta))
             await run_in_threadpool(_record, ledger, call, tokens, "completed")
             finished = True
             assert last is not None
-            yield _sse(fmt.chunk(last.text, last.finish_reason))
+            yield _sse(fmt.chunk(last))
             if include_usage:
                 yield _sse(fmt.usage(usage_of(call, tokens)))
             yield "data: [DONE]\n\n"

@@ -23,6 +23,7 @@ from modelmint.gateway.schemas import (
     ChatResponse,
     Usage,
 )
+from modelmint.serving import TextDelta
 
 router = APIRouter(tags=["chat"])
 
@@ -53,8 +54,8 @@ class ChatStream:
     def first(self) -> dict[str, Any]:
         return self._body({"role": "assistant", "content": ""}, None)
 
-    def chunk(self, text: str, finish_reason: str | None) -> dict[str, Any]:
-        return self._body({"content": text} if text else {}, finish_reason)
+    def chunk(self, delta: TextDelta) -> dict[str, Any]:
+        return self._body({"content": delta.text} if delta.text else {}, delta.finish_reason)
 
     def usage(self, usage: Usage) -> dict[str, Any]:
         return {**self._body(None, None), "usage": usage.model_dump()}

@@ -24,16 +24,17 @@ from modelmint.gateway.schemas import (
     CompletionResponse,
     Usage,
 )
-from modelmint.serving import Engine
+from modelmint.serving import Engine, TextDelta
 
 router = APIRouter(tags=["completions"])
 
 
-@dataclass(frozen=True)
+@dataclass
 class CompletionStream:
     call: GenerationCall
     model: str
     include_usage: bool
+    sent: int = 0  # characters of the answer sent so far: where the next chunk's text starts
 
     def _body(self, choices: list[CompletionChoice], usage: Usage | None) -> dict[str, Any]:
         body = CompletionResponse(
@@ -50,8 +51,15 @@ class CompletionStream:
     def first(self) -> None:
         return None
 
-    def chunk(self, text: str, finish_reason: str | None) -> dict[str, Any]:
-        return self._body([CompletionChoice(text=text, finish_reason=finish_reason)], None)
+    def chunk(self, delta: TextDelta) -> dict[str, Any]:
+        self.sent += len(delta.text)
+        logprobs = None
+        if self.call.params.logprobs is not None:
+            logprobs = completion_logprobs((), delta.logprobs, 0, self.sent)
+        choice = CompletionChoice(
+            text=delta.text, finish_reason=delta.finish_reason, logprobs=logprobs
+        )
+        return self._body([choice], None)
 
     def usage(self, usage: Usage) -> dict[str, Any]:
         return self._body([], usage)
@@ -96,11 +104,11 @@ def _check_combination(req: CompletionRequest, n_prompts: int) -> None:
             param="max_tokens",
             code="invalid_value",
         )
-    if req.stream and (n_prompts > 1 or req.echo or req.logprobs is not None):
+    if req.stream and (n_prompts > 1 or req.echo):
         raise APIError(
             400,
-            "stream=true supports a single prompt without echo or logprobs; send the request "
-            "without stream for those.",
+            "stream=true supports a single prompt without echo; send the request without "
+            "stream for those.",
             param="stream",
             code="invalid_value",
         )
