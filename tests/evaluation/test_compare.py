@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from modelmint.catalog import Catalog, ModelRef
-from modelmint.evaluation import compare, compare_models, paired_bootstrap, run_evaluation
+from modelmint.evaluation import EvaluationError, compare, paired_bootstrap, run_evaluation
+from modelmint.evaluation.runner import repeat_on
 from modelmint.evaluation.suite_custom import metrics as choice_metrics
 
 
@@ -63,6 +65,7 @@ def test_pairing_narrows_the_interval_of_two_models_that_mostly_agree() -> None:
     assert high - low < 0.05
 
 
+@pytest.mark.slow
 def test_comparing_two_models_bootstraps_their_stored_evaluations(
     catalog: Catalog, clm: ModelRef
 ) -> None:
@@ -71,14 +74,15 @@ def test_comparing_two_models_bootstraps_their_stored_evaluations(
 
     weak = start_training(catalog, parse_recipe(micro_clm("weak", steps=1))).model
     assert weak is not None
-    run_evaluation(catalog, clm, "perplexity", options={"max_examples": 30})
-    [c] = compare_models(catalog, clm, weak, resamples=200)  # weak is evaluated on the spot
+    strong = run_evaluation(catalog, clm, "perplexity", options={"max_examples": 30})
+    c = compare(strong, repeat_on(catalog, strong, weak), resamples=200)
     assert c.b.model == weak.label and c.a.options == c.b.options and c.paired == 30
     ppl = next(m for m in c.metrics if m.name == "perplexity")
     assert ppl.lower_is_better and ppl.diff > 0 and ppl.low > 0  # clearly worse
-    assert ppl.low <= ppl.diff <= ppl.high
-    assert math.isclose(ppl.a, c.a.metrics["perplexity"], rel_tol=1e-9)
+    assert ppl.verdict == "worse" and ppl.low <= ppl.diff <= ppl.high
+    assert math.isclose(ppl.a, strong.metrics["perplexity"], rel_tol=1e-9)
     moved = [abs(x.score_b - x.score_a) for x in c.changed]
     assert moved == sorted(moved, reverse=True) and len(moved) == 10
-    again = compare(c.a, c.b, resamples=200)
-    assert again.metrics == c.metrics  # same seed, same intervals
+    assert compare(c.a, c.b, resamples=200).metrics == c.metrics  # same seed, same intervals
+    with pytest.raises(EvaluationError, match="measure different things"):
+        compare(strong, run_evaluation(catalog, weak, "perplexity", options={"max_examples": 8}))

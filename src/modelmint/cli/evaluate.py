@@ -71,9 +71,13 @@ def _clip(value: Any) -> str:
     return text if len(text) <= _CLIP else text[: _CLIP - 1] + "…"
 
 
+def _where(result: EvaluationResult) -> str:
+    return f"{result.dataset}" + (f", split {result.split}" if result.split else "")
+
+
 def _show(result: EvaluationResult) -> None:
-    where = f"{result.dataset}" + (f" / {result.split}" if result.split else "")
-    table = Table("metric", "value", title=f"{result.suite} · {result.model} · {where}")
+    console.print(f"[bold]{result.suite}[/] on {result.model}: {_where(result)}")
+    table = Table("metric", "value")
     for name, value in result.metrics.items():
         table.add_row(name, f"{value:.4f}")
     console.print(table)
@@ -124,22 +128,14 @@ def eval_run(
 
 
 def _show_comparison(c: Comparison) -> None:
-    where = f"{c.a.dataset}" + (f" / {c.a.split}" if c.a.split else "")
-    table = Table(
-        "metric",
-        c.a.model,
-        c.b.model,
-        "difference",
-        "95% interval",
-        "",
-        title=f"{c.a.suite} · {where} · {c.paired} paired examples, {c.resamples} resamples",
+    console.print(
+        f"[bold]{c.a.suite}[/] on {_where(c.a)}: {c.paired} paired examples, "
+        f"{c.resamples} paired bootstrap resamples (seed {c.seed})"
     )
+    table = Table("metric", c.a.model, c.b.model, "difference", "95% interval", "")
+    colour = {"better": "green", "worse": "red"}
     for m in c.metrics:
-        if m.significant:
-            better = (m.diff < 0) == m.lower_is_better
-            verdict = "[green]better[/]" if better else "[red]worse[/]"
-        else:
-            verdict = "no clear change"
+        verdict = f"[{colour[m.verdict]}]{m.verdict}[/]" if m.verdict in colour else m.verdict
         table.add_row(
             m.name,
             f"{m.a:.4f}",
@@ -149,19 +145,15 @@ def _show_comparison(c: Comparison) -> None:
             verdict,
         )
     console.print(table)
-    if c.changed:
-        changed = Table(
-            "example", "reference", c.a.model, c.b.model, c.changed[0].score, title="changed most"
-        )
-        for x in c.changed[:_SHOWN_CHANGED]:
-            changed.add_row(
-                _clip(x.key),
-                _clip(x.reference),
-                _clip(x.prediction_a),
-                _clip(x.prediction_b),
-                f"{x.score_a:.3g} → {x.score_b:.3g}",
-            )
-        console.print(changed)
+    if not c.changed:
+        return
+    generated = c.changed[0].reference is not None
+    what = ["reference", c.a.model, c.b.model] if generated else ["input"]
+    changed = Table("example", *what, c.changed[0].score, title="changed most")
+    for x in c.changed[:_SHOWN_CHANGED]:
+        texts = [x.reference, x.prediction_a, x.prediction_b] if generated else [x.input]
+        changed.add_row(_clip(x.key), *map(_clip, texts), f"{x.score_a:.3g} → {x.score_b:.3g}")
+    console.print(changed)
 
 
 @eval_app.command("compare")

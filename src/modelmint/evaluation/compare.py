@@ -46,6 +46,13 @@ class MetricDiff:
     def significant(self) -> bool:
         return self.low > 0 or self.high < 0
 
+    @property
+    def verdict(self) -> str:
+        """``better`` or ``worse`` for b when the interval excludes 0."""
+        if not self.significant:
+            return "no clear change"
+        return "better" if (self.diff < 0) == self.lower_is_better else "worse"
+
 
 @dataclass(frozen=True)
 class ChangedExample:

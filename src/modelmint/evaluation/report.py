@@ -25,7 +25,7 @@ _STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em au
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.2em .6em;
 vertical-align:top;text-align:left}th{background:#f4f4f4}td.num{text-align:right}
 figure{display:inline-block;margin:.5em}img{max-width:520px}.text{max-width:420px;
-white-space:pre-wrap;font-size:90%}.up{color:#1a7f37}.down{color:#c0392b}"""
+white-space:pre-wrap;font-size:90%}"""
 _WORST = 20
 
 
@@ -138,15 +138,19 @@ def _worst(suite: Suite, examples: list[dict[str, Any]]) -> str:
     score = next((s for s in suite.example_scores if examples and s in examples[0]["scores"]), None)
     if score is None:
         return ""
-    ranked = sorted(
-        examples, key=lambda e: e["scores"][score], reverse=score in suite.lower_is_better
-    )[:_WORST]
+    high_is_bad = score in suite.lower_is_better
+    ranked = sorted(examples, key=lambda e: e["scores"][score], reverse=high_is_bad)[:_WORST]
+    generated = any(e["prediction"] is not None for e in examples)
+    headers = ["example", "language", "input"] + (["reference", "prediction"] if generated else [])
     rows = [
-        [e["key"], e["lang"], e["input"], e["reference"], e["prediction"], e["scores"][score]]
+        [e["key"], e["lang"], e["input"]]
+        + ([e["reference"], e["prediction"]] if generated else [])
+        + [e["scores"][score]]
         for e in ranked
     ]
-    return f"<h2>Lowest-scoring examples by {html.escape(score)}</h2>" + _table(
-        ["example", "language", "input", "reference", "prediction", score], rows
+    order = "highest" if high_is_bad else "lowest"
+    return f"<h2>Worst examples ({order} {html.escape(score)})</h2>" + _table(
+        [*headers, score], rows
     )
 
 
@@ -215,9 +219,7 @@ def comparison_report(comparisons: Sequence[Comparison], out_dir: Path) -> Path:
         suite = suite_named(c.a.suite)
         rows = []
         for m in c.metrics:
-            better = (m.diff < 0) == m.lower_is_better if m.significant else None
-            verdict = {True: "better", False: "worse", None: "no clear change"}[better]
-            rows.append([m.name, m.a, m.b, m.diff, m.low, m.high, verdict])
+            rows.append([m.name, m.a, m.b, m.diff, m.low, m.high, m.verdict])
         changed = [
             [x.key, x.input, x.reference, x.prediction_a, x.prediction_b, x.score_a, x.score_b]
             for x in c.changed
