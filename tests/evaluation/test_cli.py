@@ -59,6 +59,8 @@ def test_compare_runs_the_missing_evaluation_and_shows_intervals(home: Path) -> 
     assert "bot:2 against bot:1" in page and "Examples that changed most" in page
     listed = runner.invoke(app, ["eval", "list", "bot:2"])
     assert "bot:2" in listed.output and "perplexity" in listed.output
+    models = json.loads(runner.invoke(app, ["models", "list", "--json"]).output)
+    assert [len(m["evaluations"]) for m in models] == [1, 1]  # each its own latest
 
 
 def test_custom_file_errors_reach_the_user(home: Path, tmp_path: Path) -> None:

@@ -130,9 +130,11 @@ class EvaluationsMixin:
 
 
 def latest_by_key(records: list[EvaluationRecord]) -> list[EvaluationRecord]:
-    """The newest evaluation of each distinct measurement, in the order first measured."""
-    latest: dict[tuple[str, str | None, str | None, str], EvaluationRecord] = {}
+    """The newest evaluation of each distinct measurement of each model version, in the
+    order first measured."""
+    latest: dict[tuple[Any, ...], EvaluationRecord] = {}
     for r in records:
-        if r.key not in latest or r.id > latest[r.key].id:
-            latest[r.key] = r
+        key = (r.model_id, *r.key)
+        if key not in latest or r.id > latest[key].id:
+            latest[key] = r
     return list(latest.values())
