@@ -10,6 +10,7 @@ from rich.table import Table
 
 from modelmint.cli import serve as serve_cmd
 from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.compress import compress_app
 from modelmint.cli.data import data_app
 from modelmint.cli.evaluate import eval_app
 from modelmint.cli.models import models_app
@@ -33,6 +34,7 @@ for sub, name in [
     (train_app, "train"),
     (runs_app, "runs"),
     (eval_app, "eval"),
+    (compress_app, "compress"),
     (models_app, "models"),
     (tenants_app, "tenants"),
     (keys_app, "keys"),

@@ -7,6 +7,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, PretrainedConfig, PreTrainedModel
 
+from modelmint.modeling.quantized import is_int8_dir, load_int8
+
 
 def build_causal_lm(config: PretrainedConfig, seed: int = 0) -> PreTrainedModel:
     torch.manual_seed(seed)
@@ -14,6 +16,13 @@ def build_causal_lm(config: PretrainedConfig, seed: int = 0) -> PreTrainedModel:
 
 
 def load_causal_lm(path: str | Path, dtype: torch.dtype = torch.float32) -> PreTrainedModel:
+    """A causal LM in Hugging Face format, pruned ones included, or an int8 version made by
+    ``mint compress quantize``. An int8 model computes in float32 whatever ``dtype`` asks
+    (its int8 kernels take float32 activations): read the model's own ``dtype`` after
+    loading, not the one asked for. torchao-quantized directories load through
+    transformers' own torchao support."""
+    if is_int8_dir(path):
+        return load_int8(path)
     model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype=dtype)
     model.eval()
     return model

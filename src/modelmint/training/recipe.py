@@ -1,11 +1,11 @@
 """Recipes: one YAML file says what to train, on what, and how. Validated by pydantic, so a
 typo is an error that names the key and suggests the closest one, before anything runs.
 
-    recipe: sft                      # pretrain-clm | pretrain-mlm | continue | sft | classify
-    name: support-bot                # model name the result is registered under
-    dataset: customer-service        # NAME or NAME:VERSION
-    base: demo@production            # the model to start from (not for pretraining)
-    method: lora                     # full | lora
+    recipe: sft               # pretrain-clm | pretrain-mlm | continue | sft | classify | distill
+    name: support-bot         # model name the result is registered under
+    dataset: customer-service # NAME or NAME:VERSION
+    base: demo@production     # the model to start from (not for pretraining)
+    method: lora              # full | lora
     training: {max_steps: 200, learning_rate: 2e-4}
 
 ``mint train --recipe FILE --set training.learning_rate=1e-4`` overrides any key."""
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -160,10 +160,37 @@ class Classify(_Recipe):
     }
 
 
+class Distill(_Recipe):
+    """A smaller student learns a teacher's next-token distributions on packed blocks of the
+    dataset's text: loss = (1 - w) * T^2 * KL(teacher_T || student_T) + w * cross-entropy,
+    with temperature T and w = ``hard_label_weight``. The student starts from ``base`` (e.g.
+    a pruned version of the teacher) or is built fresh from ``architecture``; it uses the
+    teacher's tokenizer, since the logits are compared token by token."""
+
+    recipe: Literal["distill"]
+    teacher: str  # NAME[:V|@ALIAS] or a directory
+    base: str | None = None  # the student to start from
+    architecture: ArchitectureSpec | None = None  # or a fresh student of this shape
+    temperature: float = Field(2.0, gt=0)
+    hard_label_weight: float = Field(0.0, ge=0, le=1)
+    block_size: int = Field(256, ge=8)
+    training_defaults: ClassVar[dict[str, Any]] = {"learning_rate": 1e-3, "warmup_steps": 10}
+
+    @model_validator(mode="after")
+    def _one_student(self) -> Distill:
+        if (self.base is None) == (self.architecture is None):
+            raise ValueError(
+                "give the student as either 'base' (a model to start from) or "
+                "'architecture' (a fresh model), not both or neither"
+            )
+        return self
+
+
 Recipe = Annotated[
-    PretrainCLM | PretrainMLM | ContinuePretrain | SFT | Classify, Field(discriminator="recipe")
+    PretrainCLM | PretrainMLM | ContinuePretrain | SFT | Classify | Distill,
+    Field(discriminator="recipe"),
 ]
-RECIPES = ("pretrain-clm", "pretrain-mlm", "continue", "sft", "classify")
+RECIPES = ("pretrain-clm", "pretrain-mlm", "continue", "sft", "classify", "distill")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Recipe)
 _KINDS = {
     "pretrain-clm": PretrainCLM,
@@ -171,6 +198,7 @@ _KINDS = {
     "continue": ContinuePretrain,
     "sft": SFT,
     "classify": Classify,
+    "distill": Distill,
 }
 
 
@@ -194,9 +222,9 @@ def _fields_at(kind: str | None, loc: tuple[Any, ...]) -> list[str]:
         field = model.model_fields.get(key)
         if field is None:
             return []
-        model = field.annotation if isinstance(field.annotation, type) else None
-        if model is not None and not issubclass(model, BaseModel):
-            model = None
+        # An optional section (``X | None``) suggests the keys of X.
+        options = (field.annotation, *get_args(field.annotation))
+        model = next((a for a in options if isinstance(a, type) and issubclass(a, BaseModel)), None)
     return list(model.model_fields) if model is not None else []
 
 
@@ -212,6 +240,8 @@ def _explain(error: ValidationError, kind: str | None, source: str) -> str:
             lines.append(f"unknown key {where!r}{hint}")
         elif e["type"] == "union_tag_invalid" or where == "recipe":
             lines.append(f"'recipe' must be one of {', '.join(RECIPES)}")
+        elif e["type"] == "value_error" and where == "(top level)":
+            lines.append(e["msg"].removeprefix("Value error, "))
         elif e["type"] == "missing":
             lines.append(f"missing key {where!r}")
         else:

@@ -23,7 +23,7 @@ from modelmint.catalog import Catalog, CatalogError, ModelRef
 from modelmint.observability import ProgressFn, no_progress
 from modelmint.training.memory import check_fits
 from modelmint.training.recipe import RecipeError, parse_recipe
-from modelmint.training.recipes import causal_lm, classify, masked_lm, sft
+from modelmint.training.recipes import causal_lm, classify, distill, masked_lm, sft
 from modelmint.training.recipes.common import RecipeInputs, Trained
 from modelmint.training.trainer import TrainContext, last_checkpoint
 
@@ -33,6 +33,7 @@ RUNNERS: dict[str, Any] = {
     "pretrain-mlm": masked_lm.run,
     "sft": sft.run,
     "classify": classify.run,
+    "distill": distill.run,
 }
 # What each recipe needs of every record, named in the error when a dataset lacks it.
 NEEDS = {"sft": "messages", "classify": "labels"}
@@ -102,13 +103,17 @@ def _inputs(catalog: Catalog, recipe: Any) -> tuple[Any, RecipeInputs, ModelRef 
             + (" (chat data: OpenAI messages, ShareGPT or Alpaca)" if field == "messages" else "")
         )
     base_dir, base = None, None
-    tokenizer_dir = None
-    if hasattr(recipe, "base"):
+    tokenizer_dir, teacher_dir = None, None
+    if getattr(recipe, "base", None):
         base_dir, base = resolve_base(catalog, recipe.base)
     tok = getattr(getattr(recipe, "tokenizer", None), "from_model", None)
     if tok:
         tokenizer_dir = resolve_base(catalog, tok)[0]
-    return dataset, RecipeInputs(train, validation, base_dir, tokenizer_dir), base
+    if getattr(recipe, "teacher", None):
+        teacher_dir, teacher = resolve_base(catalog, recipe.teacher)
+        base = base or teacher  # a student built fresh descends from its teacher
+    inputs = RecipeInputs(train, validation, base_dir, tokenizer_dir, teacher_dir)
+    return dataset, inputs, base
 
 
 def start_training(
@@ -207,6 +212,7 @@ def _register(
         "dataset": recipe.dataset,
         "base": base.label if base else getattr(recipe, "base", None),
         "task": trained.task,
+        **({"teacher": recipe.teacher} if hasattr(recipe, "teacher") else {}),
     }
     (staged / "modelmint.json").write_text(json.dumps(facts, indent=2))
     try:

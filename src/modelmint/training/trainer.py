@@ -184,6 +184,7 @@ def build_trainer(
     best_metric: str = "eval_loss",
     tokens_per_step: int | None = None,
     fixed_shapes: bool = False,
+    trainer_class: Callable[..., Trainer] = Trainer,  # a subclass with its own loss
 ) -> Trainer:
     if ctx.check_memory is not None:
         longest = max(
@@ -198,7 +199,7 @@ def build_trainer(
     callbacks: list[TrainerCallback] = [_Report(ctx, stage, tokens_per_step), *ctx.callbacks]
     if spec.early_stopping_patience and args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(spec.early_stopping_patience))
-    trainer = Trainer(
+    trainer = trainer_class(
         model=model,
         args=args,
         train_dataset=train_dataset,

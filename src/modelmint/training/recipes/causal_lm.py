@@ -13,7 +13,7 @@ from modelmint.modeling import (
     load_tokenizer,
     resolve_preset,
 )
-from modelmint.training.recipe import ContinuePretrain, PretrainCLM
+from modelmint.training.recipe import ArchitectureSpec, ContinuePretrain, PretrainCLM
 from modelmint.training.recipes.common import (
     RecipeInputs,
     Trained,
@@ -23,11 +23,11 @@ from modelmint.training.recipes.common import (
 from modelmint.training.trainer import TrainContext
 
 
-def _fresh_model(recipe: PretrainCLM, tokenizer: Any) -> Any:
-    arch = recipe.architecture
+def fresh_model(arch: ArchitectureSpec, tokenizer: Any, seed: int) -> Any:
+    """A Llama-style causal LM of this shape, sized for the tokenizer, initialized by seed."""
     shape = resolve_preset(arch.size, **arch.model_dump(exclude={"size"}))
     config = llama_config_for(shape, tokenizer)
-    return build_causal_lm(config, seed=recipe.training.seed)
+    return build_causal_lm(config, seed=seed)
 
 
 def run(
@@ -39,7 +39,7 @@ def run(
         model = AutoModelForCausalLM.from_pretrained(str(inputs.base_dir), local_files_only=True)
     else:
         tokenizer = tokenizer_for(recipe.tokenizer, inputs, ctx)
-        model = _fresh_model(recipe, tokenizer)
+        model = fresh_model(recipe.architecture, tokenizer, recipe.training.seed)
     context = model.config.max_position_embeddings
     if recipe.block_size > context:
         raise ValueError(

@@ -20,6 +20,7 @@ class RecipeInputs:
     validation: list[dict[str, Any]]  # may be empty
     base_dir: Path | None = None  # the model to start from, when the recipe has one
     tokenizer_dir: Path | None = None  # a model whose tokenizer to reuse (pretraining)
+    teacher_dir: Path | None = None  # the model a student learns from (distillation)
 
 
 @dataclass
@@ -73,6 +74,7 @@ def train_on_blocks(
     kind: str,
     labels: bool,
     collator: Any = None,
+    trainer_class: Any = None,
 ) -> Trained:
     """Pretraining on packed blocks of the dataset's text (causal: labels are the inputs;
     masked: the collator makes them), evaluated by perplexity, saved with its tokenizer."""
@@ -93,6 +95,7 @@ def train_on_blocks(
         data_collator=collator,
         tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
         fixed_shapes=True,  # packed blocks: every batch is batch_size x block_size
+        **({"trainer_class": trainer_class} if trainer_class else {}),
     )
     metrics = with_perplexity(train(trainer, ctx, resume))
     out = ctx.run_dir / "model"

@@ -1,0 +1,27 @@
+"""Compression stage: smaller, cheaper versions of a model (int8 quantization, pruning),
+each registered as a new model version whose parent is the model it was made from."""
+
+from modelmint.compression.prune import (
+    measured_sparsity,
+    prune,
+    prune_structured,
+    prune_unstructured,
+)
+from modelmint.compression.quantize import METHODS, QuantizationMethod, quantize
+from modelmint.compression.speed import compare_decode_speed, decode_tokens_per_second
+from modelmint.compression.versions import Compressed, CompressionError, directory_bytes
+
+__all__ = [
+    "METHODS",
+    "Compressed",
+    "CompressionError",
+    "QuantizationMethod",
+    "compare_decode_speed",
+    "decode_tokens_per_second",
+    "directory_bytes",
+    "measured_sparsity",
+    "prune",
+    "prune_structured",
+    "prune_unstructured",
+    "quantize",
+]

@@ -1,0 +1,198 @@
+"""Pruning: removing weights of the decoder layers' Linear projections.
+
+- Unstructured: in every projection, the ``sparsity`` fraction of weights with the smallest
+  magnitude become zero (torch.nn.utils.prune, made permanent). The shapes stay, so the model
+  is no smaller on disk and no faster on CPU, where dense kernels do not skip zeros.
+- Structured: in every layer, the ``sparsity`` fraction of MLP intermediate neurons and of
+  attention heads (key-value groups, with grouped-query attention) with the smallest norms
+  are removed. The saved config really is smaller (``intermediate_size``,
+  ``num_attention_heads``), so the model is smaller and does less work per token.
+
+Embeddings, the output layer and norms are never pruned: they are a small share of the
+weights and the model is most sensitive there. Works on Llama-style decoders (Llama, Mistral,
+Qwen2: ``mlp.gate_proj/up_proj/down_proj``, ``self_attn.q_proj/k_proj/v_proj/o_proj``)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.utils import prune as torch_prune
+from transformers import AutoModelForCausalLM
+
+from modelmint.catalog import Catalog, ModelRef
+from modelmint.compression.versions import (
+    Compressed,
+    CompressionError,
+    check_source,
+    compress_to_version,
+    default_name,
+)
+from modelmint.modeling import count_parameters, load_causal_lm
+from modelmint.observability import ProgressEvent, ProgressFn, no_progress
+
+MLP = ("gate_proj", "up_proj", "down_proj")
+ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+@dataclass(frozen=True)
+class Decoder:
+    prefix: str  # state-dict prefix of the layer list, e.g. "model.layers"
+    layers: list[Any]  # the decoder layers (Llama-style modules)
+
+
+def decoder_of(model: Any) -> Decoder:
+    layers = getattr(model.base_model, "layers", None)
+    if layers is None or not len(layers):
+        raise CompressionError(
+            f"pruning needs a Llama-style decoder (base_model.layers); "
+            f"{type(model).__name__} has none"
+        )
+    for layer in layers:
+        for group, names in (("mlp", MLP), ("self_attn", ATTENTION)):
+            part = getattr(layer, group, None)
+            if part is None or not all(
+                isinstance(getattr(part, n, None), torch.nn.Linear) for n in names
+            ):
+                raise CompressionError(
+                    f"pruning needs Llama-style layers with {group}.{'/'.join(names)}; "
+                    f"{type(model).__name__} has a different layout"
+                )
+    prefix = next(n for n, m in model.named_modules() if m is layers)
+    return Decoder(prefix, list(layers))
+
+
+def projections(decoder: Decoder) -> list[torch.nn.Linear]:
+    return [
+        getattr(getattr(layer, group), n)
+        for layer in decoder.layers
+        for group, names in (("mlp", MLP), ("self_attn", ATTENTION))
+        for n in names
+    ]
+
+
+def measured_sparsity(model: Any) -> float:
+    """Fraction of zero weights in the decoder layers' projections."""
+    weights = [p.weight for p in projections(decoder_of(model))]
+    zeros = sum(int((w == 0).sum()) for w in weights)
+    return zeros / sum(w.numel() for w in weights)
+
+
+def prune_unstructured(model: Any, sparsity: float) -> Any:
+    """Zeroes the smallest-magnitude ``sparsity`` fraction of every projection, in place."""
+    for linear in projections(decoder_of(model)):
+        torch_prune.l1_unstructured(linear, "weight", amount=sparsity)
+        torch_prune.remove(linear, "weight")
+    return model
+
+
+def _keep(scores: torch.Tensor, count: int) -> torch.Tensor:
+    return torch.sort(torch.topk(scores, count).indices).values
+
+
+def prune_structured(model: Any, sparsity: float) -> Any:
+    """A new, smaller model: in every layer the weakest ``sparsity`` fraction of MLP
+    neurons and of attention heads removed. A neuron's score is the product of the norms of
+    its gate row, up row and down column; a head's, its value rows' norm times its output
+    columns' norm (what the head can add to the residual stream)."""
+    config = model.config
+    decoder = decoder_of(model)
+    heads = int(config.num_attention_heads)
+    kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
+    head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // heads)
+    per_group = heads // kv_heads
+    neurons = int(config.intermediate_size)
+    keep_neurons = max(1, round(neurons * (1 - sparsity)))
+    keep_groups = max(1, round(kv_heads * (1 - sparsity)))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for i, layer in enumerate(decoder.layers):
+            p = f"{decoder.prefix}.{i}."
+            mlp, attn = layer.mlp, layer.self_attn
+            score = (
+                mlp.gate_proj.weight.norm(dim=1)
+                * mlp.up_proj.weight.norm(dim=1)
+                * mlp.down_proj.weight.norm(dim=0)
+            )
+            kept = _keep(score, keep_neurons)
+            _take(state, f"{p}mlp.gate_proj", kept, rows=True)
+            _take(state, f"{p}mlp.up_proj", kept, rows=True)
+            _take(state, f"{p}mlp.down_proj", kept, rows=False)
+
+            v = attn.v_proj.weight.view(kv_heads, head_dim, -1).flatten(1).norm(dim=1)
+            o = attn.o_proj.weight.view(-1, heads, head_dim).transpose(0, 1).flatten(1)
+            o_group = o.norm(dim=1).view(kv_heads, per_group).sum(dim=1)
+            groups = _keep(v * o_group, keep_groups)
+            kv_rows = (groups[:, None] * head_dim + torch.arange(head_dim)).flatten()
+            q_heads = (groups[:, None] * per_group + torch.arange(per_group)).flatten()
+            q_rows = (q_heads[:, None] * head_dim + torch.arange(head_dim)).flatten()
+            _take(state, f"{p}self_attn.q_proj", q_rows, rows=True)
+            _take(state, f"{p}self_attn.k_proj", kv_rows, rows=True)
+            _take(state, f"{p}self_attn.v_proj", kv_rows, rows=True)
+            _take(state, f"{p}self_attn.o_proj", q_rows, rows=False)
+    smaller = copy.deepcopy(config)
+    smaller.intermediate_size = keep_neurons
+    smaller.num_attention_heads = keep_groups * per_group
+    smaller.num_key_value_heads = keep_groups
+    smaller.head_dim = head_dim  # no longer hidden_size // heads: say it explicitly
+    pruned: Any = AutoModelForCausalLM.from_config(smaller, dtype=torch.float32)
+    pruned.load_state_dict(state, strict=True)
+    return pruned.eval()
+
+
+def _take(state: dict[str, torch.Tensor], module: str, index: torch.Tensor, rows: bool) -> None:
+    w = state[f"{module}.weight"]
+    state[f"{module}.weight"] = w[index].contiguous() if rows else w[:, index].contiguous()
+    bias = state.get(f"{module}.bias")
+    if bias is not None and rows:
+        state[f"{module}.bias"] = bias[index].contiguous()
+
+
+def decoder_weights(model: Any) -> int:
+    return sum(p.weight.numel() for p in projections(decoder_of(model)))
+
+
+def prune(
+    catalog: Catalog,
+    source: ModelRef,
+    sparsity: float,
+    *,
+    structured: bool = False,
+    name: str | None = None,
+    progress: ProgressFn = no_progress,
+) -> Compressed:
+    """A new version of ``name`` (default: the source's name with ``pruned<S>`` appended):
+    the source with ``sparsity`` of its decoder projections' weights removed, its parent
+    the source."""
+    if not 0 < sparsity < 1:
+        raise CompressionError(f"sparsity must be between 0 and 1 (exclusive), got {sparsity}")
+    check_source(source)
+    kind = "structured" if structured else "unstructured"
+    facts: dict[str, Any] = {"method": f"prune-{kind}", "sparsity_target": sparsity}
+    task = f"prune {kind} {sparsity:.0%}"
+    progress(ProgressEvent(task, 0, 1))
+
+    def write(out: Path) -> int:
+        model = load_causal_lm(source.path)
+        decoder_of(model)  # refuse an unsupported layout before any work
+        before = decoder_weights(model)
+        if structured:
+            model = prune_structured(model, sparsity)
+            facts["sparsity"] = round(1 - decoder_weights(model) / before, 4)
+            facts["intermediate_size"] = int(model.config.intermediate_size)
+            facts["num_attention_heads"] = int(model.config.num_attention_heads)
+        else:
+            prune_unstructured(model, sparsity)
+            facts["sparsity"] = round(measured_sparsity(model), 4)
+        model.save_pretrained(str(out))
+        return count_parameters(model)
+
+    tag = f"pruned{round(sparsity * 100)}" + ("s" if structured else "")
+    done = compress_to_version(
+        catalog, source, name=name or default_name(source, tag), facts=facts, write=write
+    )
+    progress(ProgressEvent(task, 1, 1))
+    return done
