@@ -8,7 +8,7 @@ from helpers import build_micro_model
 from modelmint.catalog import Catalog
 from modelmint.commerce import ApiKeys, Tenants, UsageLedger
 from modelmint.gateway import GatewayContext, ServedModel, create_app
-from modelmint.serving import Engine, TextGenerator
+from modelmint.serving import Engine
 from modelmint.store import Store
 
 
@@ -28,7 +28,7 @@ def gateway(store: Store, tmp_path: Path, micro_model_dir: Path) -> Iterator[dic
     keys = ApiKeys(store, pepper=b"test")
     key = keys.create("acme").key
     ledger = UsageLedger(store)
-    engine = Engine(TextGenerator(micro_model_dir))
+    engine = Engine.load(micro_model_dir)
     served = ServedModel(id="micro", label=ref.label, model_version_id=ref.id, engine=engine)
     app = create_app(GatewayContext(keys=keys, ledger=ledger, models={"micro": served}))
     with TestClient(app) as client:

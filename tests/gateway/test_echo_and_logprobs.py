@@ -29,19 +29,19 @@ def _client(gateway: dict) -> openai.OpenAI:
 
 def _reference_logprobs(engine: Engine, ids: list[int]) -> list[float]:
     with torch.no_grad():
-        logits = engine.generator.model(input_ids=torch.tensor([ids])).logits[0]
+        logits = engine.runner.model(input_ids=torch.tensor([ids])).logits[0]
     logprobs = torch.log_softmax(logits.float(), dim=-1)
     return [float(logprobs[i - 1, ids[i]]) for i in range(1, len(ids))]
 
 
 def test_echo_scores_a_token_prompt_without_generating(gateway) -> None:
     engine = _engine(gateway["client"])
-    ids = engine.encode("您好，我的订单什么时候发货？")
+    ids = engine.codec.encode("您好，我的订单什么时候发货？")
     r = _client(gateway).completions.create(
         model="micro", prompt=ids, echo=True, logprobs=5, max_tokens=0
     )
     choice = r.choices[0]
-    assert choice.text == engine.decode(ids) and choice.finish_reason == "length"
+    assert choice.text == engine.codec.decode(ids) and choice.finish_reason == "length"
     lp = choice.logprobs
     assert lp is not None and lp.tokens is not None and lp.top_logprobs is not None
     assert len(lp.tokens) == len(ids) == len(lp.text_offset or [])
@@ -64,7 +64,7 @@ def test_harness_loglikelihood_request(gateway) -> None:
     token, one alternative; it reads token_logprobs[ctxlen:-1]."""
     c = gateway["client"]
     engine = _engine(c)
-    batch = [engine.encode("Where is my order? It"), engine.encode("退款已经处理")]
+    batch = [engine.codec.encode("Where is my order? It"), engine.codec.encode("退款已经处理")]
     body = {
         "model": "micro",
         "prompt": batch,
@@ -86,8 +86,8 @@ def test_harness_loglikelihood_request(gateway) -> None:
         )
         # Greedy: the generated token is the best alternative at the last position.
         assert lp["token_logprobs"][-1] == max(lp["top_logprobs"][-1].values())
-        assert ch["text"].startswith(engine.decode(ids))
-        assert lp["text_offset"][-1] == len(engine.decode(ids))
+        assert ch["text"].startswith(engine.codec.decode(ids))
+        assert lp["text_offset"][-1] == len(engine.codec.decode(ids))
     usage = r.json()["usage"]
     assert usage["prompt_tokens"] == sum(map(len, batch)) and usage["completion_tokens"] == 2
     summary = gateway["ledger"].summarize("acme")

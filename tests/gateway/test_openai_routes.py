@@ -116,7 +116,8 @@ def test_unknown_model_is_404(gateway) -> None:
         ("temperature", 5),
         ("top_p", 0),
         ("max_tokens", 0),
-        ("n", 3),
+        ("n", 17),
+        ("presence_penalty", 3),
         ("stop", ["a", "b", "c", "d", "e"]),
     ],
 )
@@ -164,3 +165,34 @@ def test_unknown_route_is_404_in_openai_shape(gateway) -> None:
 def test_health_needs_no_key(gateway) -> None:
     r = gateway["client"].get("/health", headers={"Authorization": ""})
     assert r.json() == {"status": "ok", "models": ["micro"]}
+
+
+def test_n_choices_each_draw_their_own_tokens(gateway) -> None:
+    body = {"model": "micro", "prompt": "您好", "max_tokens": 12, "n": 3, "seed": 5}
+    r = gateway["client"].post("/v1/completions", json=body)
+    assert r.status_code == 200, r.text
+    choices = r.json()["choices"]
+    assert [c["index"] for c in choices] == [0, 1, 2]
+    assert len({c["text"] for c in choices}) > 1
+    again = gateway["client"].post("/v1/completions", json=body).json()["choices"]
+    assert [c["text"] for c in again] == [c["text"] for c in choices]
+    usage = r.json()["usage"]
+    assert usage["completion_tokens"] <= 36 and usage["prompt_tokens"] < usage["completion_tokens"]
+
+
+def test_n_choices_stream_with_their_index(gateway) -> None:
+    body = {
+        "model": "micro",
+        "messages": [{"role": "user", "content": "您好"}],
+        "max_tokens": 8,
+        "n": 2,
+        "seed": 1,
+        "stream": True,
+    }
+    with gateway["client"].stream("POST", "/v1/chat/completions", json=body) as r:
+        assert r.status_code == 200
+        events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    finished = {c["choices"][0]["index"] for c in chunks if c["choices"][0]["finish_reason"]}
+    assert finished == {0, 1}

@@ -17,11 +17,11 @@ def test_tokenize_counts_what_completions_will_see(gateway) -> None:
     r = c.post("/tokenize", json={"prompt": text, "add_special_tokens": False})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["tokens"] == _engine(c).encode(text)
+    assert body["tokens"] == _engine(c).codec.encode(text)
     assert body["count"] == len(body["tokens"]) and body["max_model_len"] == 128
     assert "token_strs" not in body
     # lm-eval finds the end-of-text id by tokenizing the eos string.
-    assert body["tokens"][-1] == _engine(c).generator.tokenizer.eos_token_id
+    assert body["tokens"][-1] == _engine(c).codec.tokenizer.eos_token_id
     usage = c.post(
         "/v1/completions",
         json={"model": "micro", "prompt": text, "max_tokens": 1, "echo": True},
@@ -36,7 +36,7 @@ def test_tokenize_returns_token_strings_and_chats(gateway) -> None:
     assert len(body["token_strs"]) == body["count"]
     chat = c.post("/tokenize", json={"messages": [{"role": "user", "content": "Hi"}]}).json()
     rendered = "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
-    assert chat["tokens"] == _engine(c).encode(rendered)
+    assert chat["tokens"] == _engine(c).codec.encode(rendered)
 
 
 def test_detokenize_gives_the_text_back(gateway) -> None:

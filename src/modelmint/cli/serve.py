@@ -1,15 +1,33 @@
-"""``mint serve``: load a model version from the catalog and put the gateway in front."""
+"""``mint serve``: load model versions from the catalog and put the gateway in front."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import typer
 import uvicorn
 
-from modelmint.catalog import CatalogError
+from modelmint.catalog import CatalogError, ModelRef
 from modelmint.cli.common import console, fail
+from modelmint.cli.models import bundled_encoder, merge_into
 from modelmint.cli.runtime import Runtime
 from modelmint.gateway import GatewayContext, ServedModel, create_app
-from modelmint.serving import Engine, TextGenerator
+from modelmint.gateway.context import Canary
+from modelmint.modeling.encoders import MINILM
+from modelmint.observability.serving_metrics import ServingMetrics
+from modelmint.serving import (
+    Embedder,
+    Engine,
+    EngineConfig,
+    TextEngine,
+    VllmConfig,
+    VllmEngine,
+    vllm_available,
+)
+from modelmint.serving.text import TextCodec
+
+ENCODER_KINDS = {"masked-lm", "encoder"}
 
 
 def usage_hint(model: str, host: str, port: int, key: str = "$MINT_API_KEY") -> str:
@@ -29,27 +47,132 @@ def usage_hint(model: str, host: str, port: int, key: str = "$MINT_API_KEY") -> 
 """
 
 
+class _Loader:
+    """Builds the served models, each version once however many names point at it."""
+
+    def __init__(self, rt: Runtime, engine: str, config: EngineConfig, vllm: VllmConfig) -> None:
+        self.rt, self.engine, self.config, self.vllm = rt, engine, config, vllm
+        self.metrics = ServingMetrics()
+        self._built: dict[int, ServedModel] = {}
+
+    def load(self, spec: str) -> ServedModel:
+        if spec == MINILM:
+            bundled_encoder(self.rt.catalog)
+        ref = self.rt.catalog.resolve_model(spec)
+        if ref.id in self._built:
+            known = self._built[ref.id]
+            return ServedModel(
+                id=spec,
+                label=known.label,
+                model_version_id=ref.id,
+                engine=known.engine,
+                embedder=known.embedder,
+            )
+        if ref.kind in ENCODER_KINDS:
+            served = ServedModel(spec, ref.label, ref.id, embedder=Embedder(ref.path))
+        else:
+            served = ServedModel(spec, ref.label, ref.id, engine=self._engine(ref))
+        self._built[ref.id] = served
+        return served
+
+    def _engine(self, ref: ModelRef) -> TextEngine:
+        path = self._servable_path(ref)
+        if self.engine == "vllm":
+            return VllmEngine(path, TextCodec(path), self.vllm)
+        observer = self.metrics.observer(ref.label)
+        return Engine.load(path, config=self.config, observer=observer)
+
+    def _servable_path(self, ref: ModelRef) -> Path:
+        if ref.kind != "adapter":
+            return ref.path
+        # An adapter is served folded into its base, merged once into the cache.
+        merged = self.rt.settings.home / "cache" / "merged" / str(ref.id)
+        if not (merged / "config.json").exists():
+            merged.mkdir(parents=True, exist_ok=True)
+            merge_into(self.rt, ref, merged)
+        return merged
+
+
+def parse_canary(spec: str) -> tuple[str, str, float]:
+    """``name@candidate=10%`` -> ("name", "name@candidate", 0.10)."""
+    m = re.fullmatch(r"([\w.\-]+)@([\w.\-]+)=(\d+(?:\.\d+)?)%", spec.strip())
+    if not m or not 0 < float(m.group(3)) <= 100:
+        raise typer.BadParameter(
+            f"{spec!r}: write NAME@ALIAS=PERCENT%, e.g. demo@candidate=10%", param_hint="--canary"
+        )
+    return m.group(1), f"{m.group(1)}@{m.group(2)}", float(m.group(3)) / 100
+
+
 def serve(
-    model: str = typer.Option(
-        ..., help="NAME, NAME:VERSION or NAME@ALIAS from `mint models list`."
+    model: list[str] = typer.Option(
+        ...,
+        help="NAME, NAME:VERSION or NAME@ALIAS from `mint models list` (repeat to serve "
+        "several; `minilm` serves the bundled encoder for /v1/embeddings).",
+    ),
+    canary: list[str] = typer.Option(
+        [], help="NAME@ALIAS=P%: send P% of the requests for NAME to NAME@ALIAS."
     ),
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
-    threads: int | None = typer.Option(None, help="CPU threads for the engine."),
+    engine: str = typer.Option("native", help="native (CPU or one GPU) or vllm (GPUs)."),
+    tensor_parallel_size: int = typer.Option(1, help="vllm: GPUs per model."),
+    dtype: str = typer.Option("float32", help="native: float32, bfloat16 or auto."),
+    slots: int = typer.Option(32, help="native: most sequences decoded together."),
+    max_waiting: int = typer.Option(256, help="Requests queued before new ones get 429."),
+    queue_timeout: float = typer.Option(60.0, help="Seconds a request may wait for a slot."),
+    prefix_cache_mb: int = typer.Option(128, help="native: memory for shared prompt starts."),
+    threads: int | None = typer.Option(None, help="native: CPU threads for the engine."),
+    drain_timeout: int = typer.Option(30, help="On SIGTERM, seconds to finish requests."),
     log_level: str = typer.Option("info"),
 ) -> None:
-    """Serve a model over the OpenAI-compatible API; every request needs a key and is metered."""
+    """Serve models over the OpenAI-compatible API; every request needs a key and is metered."""
+    if engine not in ("native", "vllm"):
+        raise typer.BadParameter("choose native or vllm", param_hint="--engine")
+    if engine == "vllm" and not vllm_available():
+        raise typer.BadParameter(
+            "needs vLLM and a GPU: pip install 'modelmint[vllm]'", param_hint="--engine"
+        )
+    if dtype not in ("float32", "bfloat16", "auto"):
+        raise typer.BadParameter("choose float32, bfloat16 or auto", param_hint="--dtype")
+    canaries = [parse_canary(c) for c in canary]
     rt = Runtime.open()
+    config = EngineConfig(
+        slots=slots,
+        max_waiting=max_waiting,
+        queue_timeout_s=queue_timeout,
+        prefix_cache_mb=prefix_cache_mb,
+        dtype=dtype,
+        threads=threads,
+    )
+    loader = _Loader(rt, engine, config, VllmConfig(tensor_parallel_size=tensor_parallel_size))
     try:
-        ref = rt.catalog.resolve_model(model)
+        served = {spec: loader.load(spec) for spec in model}
+        splits = []
+        for name, candidate, fraction in canaries:
+            primary = next((s for s in served.values() if s.label.split(":")[0] == name), None)
+            if primary is None:
+                raise CatalogError(f"--canary {name}: serve {name} itself with --model {name}")
+            splits.append(Canary(primary.names, loader.load(candidate), fraction))
     except CatalogError as e:
         raise fail(e) from e
-    engine = Engine(TextGenerator(ref.path, threads=threads))
-    served = ServedModel(id=model, label=ref.label, model_version_id=ref.id, engine=engine)
-    app = create_app(GatewayContext(keys=rt.keys, ledger=rt.ledger, models={model: served}))
-    console.print(
-        f"serving [bold]{ref.label}[/] as model [bold]{model!r}[/] on http://{host}:{port}/v1",
-        highlight=False,
+    context = GatewayContext(
+        keys=rt.keys, ledger=rt.ledger, models=served, canaries=splits, metrics=loader.metrics
     )
-    console.print(usage_hint(model, host, port), highlight=False, soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    app = create_app(context)
+    for spec, s in served.items():
+        what = "embeddings" if s.embedder else f"{engine} engine"
+        console.print(f"serving [bold]{s.label}[/] as [bold]{spec!r}[/] ({what})", highlight=False)
+    for c in splits:
+        console.print(
+            f"canary: {c.fraction:.0%} of {c.names[0]!r} -> {c.candidate.label}", highlight=False
+        )
+    console.print(f"on http://{host}:{port}/v1", highlight=False)
+    first = next(iter(served))
+    console.print(usage_hint(first, host, port), highlight=False, soft_wrap=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=drain_timeout,
+    )

@@ -10,20 +10,29 @@ from fastapi import FastAPI
 import modelmint
 from modelmint.gateway.context import GatewayContext
 from modelmint.gateway.errors import install_error_handlers
-from modelmint.gateway.routes import chat, completions, health, models, tokenization
+from modelmint.gateway.routes import (
+    chat,
+    completions,
+    embeddings,
+    health,
+    metrics,
+    models,
+    tokenization,
+)
 
 
 def create_app(context: GatewayContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        for m in context.models.values():
-            m.engine.close()
+        for m in {id(m): m for m in context.all_models()}.values():
+            if m.engine is not None:
+                m.engine.close()
 
     app = FastAPI(title="modelmint", version=modelmint.__version__, lifespan=lifespan)
     app.state.context = context
     install_error_handlers(app)
-    routers = (models, completions, chat, tokenization, health)
+    routers = (models, completions, chat, embeddings, tokenization, health, metrics)
     for r in (m.router for m in routers):
         app.include_router(r)
     return app

@@ -3,6 +3,7 @@ Built once by ``create_app`` and injected, so tests can pass their own."""
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -11,18 +12,37 @@ from fastapi.concurrency import run_in_threadpool
 
 from modelmint.commerce import ApiKeys, KeyPrincipal, UsageLedger
 from modelmint.gateway.errors import APIError, model_not_found
-from modelmint.serving import Engine
+from modelmint.observability.serving_metrics import ServingMetrics
+from modelmint.serving import Embedder, TextEngine
 
 
 @dataclass(frozen=True)
 class ServedModel:
-    """A model version as the API shows it: ``id`` is what clients put in ``model``."""
+    """A model version as the API shows it: ``id`` is what clients put in ``model``; the
+    label (name:version) and any ``aliases`` (name@alias) are accepted too. A generating
+    model has an ``engine``; an encoder has an ``embedder``."""
 
     id: str
-    label: str  # name:version, always accepted too
+    label: str
     model_version_id: int
-    engine: Engine
+    engine: TextEngine | None = None
+    embedder: Embedder | None = None
+    aliases: tuple[str, ...] = ()
     created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.id, self.label, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Canary:
+    """Sends ``fraction`` of the requests that name the primary model (by any of
+    ``names``) to ``candidate`` instead."""
+
+    names: tuple[str, ...]
+    candidate: ServedModel
+    fraction: float
 
 
 @dataclass
@@ -30,20 +50,41 @@ class GatewayContext:
     keys: ApiKeys
     ledger: UsageLedger
     models: dict[str, ServedModel]
+    canaries: list[Canary] = field(default_factory=list)
+    metrics: ServingMetrics = field(default_factory=ServingMetrics)
+    draw: random.Random = field(default_factory=random.Random)
 
     def find_model(self, name: str) -> ServedModel:
+        for canary in self.canaries:
+            if name in canary.names and self.draw.random() < canary.fraction:
+                return canary.candidate
         for m in self.models.values():
-            if name in (m.id, m.label):
+            if name in m.names:
                 return m
         raise model_not_found(name)
 
-    def model_or_only(self, name: str | None) -> ServedModel:
-        """``name``'s model; without a name, the one model served (the tokenizer routes make
-        ``model`` optional, as vLLM does)."""
+    def all_models(self) -> list[ServedModel]:
+        return [*self.models.values(), *(c.candidate for c in self.canaries)]
+
+    def generating_model(self, name: str) -> tuple[ServedModel, TextEngine]:
+        served = self.find_model(name)
+        if served.engine is None:
+            raise APIError(
+                400,
+                f"The model `{name}` is an encoder: it serves /v1/embeddings, not generation.",
+                param="model",
+                code="model_not_supported",
+            )
+        return served, served.engine
+
+    def model_or_only(self, name: str | None) -> TextEngine:
+        """``name``'s engine; without a name, the one generating model served (the tokenizer
+        routes make ``model`` optional, as vLLM does)."""
         if name is not None:
-            return self.find_model(name)
-        if len(self.models) == 1:
-            return next(iter(self.models.values()))
+            return self.generating_model(name)[1]
+        engines = [m.engine for m in self.models.values() if m.engine is not None]
+        if len(engines) == 1:
+            return engines[0]
         raise APIError(
             400,
             "Missing required parameter: 'model' (this server serves "

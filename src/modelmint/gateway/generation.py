@@ -4,12 +4,13 @@ response (or the stream's last event) is sent, so no completed request goes unbi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from fastapi.concurrency import run_in_threadpool
@@ -19,7 +20,15 @@ from modelmint.commerce import KeyPrincipal, UsageLedger, UsageRecord
 from modelmint.gateway.context import ServedModel
 from modelmint.gateway.errors import APIError, error_body
 from modelmint.gateway.schemas import SamplingFields, Usage
-from modelmint.serving import Completion, PromptScores, SamplingParams, TextDelta
+from modelmint.serving import (
+    Completion,
+    EngineOverloaded,
+    PromptScores,
+    QueueTimeout,
+    SamplingParams,
+    TextDelta,
+    TextEngine,
+)
 
 log = logging.getLogger("modelmint.gateway")
 
@@ -30,10 +39,22 @@ class GenerationCall:
     request_id: str
     principal: KeyPrincipal
     served: ServedModel
-    prompts: list[list[int]]  # one per choice; a stream has exactly one
+    prompts: list[list[int]]  # a stream has exactly one
     params: SamplingParams
     started: float
+    n: int = 1  # choices per prompt: choice i of prompt p is answer p * n + i
     created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def engine(self) -> TextEngine:
+        assert self.served.engine is not None, "routes check the model generates"
+        return self.served.engine
+
+    def choice_params(self, i: int) -> SamplingParams:
+        """Each choice draws its own tokens; with a seed, choice i uses seed + i."""
+        if i == 0 or self.params.seed is None:
+            return self.params
+        return replace(self.params, seed=self.params.seed + i)
 
     @property
     def prompt_tokens(self) -> int:
@@ -78,6 +99,10 @@ def sampling_params(
         max_tokens=max_tokens if max_tokens is not None else context_length - prompt_len,
         temperature=req.temperature,
         top_p=req.top_p,
+        top_k=max(req.top_k, 0),
+        presence_penalty=req.presence_penalty,
+        frequency_penalty=req.frequency_penalty,
+        repetition_penalty=req.repetition_penalty,
         seed=req.seed,
         stop=tuple(req.stop_list()),
         logprobs=logprobs,
@@ -110,17 +135,25 @@ def _record(ledger: UsageLedger, call: GenerationCall, completion_tokens: int, s
 async def complete_and_meter(
     ledger: UsageLedger, call: GenerationCall, score_top_k: int | None = None
 ) -> list[Answer]:
-    """Answers every prompt in turn, then meters the whole request as one usage event.
-    ``score_top_k``: also score each prompt, with that many alternatives per token."""
-    engine = call.served.engine
-    answers: list[Answer] = []
-    for ids in call.prompts:
-        scores = await engine.score(ids, score_top_k) if score_top_k is not None else None
-        if call.params.max_tokens > 0:
-            done = await engine.complete(ids, call.params)
-        else:
-            done = Completion("", 0, "length")
-        answers.append(Answer(done, scores))
+    """Answers every choice of every prompt at once (the engine batches them), then meters
+    the whole request as one usage event. ``score_top_k``: also score each prompt, with
+    that many alternatives per token."""
+    engine = call.engine
+
+    async def scored(ids: list[int]) -> PromptScores | None:
+        return await engine.score(ids, score_top_k) if score_top_k is not None else None
+
+    async def answer(ids: list[int], i: int) -> Completion:
+        if call.params.max_tokens == 0:
+            return Completion("", 0, "length")
+        return await engine.complete(ids, call.choice_params(i))
+
+    with overload_as_api_errors():
+        scores = await asyncio.gather(*[scored(ids) for ids in call.prompts])
+        done = await asyncio.gather(
+            *[answer(ids, i) for ids in call.prompts for i in range(call.n)]
+        )
+    answers = [Answer(d, scores[k // call.n]) for k, d in enumerate(done)]
     completion_tokens = sum(a.completion.completion_tokens for a in answers)
     await run_in_threadpool(_record, ledger, call, completion_tokens, "completed")
     return answers
@@ -130,45 +163,115 @@ def _sse(body: dict[str, Any]) -> str:
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
+class overload_as_api_errors:
+    """The engine's refusals as the HTTP errors OpenAI clients retry on."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if isinstance(exc, EngineOverloaded):
+            raise APIError(
+                429,
+                f"{exc} Retry after {exc.retry_after_s} s.",
+                code="server_overloaded",
+                headers={"Retry-After": str(exc.retry_after_s)},
+            ) from exc
+        if isinstance(exc, QueueTimeout):
+            raise APIError(
+                503,
+                f"{exc}; the server is overloaded, retry later.",
+                code="server_overloaded",
+                headers={"Retry-After": "5"},
+            ) from exc
+
+
 class StreamFormat(Protocol):
     """How one route shapes its stream events (completion and chat chunks differ)."""
 
-    def first(self) -> dict[str, Any] | None: ...
+    def first(self, index: int) -> dict[str, Any] | None: ...
 
-    def chunk(self, delta: TextDelta) -> dict[str, Any]: ...
+    def chunk(self, delta: TextDelta, index: int) -> dict[str, Any]: ...
 
     def usage(self, usage: Usage) -> dict[str, Any]: ...
 
 
-def stream_and_meter(
+async def _merged(call: GenerationCall) -> AsyncGenerator[tuple[int, TextDelta], None]:
+    """The pieces of every choice as they come, tagged with the choice's index."""
+    queue: asyncio.Queue[tuple[int, TextDelta | BaseException | None]] = asyncio.Queue()
+
+    async def pump(i: int) -> None:
+        try:
+            async for delta in call.engine.stream(call.prompts[0], call.choice_params(i)):
+                queue.put_nowait((i, delta))
+        except Exception as e:
+            queue.put_nowait((i, e))
+        finally:
+            queue.put_nowait((i, None))
+
+    tasks = [asyncio.ensure_future(pump(i)) for i in range(call.n)]
+    try:
+        ended = 0
+        while ended < call.n:
+            i, item = await queue.get()
+            if item is None:
+                ended += 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield i, item
+    finally:
+        for t in tasks:  # the client left, or a choice failed: stop the others too
+            t.cancel()
+
+
+async def stream_and_meter(
     ledger: UsageLedger, call: GenerationCall, fmt: StreamFormat, include_usage: bool
 ) -> StreamingResponse:
+    """Starts generating before answering, so a refusal (queue full, waited too long) is
+    an HTTP error with its status code rather than an event inside a 200 stream."""
+    pieces = _merged(call)
+    with overload_as_api_errors():
+        head = await anext(pieces)
+
+    async def everything() -> AsyncIterator[tuple[int, TextDelta]]:
+        yield head
+        async for piece in pieces:
+            yield piece
+
     async def events() -> AsyncIterator[str]:
-        tokens, finished, failed = 0, False, False
+        tokens: list[int] = [0] * call.n
+        last: dict[int, TextDelta] = {}
+        finished = failed = False
         try:
-            if (first := fmt.first()) is not None:
-                yield _sse(first)
-            last: TextDelta | None = None
-            async for delta in call.served.engine.stream(call.prompts[0], call.params):
-                tokens = delta.completion_tokens
-                last = delta
-                if delta.finish_reason is None and delta.text:
-                    yield _sse(fmt.chunk(delta))
-            await run_in_threadpool(_record, ledger, call, tokens, "completed")
+            for i in range(call.n):
+                if (first := fmt.first(i)) is not None:
+                    yield _sse(first)
+            async for i, delta in everything():
+                tokens[i] = delta.completion_tokens
+                if delta.finish_reason is None:
+                    if delta.text:
+                        yield _sse(fmt.chunk(delta, i))
+                else:
+                    last[i] = delta
+            await run_in_threadpool(_record, ledger, call, sum(tokens), "completed")
             finished = True
-            assert last is not None
-            yield _sse(fmt.chunk(last))
+            for i in range(call.n):
+                yield _sse(fmt.chunk(last[i], i))
             if include_usage:
-                yield _sse(fmt.usage(usage_of(call, tokens)))
+                yield _sse(fmt.usage(usage_of(call, sum(tokens))))
             yield "data: [DONE]\n\n"
         except Exception:
             failed = True  # our fault: not billed
             log.exception("generation failed in stream %s", call.request_id)
             yield _sse(error_body(500, "The server had an error while processing your request."))
         finally:
-            if not finished and not failed and tokens:
+            await pieces.aclose()
+            if not finished and not failed and any(tokens):
                 # The client went away mid-stream: bill the tokens it was sent.
-                _record(ledger, call, tokens, "cancelled")
+                _record(ledger, call, sum(tokens), "cancelled")
 
     return StreamingResponse(
         events(),

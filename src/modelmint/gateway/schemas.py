@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 # vLLM's default ceiling for alternatives per position (OpenAI's own is 5).
 MAX_LOGPROBS = 20
+MAX_CHOICES = 16
+MAX_EMBEDDING_INPUTS = 2048  # as OpenAI
 
 PROMPT_SHAPES = "a string, a list of strings, a list of token ids or a list of lists of token ids"
 
@@ -26,7 +28,12 @@ class SamplingFields(_Request):
     model: str
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
-    n: int = Field(1, ge=1, le=1, description="Only n=1 is supported.")
+    # Not OpenAI's, but vLLM's and transformers': -1 or 0 for all tokens.
+    top_k: int = Field(0, ge=-1)
+    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    repetition_penalty: float = Field(1.0, gt=0.0, le=10.0)
+    n: int = Field(1, ge=1, le=MAX_CHOICES)
     stream: bool = False
     stream_options: StreamOptions | None = None
     stop: str | list[str] | None = None
@@ -203,3 +210,38 @@ class TokenizerInfoResponse(BaseModel):
     unk_token: str | None
     model_max_length: int
     chat_template: str | None
+
+
+class EmbeddingRequest(_Request):
+    model: str
+    input: str | list[str]
+    # The official client asks for base64 by default (packed little-endian float32).
+    encoding_format: Literal["float", "base64"] = "float"
+    user: str | None = None
+
+    @field_validator("input")
+    @classmethod
+    def _not_empty(cls, v: str | list[str]) -> str | list[str]:
+        if (isinstance(v, list) and not v) or (isinstance(v, str) and not v):
+            raise ValueError("input must be a non-empty string or list of strings")
+        if isinstance(v, list) and len(v) > MAX_EMBEDDING_INPUTS:
+            raise ValueError(f"at most {MAX_EMBEDDING_INPUTS} inputs per request")
+        return v
+
+
+class EmbeddingData(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class EmbeddingUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EmbeddingData]
+    model: str
+    usage: EmbeddingUsage

@@ -1,16 +1,37 @@
-"""Serving stage: generate text from a model version, and score prompts (no HTTP here)."""
+"""Serving stage: generate text from model versions with continuous batching, score
+prompts, embed texts (no HTTP here)."""
 
-from modelmint.serving.engine import Completion, Engine
-from modelmint.serving.generator import SamplingParams, TextDelta, TextGenerator, TokenizerInfo
+from modelmint.serving.embeddings import Embedder, Embeddings
+from modelmint.serving.engine import (
+    Engine,
+    EngineConfig,
+    EngineObserver,
+    EngineOverloaded,
+    QueueTimeout,
+)
 from modelmint.serving.logprobs import PromptScores, TokenLogprob
+from modelmint.serving.protocol import Completion, TextDelta, TextEngine
+from modelmint.serving.sampler import SamplingParams
+from modelmint.serving.text import TextCodec, TokenizerInfo
+from modelmint.serving.vllm_engine import VllmConfig, VllmEngine, vllm_available
 
 __all__ = [
     "Completion",
+    "Embedder",
+    "Embeddings",
     "Engine",
+    "EngineConfig",
+    "EngineObserver",
+    "EngineOverloaded",
     "PromptScores",
+    "QueueTimeout",
     "SamplingParams",
+    "TextCodec",
     "TextDelta",
-    "TextGenerator",
+    "TextEngine",
     "TokenLogprob",
     "TokenizerInfo",
+    "VllmConfig",
+    "VllmEngine",
+    "vllm_available",
 ]

@@ -1,5 +1,5 @@
 """How likely the model found each token: the data behind ``logprobs`` and ``echo``, for the
-prompt (one forward pass, ``TextGenerator.score``) and for generated tokens (the decoding
+prompt (one forward pass, ``Engine.score``) and for generated tokens (the decoding
 loop). Knows tensors; the gateway only shapes these records into JSON."""
 
 from __future__ import annotations

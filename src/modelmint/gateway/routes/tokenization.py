@@ -18,12 +18,12 @@ from modelmint.gateway.schemas import (
     TokenizeResponse,
     TokenizerInfoResponse,
 )
-from modelmint.serving import Engine
+from modelmint.serving import TextEngine
 
 router = APIRouter(tags=["tokenizer"])
 
 
-def _text_of(engine: Engine, req: TokenizeRequest) -> str:
+def _text_of(engine: TextEngine, req: TokenizeRequest) -> str:
     if (req.prompt is None) == (req.messages is None):
         raise APIError(
             400,
@@ -37,7 +37,7 @@ def _text_of(engine: Engine, req: TokenizeRequest) -> str:
         {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
         for m in req.messages or []
     ]
-    return engine.render_chat(messages, add_generation_prompt=req.add_generation_prompt)
+    return engine.codec.render_chat(messages, add_generation_prompt=req.add_generation_prompt)
 
 
 @router.post("/tokenize", response_model=TokenizeResponse, response_model_exclude_none=True)
@@ -46,15 +46,16 @@ async def tokenize(
     _principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> TokenizeResponse:
-    engine = ctx.model_or_only(req.model).engine
+    engine = ctx.model_or_only(req.model)
 
     def run() -> TokenizeResponse:
-        ids = engine.encode(_text_of(engine, req), add_special_tokens=req.add_special_tokens)
+        codec = engine.codec
+        ids = codec.encode(_text_of(engine, req), add_special_tokens=req.add_special_tokens)
         return TokenizeResponse(
             count=len(ids),
-            max_model_len=engine.context_length,
+            max_model_len=engine.codec.context_length,
             tokens=ids,
-            token_strs=engine.token_texts(ids) if req.return_token_strs else None,
+            token_strs=[codec.token_texts(i) for i in ids] if req.return_token_strs else None,
         )
 
     return await run_in_threadpool(run)
@@ -66,18 +67,18 @@ async def detokenize(
     _principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> DetokenizeResponse:
-    engine = ctx.model_or_only(req.model).engine
-    bad = next((t for t in req.tokens if not 0 <= t < engine.vocab_size), None)
+    engine = ctx.model_or_only(req.model)
+    bad = next((t for t in req.tokens if not 0 <= t < engine.codec.vocab_size), None)
     if bad is not None:
         raise APIError(
             400,
             f"Invalid token id {bad} in 'tokens': this model's token ids run from 0 to "
-            f"{engine.vocab_size - 1}.",
+            f"{engine.codec.vocab_size - 1}.",
             param="tokens",
             code="invalid_value",
         )
     # Special tokens are kept, so that detokenize(tokenize(text)) gives the text back.
-    text = await run_in_threadpool(engine.decode, req.tokens, skip_special_tokens=False)
+    text = await run_in_threadpool(engine.codec.decode, req.tokens, skip_special_tokens=False)
     return DetokenizeResponse(prompt=text)
 
 
@@ -87,5 +88,5 @@ async def tokenizer_info(
     _principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> TokenizerInfoResponse:
-    info = ctx.model_or_only(model).engine.tokenizer_info()
+    info = ctx.model_or_only(model).codec.tokenizer_info()
     return TokenizerInfoResponse(**asdict(info))
