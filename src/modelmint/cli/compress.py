@@ -78,6 +78,11 @@ def prune_command(
     structured: bool = typer.Option(
         False, help="Remove whole MLP neurons and attention heads (smaller and faster)."
     ),
+    method: str = typer.Option(
+        "wanda",
+        help="Unstructured: wanda (|weight| x input norm on calibration text from the "
+        "lineage dataset) or magnitude (|weight| alone, needs no data).",
+    ),
     name: str | None = typer.Option(None, help="Register under this name (default NAME-prunedS)."),
     evaluate: bool = EVAL_OPTION,
     rounds: int = ROUNDS_OPTION,
@@ -93,6 +98,7 @@ def prune_command(
                 source,
                 sparsity,
                 structured=structured,
+                method=method,
                 name=name,
                 progress=progress,
             )
