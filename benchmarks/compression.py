@@ -9,7 +9,10 @@ The sides, each a model version made by the compression stage from that model:
   fp32        the trained model as ``mint serve`` serves it (float32)
   bf16        the same weights cast to bfloat16 (a baseline some would pick instead)
   int8        ``mint compress quantize --method int8-dynamic``
-  pruned      ``mint compress prune --sparsity 0.5`` (unstructured, magnitude)
+  int8-wo     (with ``--weight-only``) ``--method int8-weight-only`` (torchao)
+  pruned      ``mint compress prune --sparsity 0.5`` (unstructured, Wanda: |weight| x input
+              norm on 32 calibration blocks of the training split)
+  pruned-mag  ``mint compress prune --sparsity 0.5 --method magnitude`` (unstructured)
   pruned-s    ``mint compress prune --sparsity 0.5 --structured`` (half the MLP neurons and
               half the attention heads of every layer removed)
   pruned-s+kd (with ``--heal-steps N``) the structured one after N steps of the distill
@@ -17,12 +20,15 @@ The sides, each a model version made by the compression stage from that model:
 
 Figures per side: held-out perplexity on the dataset's validation split (the same function
 and blocks the quickstart reports), size on disk, and decode tokens/s at batch 1 and 16:
-greedy, a fixed 16-token prompt, 64 new tokens, through the serving generator's loop (a
-forward pass per token with a KV cache; ``modelmint.compression.decode_tokens_per_second``).
-The machine is shared and noisy, so the decode runs interleave the sides (fp32, bf16, int8,
-pruned, ..., then again) for ``--rounds`` rounds and each figure is the median.
+greedy, a fixed 16-token prompt, 64 new tokens, prefill included, one forward pass per token
+through a transformers ``DynamicCache`` (greedy search as ``model.generate`` runs it, without
+its per-step bookkeeping; ``modelmint.compression.decode_tokens_per_second``). The machine is
+shared and noisy, so the decode runs interleave the sides (fp32, bf16, int8, pruned, ...,
+then again) for ``--rounds`` rounds and each figure is the median.
 
-Threads: ``--threads`` (default 2, the machine's cores) via ``torch.set_num_threads``.
+Threads: ``--threads`` (default ``2,1``: both cores, then one) via ``torch.set_num_threads``.
+With other processes on the cores, one thread can beat two: int8 kernels run many short
+parallel regions, and each waits for its slowest thread.
 
 Run: ``.venv/bin/python benchmarks/compression.py [--rounds 5] [--heal-steps 200]``. The last
 line printed is one JSON object with the ratios against fp32 and every raw figure.
@@ -97,6 +103,10 @@ def side_models(rt: Any, source: Any, heal_steps: int, weight_only: bool) -> dic
         "bf16": source,
         "int8": made("int8", lambda n: quantize(rt.catalog, source, "int8-dynamic", name=n).model),
         "pruned": made("pruned50", lambda n: prune(rt.catalog, source, 0.5, name=n).model),
+        "pruned-mag": made(
+            "pruned50m",
+            lambda n: prune(rt.catalog, source, 0.5, method="magnitude", name=n).model,
+        ),
         "pruned-s": made(
             "pruned50s", lambda n: prune(rt.catalog, source, 0.5, structured=True, name=n).model
         ),

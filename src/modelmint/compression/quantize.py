@@ -97,8 +97,11 @@ def _write_int8_weight_only(source: ModelRef, out: Path) -> int:
     try:
         from torchao.quantization import Int8WeightOnlyConfig
         from transformers import AutoModelForCausalLM, TorchAoConfig
-    except ImportError as e:  # pragma: no cover - torchao is a dependency
-        raise CompressionError(f"int8-weight-only needs torchao: {e}") from e
+    except ImportError:
+        raise CompressionError(
+            "int8-weight-only needs torchao, an optional dependency: "
+            "pip install 'modelmint[torchao]'"
+        ) from None
     n = count_parameters(load_causal_lm(source.path))
     model = AutoModelForCausalLM.from_pretrained(
         str(source.path),
