@@ -85,7 +85,6 @@ class StepClock:
 
     def __init__(self) -> None:
         self.times: dict[int, float] = {}
-        self.compiled = ""
 
     def tick(self, step: int) -> None:
         self.times[step] = time.perf_counter()
@@ -107,7 +106,6 @@ def side_modelmint(home: Path) -> dict[str, Any]:
     class Clock(TrainerCallback):
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             clock.tick(0)
-            clock.compiled = type(kw["model"]).__name__
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             clock.tick(state.global_step)
@@ -130,7 +128,6 @@ def side_modelmint(home: Path) -> dict[str, Any]:
     return {
         "tokens_per_s": rate,
         "first_step_s": clock.times[1] - clock.times[0],
-        "model_class_in_training": clock.compiled,
         "final_loss": out.metrics.get("loss"),
         "peak_rss_mb": peak_rss_mb(),
     }

@@ -90,7 +90,6 @@ def training_arguments(
     *,
     evaluate: bool,
     best_metric: str = "eval_loss",
-    compile_model: bool = False,
 ) -> TrainingArguments:
     on_gpu = torch.cuda.is_available()
     max_steps = spec.max_steps or -1
@@ -112,7 +111,6 @@ def training_arguments(
         bf16=use_bf16(spec),
         use_cpu=not on_gpu,
         activation_checkpointing=spec.gradient_checkpointing,
-        torch_compile=compile_model,
         eval_strategy="steps" if eval_every else "no",
         eval_steps=eval_every,
         save_strategy="steps" if save_every else "no",
@@ -192,10 +190,12 @@ def build_trainer(
         )
         ctx.check_memory(model, spec, longest, use_bf16(spec))
     evaluate = eval_dataset is not None and len(eval_dataset) > 0
-    compile_model = use_compile(spec, len(train_dataset), fixed_shapes)
-    args = training_arguments(
-        spec, ctx, evaluate=evaluate, best_metric=best_metric, compile_model=compile_model
-    )
+    if use_compile(spec, len(train_dataset), fixed_shapes):
+        # The forward alone is compiled, so the bf16 autocast accelerate wraps around it is
+        # entered outside the compiled graph (inside it, the same loop ran ~15% slower), and
+        # the module stays itself for checkpoints and saving.
+        model.forward = torch.compile(model.forward)
+    args = training_arguments(spec, ctx, evaluate=evaluate, best_metric=best_metric)
     callbacks: list[TrainerCallback] = [_Report(ctx, stage, tokens_per_step), *ctx.callbacks]
     if spec.early_stopping_patience and args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(spec.early_stopping_patience))
