@@ -7,7 +7,6 @@ import time
 import pytest
 import torch
 
-from serving_support import run_stream
 from helpers import build_micro_model
 from modelmint.serving import (
     Engine,
@@ -17,6 +16,7 @@ from modelmint.serving import (
     SamplingParams,
 )
 from modelmint.serving.sampler import SamplingState, apply_penalties
+from serving_support import run_stream
 
 
 def _text(deltas: list) -> str:
@@ -43,7 +43,10 @@ def test_batched_greedy_equals_transformers_generate(engine: Engine) -> None:
     async def main() -> list[str]:
         params = [SamplingParams(max_tokens=n, temperature=0) for n in lengths]
         done = await asyncio.gather(
-            *[engine.complete(engine.codec.encode(p), s) for p, s in zip(prompts, params)]
+            *[
+                engine.complete(engine.codec.encode(p), s)
+                for p, s in zip(prompts, params, strict=True)
+            ]
         )
         return [d.text for d in done]
 
@@ -61,7 +64,9 @@ def test_seed_reproducible_whatever_shares_the_batch(engine: Engine) -> None:
             engine.complete(engine.codec.encode(p), SamplingParams(max_tokens=25, seed=i))
             for i, p in enumerate(["Where", "退款", "Hello there"])
         ]
-        mine, *_ = await asyncio.gather(engine.complete(engine.codec.encode("您好，"), params), *others)
+        mine, *_ = await asyncio.gather(
+            engine.complete(engine.codec.encode("您好，"), params), *others
+        )
         return mine.text
 
     assert asyncio.run(crowded()) == alone
@@ -103,7 +108,8 @@ def test_penalties_follow_openai_and_transformers() -> None:
         output_ids=[0, 0, 3],
     )
     apply_penalties(logits, [state])
-    # token 0: 2.0 / 2 - 2 * 0.25 - 0.5; token 1 (prompt only): -1.0 * 2; token 3: 3.0 / 2 - 0.25 - 0.5
+    # token 0: 2.0 / 2 - 2 * 0.25 - 0.5; token 1 (prompt only): -1.0 * 2;
+    # token 3: 3.0 / 2 - 0.25 - 0.5
     assert logits.tolist() == [[0.0, -2.0, 0.5, 0.75]]
 
 
@@ -157,8 +163,20 @@ def one_slot_engine(tmp_path_factory: pytest.TempPathFactory):
     e.close()
 
 
-def test_full_queue_refuses_at_once_and_waiting_times_out(one_slot_engine: Engine) -> None:
+def test_full_queue_refuses_at_once_and_waiting_times_out(
+    one_slot_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = one_slot_engine
+    # The busy request must outlast the queue timeout however fast the machine is: no end
+    # token, and every step slowed down (a fake delay isolating the queue's behaviour).
+    monkeypatch.setattr(engine.codec, "stop_ids", set())
+    forward = engine.runner.forward
+
+    def slow_forward_fake(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.02)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(engine.runner, "forward", slow_forward_fake)
 
     async def main() -> None:
         ids = engine.codec.encode("Hello")

@@ -4,9 +4,9 @@ import re
 import pytest
 import torch
 
-from serving_support import run_stream
 from modelmint.serving import Engine, PromptScores, SamplingParams
 from modelmint.serving.logprobs import TokenTexts
+from serving_support import run_stream
 
 
 def _forward_logprobs(engine: Engine, ids: list[int]) -> torch.Tensor:
@@ -29,7 +29,9 @@ def test_score_gives_each_prompt_token_its_logprob(engine: Engine) -> None:
         assert t.logprob == pytest.approx(float(reference[i - 1, ids[i]]), abs=1e-6)
         best = torch.topk(reference[i - 1], 3)
         assert [lp for _, lp in t.top] == pytest.approx(best.values.tolist(), abs=1e-6)
-        assert [text for text, _ in t.top] == [engine.codec.token_texts(int(j)) for j in best.indices]
+        assert [text for text, _ in t.top] == [
+            engine.codec.token_texts(int(j)) for j in best.indices
+        ]
     assert scores.total == pytest.approx(sum(t.logprob or 0.0 for t in scores.tokens))
 
 
