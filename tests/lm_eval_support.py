@@ -125,11 +125,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def mint_serve(home: Path) -> Iterator[str]:
-    """``mint serve`` in a subprocess on a free port; yields its base URL."""
+def serve_process(home: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``mint serve ARGS`` in a subprocess on a free port, once ``/health`` answers; yields
+    the process and its base URL."""
     port = _free_port()
     proc = subprocess.Popen(
-        [str(BIN / "mint"), "serve", "--model", MODEL, "--port", str(port), *SERVE_OPTIONS],
+        [str(BIN / "mint"), "serve", *args, "--port", str(port)],
         env=_env(home),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -146,10 +147,18 @@ def mint_serve(home: Path) -> Iterator[str]:
             if proc.poll() is not None:
                 raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "exited")
             time.sleep(0.1)
-        yield base
+        yield proc, base
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@contextmanager
+def mint_serve(home: Path) -> Iterator[str]:
+    """``mint serve`` of the task model; yields its base URL."""
+    with serve_process(home, "--model", MODEL, *SERVE_OPTIONS) as (_, base):
+        yield base
 
 
 def harness_command(base: str, key: str, output: Path) -> list[str]:

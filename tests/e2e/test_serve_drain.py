@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from helpers import build_micro_model
-from lm_eval_support import BIN, _env, _free_port
+from lm_eval_support import serve_process
 from modelmint.cli.runtime import Runtime
 from modelmint.config import Settings
 from modelmint.modeling import count_parameters, load_causal_lm
@@ -38,35 +36,8 @@ def _home_with_model(home: Path) -> str:
 
 def test_sigterm_drains_in_flight_streams(tmp_path: Path) -> None:
     key = _home_with_model(tmp_path)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            str(BIN / "mint"),
-            "serve",
-            "--model",
-            "micro",
-            "--port",
-            str(port),
-            "--threads",
-            "1",
-            "--drain-timeout",
-            "20",
-            "--log-level",
-            "warning",
-        ],
-        env=_env(tmp_path),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    options = ["--threads", "1", "--drain-timeout", "20", "--log-level", "warning"]
+    with serve_process(tmp_path, "--model", "micro", *options) as (proc, base):
         events: list[str] = []
         first_chunk = threading.Event()
 
@@ -101,6 +72,3 @@ def test_sigterm_drains_in_flight_streams(tmp_path: Path) -> None:
         assert {c["index"] for c in finished if c["finish_reason"]} == set(range(16))
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{base}/health", timeout=2)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
