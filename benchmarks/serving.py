@@ -34,6 +34,10 @@ The sides:
               registered, a tenant and an API key), ``POST /v1/completions`` streaming, with
               ``stream_options.include_usage``. The bfloat16 side runs only when ``mint serve
               --help`` offers ``--dtype``; without it the float32 side runs with the defaults.
+              ``--mint-args`` (default ``--queue-timeout 600``) adds options: at concurrency
+              64 half the requests wait for one of the 32 slots, and on a busy machine that
+              wait can pass the default 60 s, after which modelmint answers 503 by design
+              (failed requests are counted, not retried).
   transformers-serve
               ``transformers serve --continuous-batching MODEL_DIR`` (transformers' own
               OpenAI-compatible server, paged attention, default settings, the model's
@@ -654,7 +658,11 @@ def main() -> None:
     ap.add_argument("--model-dir", type=Path, help="serve this local HF directory instead")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, help="OMP_NUM_THREADS for every side (default: all)")
-    ap.add_argument("--mint-args", default="", help="more `mint serve` options, e.g. '--slots 64'")
+    ap.add_argument(
+        "--mint-args",
+        default="--queue-timeout 600",
+        help="`mint serve` options (default: a queue timeout longer than any level's wait)",
+    )
     ap.add_argument("--side", choices=("setup", "peak", "generate"), help=argparse.SUPPRESS)
     ap.add_argument("--dtype", default="float32", help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -706,8 +714,7 @@ def main() -> None:
             if s["failed"]:
                 print(
                     f"warning: {s['failed']} requests of {side} at concurrency {c} failed, e.g. "
-                    f"{s['first_failure']} (a busy machine can make modelmint's queue time out: "
-                    "--mint-args '--queue-timeout 600')"
+                    f"{s['first_failure']}"
                 )
     if args.stops == "ignored":
         for side, c, got, wanted in short:

@@ -1,2 +1,6 @@
 class CommerceError(ValueError):
     """A request the business rules refuse; the message says what to do instead."""
+
+
+class NotFound(CommerceError):
+    """The record does not exist, or the caller's scope may not see it (the same answer)."""

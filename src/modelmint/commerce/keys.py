@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -30,12 +30,23 @@ class CreatedKey:
 
 @dataclass(frozen=True)
 class KeyPrincipal:
-    """Who is calling: what a request is authorized and billed as."""
+    """Who is calling: what a request is authorized and billed as, and its limits."""
 
     key_id: int
     prefix: str
     tenant_id: int
     tenant: str
+    channel_id: int | None = None
+    billing: str = "postpaid"
+    allowed_models: tuple[str, ...] = ()  # empty: every model
+    key_rpm: int | None = None
+    key_tpm: int | None = None
+    tenant_rpm: int | None = None
+    tenant_tpm: int | None = None
+
+    def may_use(self, names: tuple[str, ...]) -> bool:
+        """Whether the key may call a model known by any of ``names`` (id, label, aliases)."""
+        return not self.allowed_models or any(n in self.allowed_models for n in names)
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,11 @@ class KeyInfo:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were stored as UTC."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def split_key(key: str) -> tuple[str, str] | None:
@@ -86,19 +102,33 @@ class ApiKeys:
         prefix, secret = parts
         with self.store.session() as s:
             row = s.execute(
-                select(ApiKey, Tenant.name)
+                select(ApiKey, Tenant)
                 .join(Tenant, Tenant.id == ApiKey.tenant_id)
                 .where(ApiKey.prefix == prefix)
             ).first()
         if row is None:
             self._hash(secret)  # same work whether or not the prefix exists
             return None
-        api_key, tenant_name = row
+        api_key, tenant = row
         if not hmac.compare_digest(api_key.secret_hash, self._hash(secret)):
             return None
-        if api_key.revoked_at is not None:
+        if api_key.revoked_at is not None or tenant.suspended_at is not None:
             return None
-        return KeyPrincipal(api_key.id, api_key.prefix, api_key.tenant_id, tenant_name)
+        if api_key.expires_at is not None and _aware(api_key.expires_at) <= self.clock():
+            return None
+        return KeyPrincipal(
+            api_key.id,
+            api_key.prefix,
+            api_key.tenant_id,
+            tenant.name,
+            channel_id=tenant.channel_id,
+            billing=tenant.billing,
+            allowed_models=tuple(api_key.allowed_models or ()),
+            key_rpm=api_key.rpm_limit,
+            key_tpm=api_key.tpm_limit,
+            tenant_rpm=tenant.rpm_limit,
+            tenant_tpm=tenant.tpm_limit,
+        )
 
     def revoke(self, prefix: str) -> None:
         with self.store.session() as s:

@@ -1,8 +1,24 @@
 """SQLAlchemy tables, sessions and Alembic migrations."""
 
+from modelmint.store.commerce_tables import (
+    AdminKey,
+    ApiKey,
+    AuditEntry,
+    Budget,
+    BudgetAlert,
+    Channel,
+    CreditNote,
+    GatewayInstance,
+    Invoice,
+    Price,
+    PriceBook,
+    Reservation,
+    Tenant,
+    UsageEvent,
+    WalletEntry,
+)
 from modelmint.store.db import Store, make_engine, migrate
 from modelmint.store.tables import (
-    ApiKey,
     Base,
     Dataset,
     Evaluation,
@@ -10,22 +26,32 @@ from modelmint.store.tables import (
     ModelVersion,
     Run,
     RunMetric,
-    Tenant,
-    UsageEvent,
 )
 
 __all__ = [
+    "AdminKey",
     "ApiKey",
+    "AuditEntry",
     "Base",
+    "Budget",
+    "BudgetAlert",
+    "Channel",
+    "CreditNote",
     "Dataset",
     "Evaluation",
+    "GatewayInstance",
+    "Invoice",
     "ModelAlias",
     "ModelVersion",
+    "Price",
+    "PriceBook",
+    "Reservation",
     "Run",
     "RunMetric",
     "Store",
     "Tenant",
     "UsageEvent",
+    "WalletEntry",
     "make_engine",
     "migrate",
 ]

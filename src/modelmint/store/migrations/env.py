@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from modelmint.store.tables import Base
+from modelmint.store import Base
 
 engine = context.config.attributes["engine"]
 

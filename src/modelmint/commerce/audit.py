@@ -1,0 +1,79 @@
+"""The audit log: every admin change, who made it, and the record before and after. Written
+in the same transaction as the change, so a change without its entry cannot exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from modelmint.commerce.scope import Scope
+from modelmint.store import AuditEntry, Store
+
+
+def snapshot(row: Any, *, omit: tuple[str, ...] = ("secret_hash",)) -> dict[str, Any]:
+    """A row's columns as JSON-safe values (datetimes as ISO text), never a key's hash."""
+    out: dict[str, Any] = {}
+    for attr in inspect(row).mapper.column_attrs:
+        if attr.key in omit:
+            continue
+        value = getattr(row, attr.key)
+        out[attr.key] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def write_audit(
+    s: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    at: datetime,
+    channel_id: int | None = None,
+) -> None:
+    """Adds the entry to the caller's unit of work: it commits with the change or not at
+    all. ``channel_id``: the channel whose records changed, so a channel sees its own."""
+    s.add(
+        AuditEntry(
+            actor=actor,
+            action=action,
+            target=target,
+            before=before,
+            after=after,
+            channel_id=channel_id,
+            created_at=at,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    actor: str
+    action: str
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    created_at: datetime
+
+
+class AuditLog:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def list(self, scope: Scope, limit: int = 100, action: str | None = None) -> list[AuditRecord]:
+        with self.store.session() as s:
+            q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+            if scope.channel_id is not None:
+                q = q.where(AuditEntry.channel_id == scope.channel_id)
+            if action:
+                q = q.where(AuditEntry.action == action)
+            return [
+                AuditRecord(e.id, e.actor, e.action, e.target, e.before, e.after, e.created_at)
+                for e in s.scalars(q)
+            ]
