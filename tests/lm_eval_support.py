@@ -22,8 +22,11 @@ from typing import Any
 import httpx
 import torch
 
-from helpers import MICRO, TEXTS
+from helpers import MICRO, TEXTS, build_micro_model
 from modelmint.cli.runtime import Runtime
+from modelmint.commerce.budgets import Budgets
+from modelmint.commerce.prices import PriceBooks
+from modelmint.commerce.scope import PLATFORM
 from modelmint.config import Settings
 from modelmint.modeling import (
     build_causal_lm,
@@ -105,6 +108,45 @@ def prepare_home(home: Path) -> str:
     return key
 
 
+ENDLESS = "endless"  # the model of the billing tests: it never ends a text by itself
+BUYER = "buyer"
+INPUT_PRICE, OUTPUT_PRICE = 1_000_000, 2_000_000  # micro-units per million tokens
+
+
+def build_endless_model(out: Path) -> Path:
+    """The micro model made unable to end a text: its end tokens' output rows are zero, so
+    their logits are 0 while some other of ~600 random logits is always higher; greedy
+    decoding therefore generates exactly max_tokens, and a request costs its maximum."""
+    build_micro_model(out)
+    model = load_causal_lm(out)
+    stops = stop_token_ids(load_tokenizer(out))
+    with torch.no_grad():
+        model.get_output_embeddings().weight[stops] = 0
+    model.save_pretrained(str(out))
+    return out
+
+
+def prepare_priced_home(home: Path, budget_micros: int, database_url: str | None = None) -> str:
+    """A MINT_HOME (and database) serving ``endless`` at 1 micro-unit per prompt token and
+    2 per generated token to tenant ``buyer``, under a hard budget; returns its key."""
+    rt = Runtime.open(Settings(home=home, database_url=database_url, key_pepper=None))
+    try:
+        staged = rt.catalog.staging_dir("model")
+        build_endless_model(staged)
+        params = count_parameters(load_causal_lm(staged))
+        rt.catalog.add_model_version(
+            ENDLESS, staged, run_id=None, kind="causal-lm", num_parameters=params, metrics={}
+        )
+        rt.tenants.create(BUYER)
+        books = PriceBooks(rt.store)
+        books.ensure_book(PLATFORM, "standard")
+        books.set_price(PLATFORM, "standard", ENDLESS, INPUT_PRICE, OUTPUT_PRICE)
+        Budgets(rt.store).set(PLATFORM, BUYER, budget_micros, "total", hard=True)
+        return rt.keys.create(BUYER).key
+    finally:
+        rt.store.close()
+
+
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINT_")}
     # Nothing may come from the hub: the datasets are local JSON files.
@@ -125,13 +167,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_process(home: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def serve_process(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``mint serve ARGS`` in a subprocess on a free port, once ``/health`` answers; yields
-    the process and its base URL."""
+    the process and its base URL. ``env``: extra variables (MINT_DATABASE_URL, ...)."""
     port = _free_port()
     proc = subprocess.Popen(
         [str(BIN / "mint"), "serve", *args, "--port", str(port)],
-        env=_env(home),
+        env={**_env(home), **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

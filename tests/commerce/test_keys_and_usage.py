@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from modelmint.catalog import Catalog
-from modelmint.commerce import ApiKeys, CommerceError, Tenants, UsageLedger, UsageRecord
+from modelmint.commerce import PLATFORM, ApiKeys, CommerceError, Tenants, UsageLedger, UsageRecord
 from modelmint.store import ApiKey, Store
 
 
@@ -32,7 +32,7 @@ def test_wrong_revoked_and_malformed_keys_are_refused(keys: ApiKeys, store: Stor
     assert keys.authenticate("") is None
     # Another server with another pepper cannot use the same database to check keys.
     assert ApiKeys(store, pepper=b"other").authenticate(created.key) is None
-    keys.revoke(created.prefix)
+    keys.revoke(PLATFORM, created.prefix)
     assert keys.authenticate(created.key) is None
 
 

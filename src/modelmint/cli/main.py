@@ -9,12 +9,18 @@ import typer
 from rich.table import Table
 
 from modelmint.cli import serve as serve_cmd
+from modelmint.cli.accounts import ACCOUNT_APPS
+from modelmint.cli.audit import audit as audit_cmd
+from modelmint.cli.billing import economics_command, invoices_app
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.compress import compress_app
 from modelmint.cli.data import data_app
 from modelmint.cli.evaluate import eval_app
+from modelmint.cli.limits import LIMIT_APPS
+from modelmint.cli.limits import alerts as alerts_command
 from modelmint.cli.models import models_app
 from modelmint.cli.pipeline import pretrain_recipe, sample_path, train_and_register
+from modelmint.cli.prices import prices_app
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
 from modelmint.cli.train import runs_app, train_app
@@ -27,8 +33,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-tenants_app = typer.Typer(help="Customers whose keys call the API.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys (shown once, stored as hashes).", no_args_is_help=True)
 for sub, name in [
     (data_app, "data"),
     (train_app, "train"),
@@ -36,11 +40,16 @@ for sub, name in [
     (eval_app, "eval"),
     (compress_app, "compress"),
     (models_app, "models"),
-    (tenants_app, "tenants"),
-    (keys_app, "keys"),
+    *ACCOUNT_APPS,
+    *LIMIT_APPS,
 ]:
     app.add_typer(sub, name=name)
 app.command("serve")(serve_cmd.serve)
+app.add_typer(prices_app, name="prices")
+app.command("audit")(audit_cmd)
+app.add_typer(invoices_app, name="invoices")
+app.command("economics")(economics_command)
+app.command("alerts")(alerts_command)
 
 
 # quickstart --------------------------------------------------------------------------------
@@ -92,65 +101,6 @@ def quickstart(
         serve_cmd.usage_hint(name, "127.0.0.1", 8000, created.key), highlight=False, soft_wrap=True
     )
     print(created.key)
-
-
-# tenants and keys ----------------------------------------------------------------------------
-@tenants_app.command("create")
-def tenants_create(name: str) -> None:
-    """Create a tenant."""
-    try:
-        t = Runtime.open().tenants.create(name)
-    except CommerceError as e:
-        raise fail(e) from e
-    console.print(f"tenant {t.name!r} created")
-
-
-@tenants_app.command("list")
-def tenants_list() -> None:
-    table = Table("name", "created")
-    for t in Runtime.open().tenants.list():
-        table.add_row(t.name, t.created_at.isoformat(timespec="seconds"))
-    console.print(table)
-
-
-@keys_app.command("create")
-def keys_create(
-    tenant: str = typer.Option(..., help="Tenant the key bills to."),
-    name: str = typer.Option("", help="A label for the key."),
-) -> None:
-    """Create an API key. It is printed once, as the last line; only its hash is kept."""
-    try:
-        created = Runtime.open().keys.create(tenant, name)
-    except CommerceError as e:
-        raise fail(e) from e
-    console.print(
-        f"key {created.prefix} for tenant {created.tenant!r}; store it now, it will "
-        "not be shown again:"
-    )
-    print(created.key)
-
-
-@keys_app.command("list")
-def keys_list(tenant: str | None = typer.Option(None)) -> None:
-    table = Table("prefix", "tenant", "name", "created", "revoked")
-    for k in Runtime.open().keys.list(tenant):
-        table.add_row(
-            k.prefix,
-            k.tenant,
-            k.name,
-            k.created_at.isoformat(timespec="seconds"),
-            k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
-        )
-    console.print(table)
-
-
-@keys_app.command("revoke")
-def keys_revoke(prefix: str) -> None:
-    try:
-        Runtime.open().keys.revoke(prefix)
-    except CommerceError as e:
-        raise fail(e) from e
-    console.print(f"key {prefix} revoked")
 
 
 @app.command()

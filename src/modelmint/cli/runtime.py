@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 
 from modelmint.catalog import Catalog
-from modelmint.commerce import ApiKeys, Tenants, UsageLedger
+from modelmint.commerce import (
+    AdminKeys,
+    ApiKeys,
+    AuditLog,
+    Channels,
+    PriceBooks,
+    Scope,
+    Tenants,
+    UsageLedger,
+)
 from modelmint.config import Settings
 from modelmint.store import Store
+
+
+def cli_actor() -> str:
+    """Who the audit log says made a change from the command line: ``cli:<os user>``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name (e.g. a container without passwd entry)
+        user = "unknown"
+    return f"cli:{user}"
 
 
 @dataclass
@@ -18,17 +37,32 @@ class Runtime:
     tenants: Tenants
     keys: ApiKeys
     ledger: UsageLedger
+    channels: Channels
+    admin_keys: AdminKeys
+    prices: PriceBooks
+    audit: AuditLog
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or Settings()
         settings.ensure_dirs()
         store = Store.open(settings.resolved_database_url())
+        pepper = settings.resolved_key_pepper()
         return cls(
             settings=settings,
             store=store,
             catalog=Catalog(store, settings.artifacts_dir),
             tenants=Tenants(store),
-            keys=ApiKeys(store, settings.resolved_key_pepper()),
+            keys=ApiKeys(store, pepper),
             ledger=UsageLedger(store),
+            channels=Channels(store),
+            admin_keys=AdminKeys(store, pepper),
+            prices=PriceBooks(store),
+            audit=AuditLog(store),
         )
+
+    def scope(self, channel: str | None = None) -> Scope:
+        """The CLI acts as the platform; ``channel`` acts in that channel's scope (its
+        books, tenants and admin keys). Raises NotFound for an unknown channel."""
+        actor = cli_actor()
+        return Scope(actor=actor) if channel is None else self.channels.scope_for(channel, actor)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from pathlib import Path
 
 import typer
@@ -12,6 +14,9 @@ from modelmint.catalog import CatalogError, ModelRef
 from modelmint.cli.common import console, fail
 from modelmint.cli.models import bundled_encoder, merge_into
 from modelmint.cli.runtime import Runtime
+from modelmint.commerce.admission import Admission
+from modelmint.commerce.admission_sql import SqlAdmission
+from modelmint.commerce.prices import PriceBooks
 from modelmint.gateway import GatewayContext, ServedModel, create_app
 from modelmint.gateway.context import Canary
 from modelmint.modeling.encoders import MINILM
@@ -28,6 +33,62 @@ from modelmint.serving import (
 from modelmint.serving.text import TextCodec
 
 ENCODER_KINDS = {"masked-lm", "encoder"}
+
+log = logging.getLogger("modelmint.serve")
+
+
+def build_admission(rt: Runtime) -> Admission:
+    """SQL admission (rate limits kept in this process) or, with MINT_REDIS_URL, Redis
+    admission shared by every replica. A fresh instance id on every start, so a restarted
+    server sweeps what its killed predecessor left."""
+    settings, prices = rt.settings, PriceBooks(rt.store)
+    timeout = settings.instance_timeout_s
+    if settings.redis_url:
+        import redis
+
+        from modelmint.commerce.admission_redis import RedisAdmission
+
+        return RedisAdmission(
+            redis.Redis.from_url(settings.redis_url),
+            rt.store,
+            prices,
+            prefix=settings.redis_prefix,
+            instance_timeout_s=timeout,
+        )
+    return SqlAdmission(rt.store, prices, instance_timeout_s=timeout)
+
+
+class Upkeep:
+    """Heart-beats this instance and sweeps the reservations of dead ones: once before
+    serving, then every ``interval_s`` on a background thread until stopped."""
+
+    def __init__(self, admission: Admission, interval_s: float) -> None:
+        self.admission = admission
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mint-upkeep", daemon=True)
+
+    def beat(self) -> None:
+        try:
+            self.admission.heartbeat()
+            swept = self.admission.sweep()
+            if swept:
+                log.warning("swept %d reservations of stopped gateway instances", swept)
+        except Exception:  # a database hiccup must not stop the beat; the next one retries
+            log.exception("heartbeat or sweep failed")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.beat()
+
+    def __enter__(self) -> Upkeep:
+        self.beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval_s + 5)
 
 
 def usage_hint(model: str, host: str, port: int, key: str = "$MINT_API_KEY") -> str:
@@ -155,8 +216,14 @@ def serve(
             splits.append(Canary(primary.names, loader.load(candidate), fraction))
     except CatalogError as e:
         raise fail(e) from e
+    admission = build_admission(rt)
     context = GatewayContext(
-        keys=rt.keys, ledger=rt.ledger, models=served, canaries=splits, metrics=loader.metrics
+        keys=rt.keys,
+        ledger=rt.ledger,
+        models=served,
+        canaries=splits,
+        metrics=loader.metrics,
+        admission=admission,
     )
     app = create_app(context)
     for spec, s in served.items():
@@ -169,10 +236,13 @@ def serve(
     console.print(f"on http://{host}:{port}/v1", highlight=False)
     first = next(iter(served))
     console.print(usage_hint(first, host, port), highlight=False, soft_wrap=True)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        timeout_graceful_shutdown=drain_timeout,
-    )
+    # A few beats per timeout, so a live instance is never taken for a dead one.
+    interval = max(0.5, min(5.0, rt.settings.instance_timeout_s / 3))
+    with Upkeep(admission, interval):
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            timeout_graceful_shutdown=drain_timeout,
+        )

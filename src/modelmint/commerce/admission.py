@@ -50,6 +50,13 @@ class Ticket:
     reserved_micros: int
     instance_id: str
     rate: RateLimitState
+    # the rate-limit minute the tokens were counted in and how many (prompt + max), so
+    # settlement can give back what the request did not generate
+    rate_minute: int = 0
+    rate_tokens: int = 0
+    # the limits the reservation was held against ("wallet", "budget:<id>"); empty: none
+    # applied (a postpaid tenant without a hard budget) and nothing was reserved
+    held: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

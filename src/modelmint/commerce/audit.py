@@ -4,14 +4,25 @@ in the same transaction as the change, so a change without its entry cannot exis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, overload
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.scope import Scope
 from modelmint.store import AuditEntry, Store
+
+
+@overload
+def utc(at: datetime) -> datetime: ...
+@overload
+def utc(at: None) -> None: ...
+def utc(at: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime: SQLite hands them back without their zone
+    (they were stored as UTC), PostgreSQL with it."""
+    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def snapshot(row: Any, *, omit: tuple[str, ...] = ("secret_hash",)) -> dict[str, Any]:
@@ -60,20 +71,42 @@ class AuditRecord:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     created_at: datetime
+    channel_id: int | None = None  # the channel whose records changed; None: the platform's
 
 
 class AuditLog:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def list(self, scope: Scope, limit: int = 100, action: str | None = None) -> list[AuditRecord]:
+    def list(
+        self,
+        scope: Scope,
+        limit: int = 100,
+        action: str | None = None,
+        target: str | None = None,
+    ) -> list[AuditRecord]:
+        """Newest first. A channel sees only entries about its own records; ``action`` and
+        ``target`` filter by exact value (e.g. ``tenant.update``, ``tenant:acme``)."""
+        if limit < 1:
+            raise CommerceError("limit must be at least 1")
         with self.store.session() as s:
             q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
             if scope.channel_id is not None:
                 q = q.where(AuditEntry.channel_id == scope.channel_id)
             if action:
                 q = q.where(AuditEntry.action == action)
+            if target:
+                q = q.where(AuditEntry.target == target)
             return [
-                AuditRecord(e.id, e.actor, e.action, e.target, e.before, e.after, e.created_at)
+                AuditRecord(
+                    e.id,
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.before,
+                    e.after,
+                    utc(e.created_at),
+                    e.channel_id,
+                )
                 for e in s.scalars(q)
             ]

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modelmint.catalog.catalog import NAME_RE
-from modelmint.commerce.audit import snapshot, write_audit
+from modelmint.commerce.audit import snapshot, utc, write_audit
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.money import request_cost
 from modelmint.commerce.scope import Scope
@@ -32,6 +32,7 @@ class PriceBookRef:
     name: str
     channel_id: int | None
     created_at: datetime
+    models: int = 0  # how many prices the book has (filled by ``list_books``)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class PriceBooks:
                 at=self.clock(),
                 channel_id=scope.channel_id,
             )
-            return PriceBookRef(book.id, book.name, book.channel_id, book.created_at)
+            return PriceBookRef(book.id, book.name, book.channel_id, utc(book.created_at))
 
     def ensure_book(self, scope: Scope, name: str) -> PriceBookRef:
         try:
@@ -155,14 +156,26 @@ class PriceBooks:
     def get_book(self, scope: Scope, name: str) -> PriceBookRef:
         with self.store.session() as s:
             b = self._get(s, scope, name)
-            return PriceBookRef(b.id, b.name, b.channel_id, b.created_at)
+            return PriceBookRef(b.id, b.name, b.channel_id, utc(b.created_at))
 
     def list_books(self, scope: Scope) -> list[PriceBookRef]:
         with self.store.session() as s:
-            q = select(PriceBook).order_by(PriceBook.channel_id, PriceBook.name)
+            # the platform's books first on every database (NULL sorts differently)
+            q = select(PriceBook).order_by(
+                PriceBook.channel_id.is_not(None), PriceBook.channel_id, PriceBook.name
+            )
             if scope.channel_id is not None:
                 q = q.where(PriceBook.channel_id == scope.channel_id)
-            return [PriceBookRef(b.id, b.name, b.channel_id, b.created_at) for b in s.scalars(q)]
+            counts: dict[int, int] = {
+                book_id: n
+                for book_id, n in s.execute(
+                    select(Price.price_book_id, func.count()).group_by(Price.price_book_id)
+                )
+            }
+            return [
+                PriceBookRef(b.id, b.name, b.channel_id, utc(b.created_at), counts.get(b.id, 0))
+                for b in s.scalars(q)
+            ]
 
     def set_price(
         self, scope: Scope, book: str, model: str, input_per_mtok: int, output_per_mtok: int
@@ -202,7 +215,9 @@ class PriceBooks:
         with self.store.session() as s:
             b = self._get(s, scope, book)
             return [
-                PriceRow(p.model, p.input_micros_per_mtok, p.output_micros_per_mtok, p.updated_at)
+                PriceRow(
+                    p.model, p.input_micros_per_mtok, p.output_micros_per_mtok, utc(p.updated_at)
+                )
                 for p in s.scalars(
                     select(Price).where(Price.price_book_id == b.id).order_by(Price.model)
                 )

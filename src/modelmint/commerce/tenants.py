@@ -1,16 +1,36 @@
-"""Tenants: the customers whose keys call the API and whose usage is billed."""
+"""Tenants: the customers whose keys call the API and whose usage is billed. A tenant is
+owned by the platform directly or by a channel; a channel scope sees only its own tenants,
+and anyone else's is reported as not found."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from modelmint.catalog.catalog import NAME_RE
-from modelmint.commerce.errors import CommerceError
+from modelmint.commerce.audit import snapshot, utc, write_audit
+from modelmint.commerce.channels import find_channel
+from modelmint.commerce.errors import CommerceError, NotFound
+from modelmint.commerce.prices import RETAIL_DEFAULT
+from modelmint.commerce.scope import PLATFORM, Scope
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import Store, Tenant
+from modelmint.store import Channel, PriceBook, Store, Tenant
+
+BILLING_MODES = ("postpaid", "prepaid")
+
+
+class Unset(Enum):
+    """Marks an argument of an update that was not given (None means "clear it")."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
 
 
 @dataclass(frozen=True)
@@ -18,6 +38,77 @@ class TenantRef:
     id: int
     name: str
     created_at: datetime
+    channel_id: int | None = None
+    channel: str | None = None  # None: owned by the platform
+    billing: str = "postpaid"
+    plan: str | None = None  # retail price book; None: the owner's ``standard``
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    suspended_at: datetime | None = None
+
+    @property
+    def suspended(self) -> bool:
+        return self.suspended_at is not None
+
+    @property
+    def effective_plan(self) -> str:
+        return self.plan or RETAIL_DEFAULT
+
+
+def tenant_ref(s: Session, row: Tenant) -> TenantRef:
+    channel = s.get(Channel, row.channel_id) if row.channel_id is not None else None
+    book = s.get(PriceBook, row.price_book_id) if row.price_book_id is not None else None
+    return TenantRef(
+        row.id,
+        row.name,
+        utc(row.created_at),
+        channel_id=row.channel_id,
+        channel=channel.name if channel is not None else None,
+        billing=row.billing,
+        plan=book.name if book is not None else None,
+        rpm_limit=row.rpm_limit,
+        tpm_limit=row.tpm_limit,
+        suspended_at=utc(row.suspended_at),
+    )
+
+
+def find_tenant(s: Session, scope: Scope, name: str) -> Tenant:
+    """The tenant row of that name, if this scope may see it; else NotFound."""
+    row = s.scalar(select(Tenant).where(Tenant.name == name))
+    if row is None or (scope.channel_id is not None and row.channel_id != scope.channel_id):
+        raise NotFound(f"no tenant {name!r}; create it with `mint tenants create {name}`")
+    return row
+
+
+def check_limit(value: int | None, what: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise CommerceError(f"{what} must be a whole number of at least 1, or empty for none")
+    return value
+
+
+def _check_billing(billing: str) -> str:
+    if billing not in BILLING_MODES:
+        raise CommerceError(f"billing must be 'postpaid' or 'prepaid', not {billing!r}")
+    return billing
+
+
+def _plan_book_id(s: Session, channel_id: int | None, plan: str | None) -> int | None:
+    """The id of the retail book ``plan`` among the owner's books (the channel's for a
+    channel's tenant, the platform's for a direct one); None keeps the default."""
+    if plan is None:
+        return None
+    q = select(PriceBook.id).where(PriceBook.name == plan)
+    q = q.where(
+        PriceBook.channel_id.is_(None) if channel_id is None else PriceBook.channel_id == channel_id
+    )
+    book_id = s.scalar(q)
+    if book_id is None:
+        owner = "the platform" if channel_id is None else "this channel"
+        raise NotFound(
+            f"no price book {plan!r} owned by {owner}; create it first with "
+            f"`mint prices create-book {plan}`"
+        )
+    return book_id
 
 
 class Tenants:
@@ -25,38 +116,151 @@ class Tenants:
         self.store = store
         self.clock = clock
 
-    def create(self, name: str) -> TenantRef:
+    def create(
+        self,
+        name: str,
+        *,
+        scope: Scope = PLATFORM,
+        channel: str | None = None,
+        billing: str = "postpaid",
+        plan: str | None = None,
+        rpm_limit: int | None = None,
+        tpm_limit: int | None = None,
+    ) -> TenantRef:
+        """A new tenant. The platform may give ``channel`` to create it for a channel; a
+        channel scope always creates in its own channel."""
         if not NAME_RE.match(name):
             raise CommerceError(
                 f"invalid tenant name {name!r}: use letters, digits, '.', '_' or '-'"
             )
+        _check_billing(billing)
+        check_limit(rpm_limit, "rpm_limit")
+        check_limit(tpm_limit, "tpm_limit")
+        now = self.clock()
         with self.store.session() as s:
-            if s.scalar(select(Tenant).where(Tenant.name == name)) is not None:
-                raise CommerceError(f"tenant {name!r} already exists")
-            row = Tenant(name=name, created_at=self.clock())
+            channel_id = scope.channel_id
+            if channel is not None:
+                owner = find_channel(s, scope, channel)
+                channel_id = owner.id
+            if s.scalar(select(Tenant.id).where(Tenant.name == name)) is not None:
+                raise CommerceError(f"tenant {name!r} already exists; choose another name")
+            row = Tenant(
+                name=name,
+                created_at=now,
+                channel_id=channel_id,
+                price_book_id=_plan_book_id(s, channel_id, plan),
+                billing=billing,
+                rpm_limit=rpm_limit,
+                tpm_limit=tpm_limit,
+            )
             s.add(row)
             s.flush()
-            return TenantRef(row.id, row.name, row.created_at)
+            write_audit(
+                s,
+                actor=scope.actor,
+                action="tenant.create",
+                target=f"tenant:{name}",
+                before=None,
+                after=snapshot(row),
+                at=now,
+                channel_id=channel_id,
+            )
+            return tenant_ref(s, row)
 
-    def ensure(self, name: str) -> TenantRef:
+    def ensure(self, name: str, *, scope: Scope = PLATFORM) -> TenantRef:
         """The tenant of that name, created if it does not exist yet."""
         try:
-            return self.get(name)
-        except CommerceError:
-            return self.create(name)
+            return self.get(scope, name)
+        except NotFound:
+            return self.create(name, scope=scope)
 
-    def get(self, name: str) -> TenantRef:
+    def get(self, scope: Scope | str, name: str | None = None) -> TenantRef:
+        """``get(scope, name)``; ``get(name)`` (the platform's view) is kept for callers
+        written before scopes existed."""
+        if isinstance(scope, str):
+            return self.get(PLATFORM, scope)
+        if name is None:
+            raise TypeError("get(scope, name): the tenant name is missing")
         with self.store.session() as s:
-            row = s.scalar(select(Tenant).where(Tenant.name == name))
-            if row is None:
+            return tenant_ref(s, find_tenant(s, scope, name))
+
+    def get_by_id(self, scope: Scope, tenant_id: int) -> TenantRef:
+        with self.store.session() as s:
+            row = s.get(Tenant, tenant_id)
+            if row is None or (scope.channel_id is not None and row.channel_id != scope.channel_id):
+                raise NotFound(f"no tenant with id {tenant_id}")
+            return tenant_ref(s, row)
+
+    def list(self, scope: Scope = PLATFORM, *, channel: str | None = None) -> list[TenantRef]:
+        """The tenants this scope sees; ``channel`` narrows the platform's view to one
+        channel's tenants."""
+        with self.store.session() as s:
+            q = select(Tenant).order_by(Tenant.name)
+            if scope.channel_id is not None:
+                q = q.where(Tenant.channel_id == scope.channel_id)
+            if channel is not None:
+                q = q.where(Tenant.channel_id == find_channel(s, scope, channel).id)
+            return [tenant_ref(s, row) for row in s.scalars(q)]
+
+    def update(
+        self,
+        scope: Scope,
+        name: str,
+        *,
+        plan: str | Unset | None = UNSET,
+        billing: str | Unset = UNSET,
+        rpm_limit: int | Unset | None = UNSET,
+        tpm_limit: int | Unset | None = UNSET,
+    ) -> TenantRef:
+        """Changes what is given; ``None`` clears a limit or puts the tenant back on the
+        owner's default plan. Requests already settled keep the price they were billed at."""
+        changes: dict[str, Any] = {}
+        if not isinstance(billing, Unset):
+            changes["billing"] = _check_billing(billing)
+        if not isinstance(rpm_limit, Unset):
+            changes["rpm_limit"] = check_limit(rpm_limit, "rpm_limit")
+        if not isinstance(tpm_limit, Unset):
+            changes["tpm_limit"] = check_limit(tpm_limit, "tpm_limit")
+        with self.store.session() as s:
+            row = find_tenant(s, scope, name)
+            if not isinstance(plan, Unset):
+                changes["price_book_id"] = _plan_book_id(s, row.channel_id, plan)
+            if not changes:
                 raise CommerceError(
-                    f"no tenant {name!r}; create it with `mint tenants create {name}`"
+                    "nothing to change: give a plan, billing, rpm_limit or tpm_limit"
                 )
-            return TenantRef(row.id, row.name, row.created_at)
+            return self._change(s, scope, row, "tenant.update", changes)
 
-    def list(self) -> list[TenantRef]:
+    def suspend(self, scope: Scope, name: str) -> TenantRef:
+        """From now on every key of the tenant is refused (checked on every request)."""
         with self.store.session() as s:
-            return [
-                TenantRef(r.id, r.name, r.created_at)
-                for r in s.scalars(select(Tenant).order_by(Tenant.name))
-            ]
+            row = find_tenant(s, scope, name)
+            if row.suspended_at is not None:
+                return tenant_ref(s, row)  # already suspended: nothing changes
+            return self._change(s, scope, row, "tenant.suspend", {"suspended_at": self.clock()})
+
+    def resume(self, scope: Scope, name: str) -> TenantRef:
+        with self.store.session() as s:
+            row = find_tenant(s, scope, name)
+            if row.suspended_at is None:
+                return tenant_ref(s, row)
+            return self._change(s, scope, row, "tenant.resume", {"suspended_at": None})
+
+    def _change(
+        self, s: Session, scope: Scope, row: Tenant, action: str, changes: dict[str, Any]
+    ) -> TenantRef:
+        before = snapshot(row)
+        for key, value in changes.items():
+            setattr(row, key, value)
+        s.flush()
+        write_audit(
+            s,
+            actor=scope.actor,
+            action=action,
+            target=f"tenant:{row.name}",
+            before=before,
+            after=snapshot(row),
+            at=self.clock(),
+            channel_id=row.channel_id,
+        )
+        return tenant_ref(s, row)

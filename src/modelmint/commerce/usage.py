@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import ModelVersion, Store, Tenant, UsageEvent
@@ -24,6 +25,12 @@ class UsageRecord:
     completion_tokens: int
     latency_ms: int
     status: str
+    # fixed at settlement from the request's quote (defaults: unpriced, direct tenant)
+    channel_id: int | None = None
+    input_price_micros: int = 0
+    output_price_micros: int = 0
+    retail_micros: int = 0
+    wholesale_micros: int = 0
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,8 @@ class ModelUsage:
     requests: int
     prompt_tokens: int
     completion_tokens: int
+    retail_micros: int = 0
+    wholesale_micros: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,10 +50,26 @@ class UsageSummary:
     prompt_tokens: int
     completion_tokens: int
     by_model: list[ModelUsage] = field(default_factory=list)
+    retail_micros: int = 0
+    wholesale_micros: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+def append_usage(s: Session, event: UsageRecord, at: datetime) -> bool:
+    """Appends one event in the caller's transaction (``ON CONFLICT (request_id) DO
+    NOTHING``); False if that request id was already billed."""
+    values = {**event.__dict__, "created_at": at}
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(UsageEvent)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["request_id"])
+        .returning(UsageEvent.id)
+    )
+    return s.execute(stmt).scalar() is not None
 
 
 class UsageLedger:
@@ -55,16 +80,8 @@ class UsageLedger:
     def record(self, event: UsageRecord) -> bool:
         """Appends the event; returns False, changing nothing, if its request id is already
         billed (a replay)."""
-        values = {**event.__dict__, "created_at": self.clock()}
-        insert = pg_insert if self.store.engine.dialect.name == "postgresql" else sqlite_insert
-        stmt = (
-            insert(UsageEvent)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["request_id"])
-            .returning(UsageEvent.id)
-        )
         with self.store.session() as s:
-            return s.execute(stmt).scalar() is not None
+            return append_usage(s, event, self.clock())
 
     def summarize(
         self, tenant: str, since: datetime | None = None, until: datetime | None = None
@@ -77,6 +94,8 @@ class UsageLedger:
                     func.count(UsageEvent.id),
                     func.coalesce(func.sum(UsageEvent.prompt_tokens), 0),
                     func.coalesce(func.sum(UsageEvent.completion_tokens), 0),
+                    func.coalesce(func.sum(UsageEvent.retail_micros), 0),
+                    func.coalesce(func.sum(UsageEvent.wholesale_micros), 0),
                 )
                 .join(Tenant, Tenant.id == UsageEvent.tenant_id)
                 .join(ModelVersion, ModelVersion.id == UsageEvent.model_version_id)
@@ -89,7 +108,8 @@ class UsageLedger:
             if until:
                 q = q.where(UsageEvent.created_at < until)
             rows = [
-                ModelUsage(f"{n}:{v}", int(c), int(p), int(o)) for n, v, c, p, o in s.execute(q)
+                ModelUsage(f"{n}:{v}", int(c), int(p), int(o), int(r), int(w))
+                for n, v, c, p, o, r, w in s.execute(q)
             ]
         return UsageSummary(
             tenant,
@@ -97,4 +117,6 @@ class UsageLedger:
             sum(r.prompt_tokens for r in rows),
             sum(r.completion_tokens for r in rows),
             rows,
+            sum(r.retail_micros for r in rows),
+            sum(r.wholesale_micros for r in rows),
         )

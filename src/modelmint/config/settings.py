@@ -19,6 +19,15 @@ class Settings(BaseSettings):
     # Server-side secret mixed into API-key hashes; kept in MINT_HOME when not given, so a
     # stolen database alone cannot be used to check guessed keys.
     key_pepper: str | None = None
+    # Seconds without a heartbeat after which a gateway instance counts as dead and its
+    # reservations are swept by the others (MINT_INSTANCE_TIMEOUT_S)
+    instance_timeout_s: float = 15.0
+    # Start of every Redis key modelmint writes (MINT_REDIS_PREFIX), so several
+    # deployments, or tests, can share one Redis
+    redis_prefix: str = "mint:"
+    # USD per hour of the serving hardware, e.g. "1.20" (`mint economics`); text, so it
+    # is parsed exactly into micro-units, never through a float
+    hardware_cost_per_hour: str | None = None
 
     @property
     def artifacts_dir(self) -> Path:

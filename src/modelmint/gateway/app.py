@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import modelmint
+from modelmint.gateway.admin import ROUTERS as ADMIN_ROUTERS
 from modelmint.gateway.context import GatewayContext
 from modelmint.gateway.errors import install_error_handlers
 from modelmint.gateway.routes import (
@@ -33,6 +34,6 @@ def create_app(context: GatewayContext) -> FastAPI:
     app.state.context = context
     install_error_handlers(app)
     routers = (models, completions, chat, embeddings, tokenization, health, metrics)
-    for r in (m.router for m in routers):
+    for r in (*(m.router for m in routers), *ADMIN_ROUTERS):
         app.include_router(r)
     return app

@@ -1,5 +1,6 @@
-"""What the routes are given: the models being served, the key check and the ledger.
-Built once by ``create_app`` and injected, so tests can pass their own."""
+"""What the routes are given: the models being served, the key check, admission (limits,
+reservations and billing) and the ledger. Built once by ``create_app`` and injected, so
+tests can pass their own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from modelmint.commerce import ApiKeys, KeyPrincipal, UsageLedger
+from modelmint.commerce.admission import Admission
+from modelmint.commerce.admission_sql import SqlAdmission
+from modelmint.commerce.prices import PriceBooks
 from modelmint.gateway.errors import APIError, model_not_found
 from modelmint.observability.serving_metrics import ServingMetrics
 from modelmint.serving import Embedder, TextEngine
@@ -34,6 +38,15 @@ class ServedModel:
     def names(self) -> tuple[str, ...]:
         return (self.id, self.label, *self.aliases)
 
+    @property
+    def model_name(self) -> str:
+        return self.label.rpartition(":")[0] or self.label
+
+    @property
+    def model_version(self) -> int:
+        version = self.label.rpartition(":")[2]
+        return int(version) if version.isdigit() else 0
+
 
 @dataclass(frozen=True)
 class Canary:
@@ -48,26 +61,39 @@ class Canary:
 @dataclass
 class GatewayContext:
     keys: ApiKeys
-    ledger: UsageLedger
+    ledger: UsageLedger  # reads; requests are billed through ``admission``
     models: dict[str, ServedModel]
     canaries: list[Canary] = field(default_factory=list)
     metrics: ServingMetrics = field(default_factory=ServingMetrics)
     draw: random.Random = field(default_factory=random.Random)
+    # None: SQL admission on the ledger's store, limits kept in this process
+    admission: Admission = None  # type: ignore[assignment]
 
-    def find_model(self, name: str) -> ServedModel:
+    def __post_init__(self) -> None:
+        if self.admission is None:
+            self.admission = SqlAdmission(self.ledger.store, PriceBooks(self.ledger.store))
+
+    def find_model(self, name: str, principal: KeyPrincipal | None = None) -> ServedModel:
+        """The model ``name`` stands for (a canary may answer instead). A model the key may
+        not use is reported as not existing, as OpenAI does."""
+        primary = next((m for m in self.models.values() if name in m.names), None)
+        if primary is None or (principal is not None and not principal.may_use(primary.names)):
+            raise model_not_found(name)
         for canary in self.canaries:
             if name in canary.names and self.draw.random() < canary.fraction:
                 return canary.candidate
-        for m in self.models.values():
-            if name in m.names:
-                return m
-        raise model_not_found(name)
+        return primary
+
+    def visible_models(self, principal: KeyPrincipal) -> list[ServedModel]:
+        return [m for m in self.models.values() if principal.may_use(m.names)]
 
     def all_models(self) -> list[ServedModel]:
         return [*self.models.values(), *(c.candidate for c in self.canaries)]
 
-    def generating_model(self, name: str) -> tuple[ServedModel, TextEngine]:
-        served = self.find_model(name)
+    def generating_model(
+        self, name: str, principal: KeyPrincipal | None = None
+    ) -> tuple[ServedModel, TextEngine]:
+        served = self.find_model(name, principal)
         if served.engine is None:
             raise APIError(
                 400,

@@ -33,19 +33,27 @@ class APIError(Exception):
         param: str | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        kind: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
         self.headers = headers or {}
+        self.kind = kind  # the error's "type" where OpenAI uses another than the status's
 
     def body(self) -> dict[str, dict[str, str | None]]:
-        return error_body(self.status, self.message, self.param, self.code)
+        return error_body(self.status, self.message, self.param, self.code, self.kind)
 
 
 def error_body(
-    status: int, message: str, param: str | None = None, code: str | None = None
+    status: int,
+    message: str,
+    param: str | None = None,
+    code: str | None = None,
+    kind: str | None = None,
 ) -> dict[str, dict[str, str | None]]:
-    kind = TYPE_BY_STATUS.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    kind = kind or TYPE_BY_STATUS.get(
+        status, "server_error" if status >= 500 else "invalid_request_error"
+    )
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 

@@ -1,24 +1,29 @@
-"""The flow every generating route shares: check the prompt fits, generate, meter, and
-answer whole or as a server-sent event stream. The usage event is committed before the
-response (or the stream's last event) is sent, so no completed request goes unbilled."""
+"""The flow every generating route shares: check the prompt fits, admit (reserve the most
+the request can cost), generate, settle, and answer whole or as a server-sent event stream.
+The usage event is committed before the response (or the stream's last event) is sent, so
+no completed request goes unbilled; a request that fails on our side is released, not
+billed; a stream the client cuts is billed for the tokens generated up to the cut."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from modelmint.commerce import KeyPrincipal, UsageLedger, UsageRecord
+from modelmint.commerce import KeyPrincipal
+from modelmint.commerce.admission import Admission, AdmissionRequest
 from modelmint.gateway.context import ServedModel
 from modelmint.gateway.errors import APIError, error_body
+from modelmint.gateway.metering import Metered, admit
 from modelmint.gateway.schemas import SamplingFields, Usage
 from modelmint.serving import (
     Completion,
@@ -59,6 +64,32 @@ class GenerationCall:
     @property
     def prompt_tokens(self) -> int:
         return sum(len(p) for p in self.prompts)
+
+    @property
+    def max_completion_tokens(self) -> int:
+        """The most this request can generate: every choice of every prompt to max_tokens."""
+        return len(self.prompts) * self.n * self.params.max_tokens
+
+    @property
+    def latency_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
+
+    def admission_request(self) -> AdmissionRequest:
+        return AdmissionRequest(
+            request_id=self.request_id,
+            principal=self.principal,
+            model_name=self.served.model_name,
+            model_version=self.served.model_version,
+            model_version_id=self.served.model_version_id,
+            endpoint=self.endpoint,
+            prompt_tokens=self.prompt_tokens,
+            max_completion_tokens=self.max_completion_tokens,
+        )
+
+
+async def admit_call(admission: Admission, call: GenerationCall) -> Metered:
+    """Reserves the call's maximum cost (429 when a budget or a rate limit says no)."""
+    return await admit(admission, call.admission_request())
 
 
 @dataclass(frozen=True)
@@ -116,28 +147,12 @@ def usage_of(call: GenerationCall, completion_tokens: int) -> Usage:
     )
 
 
-def _record(ledger: UsageLedger, call: GenerationCall, completion_tokens: int, status: str) -> None:
-    ledger.record(
-        UsageRecord(
-            request_id=call.request_id,
-            tenant_id=call.principal.tenant_id,
-            api_key_id=call.principal.key_id,
-            model_version_id=call.served.model_version_id,
-            endpoint=call.endpoint,
-            prompt_tokens=call.prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_ms=int((time.perf_counter() - call.started) * 1000),
-            status=status,
-        )
-    )
-
-
 async def complete_and_meter(
-    ledger: UsageLedger, call: GenerationCall, score_top_k: int | None = None
+    metered: Metered, call: GenerationCall, score_top_k: int | None = None
 ) -> list[Answer]:
-    """Answers every choice of every prompt at once (the engine batches them), then meters
-    the whole request as one usage event. ``score_top_k``: also score each prompt, with
-    that many alternatives per token."""
+    """Answers every choice of every prompt at once (the engine batches them), then settles
+    the whole request as one usage event; any failure releases it unbilled.
+    ``score_top_k``: also score each prompt, with that many alternatives per token."""
     engine = call.engine
 
     async def scored(ids: list[int]) -> PromptScores | None:
@@ -148,14 +163,18 @@ async def complete_and_meter(
             return Completion("", 0, "length")
         return await engine.complete(ids, call.choice_params(i))
 
-    with overload_as_api_errors():
-        scores = await asyncio.gather(*[scored(ids) for ids in call.prompts])
-        done = await asyncio.gather(
-            *[answer(ids, i) for ids in call.prompts for i in range(call.n)]
-        )
+    try:
+        with overload_as_api_errors():
+            scores = await asyncio.gather(*[scored(ids) for ids in call.prompts])
+            done = await asyncio.gather(
+                *[answer(ids, i) for ids in call.prompts for i in range(call.n)]
+            )
+    except BaseException:
+        await metered.release()
+        raise
     answers = [Answer(d, scores[k // call.n]) for k, d in enumerate(done)]
     completion_tokens = sum(a.completion.completion_tokens for a in answers)
-    await run_in_threadpool(_record, ledger, call, completion_tokens, "completed")
+    await metered.settle(call.prompt_tokens, completion_tokens, call.latency_ms, "completed")
     return answers
 
 
@@ -228,13 +247,18 @@ async def _merged(call: GenerationCall) -> AsyncGenerator[tuple[int, TextDelta],
 
 
 async def stream_and_meter(
-    ledger: UsageLedger, call: GenerationCall, fmt: StreamFormat, include_usage: bool
+    metered: Metered, call: GenerationCall, fmt: StreamFormat, include_usage: bool
 ) -> StreamingResponse:
     """Starts generating before answering, so a refusal (queue full, waited too long) is
     an HTTP error with its status code rather than an event inside a 200 stream."""
     pieces = _merged(call)
-    with overload_as_api_errors():
-        head = await anext(pieces)
+    try:
+        with overload_as_api_errors():
+            head = await anext(pieces)
+    except BaseException:
+        await pieces.aclose()
+        await metered.release()
+        raise
 
     async def everything() -> AsyncIterator[tuple[int, TextDelta]]:
         yield head
@@ -244,7 +268,6 @@ async def stream_and_meter(
     async def events() -> AsyncIterator[str]:
         tokens: list[int] = [0] * call.n
         last: dict[int, TextDelta] = {}
-        finished = failed = False
         try:
             for i in range(call.n):
                 if (first := fmt.first(i)) is not None:
@@ -256,25 +279,33 @@ async def stream_and_meter(
                         yield _sse(fmt.chunk(delta, i))
                 else:
                     last[i] = delta
-            await run_in_threadpool(_record, ledger, call, sum(tokens), "completed")
-            finished = True
+            await metered.settle(call.prompt_tokens, sum(tokens), call.latency_ms, "completed")
             for i in range(call.n):
                 yield _sse(fmt.chunk(last[i], i))
             if include_usage:
                 yield _sse(fmt.usage(usage_of(call, sum(tokens))))
             yield "data: [DONE]\n\n"
         except Exception:
-            failed = True  # our fault: not billed
+            metered.release_now()  # our fault: not billed (a no-op once settled)
             log.exception("generation failed in stream %s", call.request_id)
             yield _sse(error_body(500, "The server had an error while processing your request."))
         finally:
+            # Still open: the client went away mid-stream. The task is being cancelled, so
+            # the bookkeeping runs inline, before anything is awaited: bill the tokens
+            # generated up to the cut, or release a request that produced none.
+            if not metered.closed:
+                if any(tokens):
+                    with contextlib.suppress(Exception):  # logged; released instead
+                        metered.settle_now(
+                            call.prompt_tokens, sum(tokens), call.latency_ms, "cancelled"
+                        )
+                else:
+                    metered.release_now()
             await pieces.aclose()
-            if not finished and not failed and any(tokens):
-                # The client went away mid-stream: bill the tokens it was sent.
-                _record(ledger, call, sum(tokens), "cancelled")
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"x-request-id": call.request_id, "cache-control": "no-cache"},
-    )
+    body = events()
+    # A client gone before the first event may leave the generator never started, and then
+    # its finally never runs: release when it is dropped (a no-op once settled or released).
+    weakref.finalize(body, metered.release_now)
+    headers = {"x-request-id": call.request_id, "cache-control": "no-cache", **metered.headers}
+    return StreamingResponse(body, media_type="text/event-stream", headers=headers)

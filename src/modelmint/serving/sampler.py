@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+# The smallest temperature or repetition penalty divided by: an API value such as 1e-50 is
+# 0 in float32, and dividing by it gives NaN probabilities.
+MIN_DIVISOR = 1e-6
+
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -59,12 +63,12 @@ def apply_penalties(logits: torch.Tensor, states: Sequence[SamplingState]) -> No
             continue
         row = logits[b]
         if p.repetition_penalty != 1.0:
+            # a penalty below float32's range would be 0 here: a division by zero
+            penalty = max(p.repetition_penalty, MIN_DIVISOR)
             seen = torch.as_tensor([*s.prompt_ids, *s.output_ids], dtype=torch.long)
             seen = seen[seen < vocab].unique()
             picked = row[seen]
-            row[seen] = torch.where(
-                picked > 0, picked / p.repetition_penalty, picked * p.repetition_penalty
-            )
+            row[seen] = torch.where(picked > 0, picked / penalty, picked * penalty)
         if s.output_ids and (p.presence_penalty or p.frequency_penalty):
             counts = torch.bincount(torch.as_tensor(s.output_ids), minlength=vocab)[:vocab]
             row -= counts.to(row.dtype) * p.frequency_penalty
@@ -91,7 +95,7 @@ def sample(logits: torch.Tensor, states: Sequence[SamplingState]) -> list[int]:
         return tokens
     rows = [b for b, g in enumerate(greedy) if not g]
     picked = logits[rows]
-    temperature = torch.tensor([states[b].params.temperature for b in rows])
+    temperature = torch.tensor([states[b].params.temperature for b in rows]).clamp_min(MIN_DIVISOR)
     picked /= temperature[:, None]
     top_k = torch.tensor([states[b].params.top_k for b in rows])
     top_p = torch.tensor([states[b].params.top_p for b in rows])

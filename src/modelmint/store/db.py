@@ -62,5 +62,26 @@ class Store:
         with self._sessions() as s, s.begin():
             yield s
 
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A unit of work that reads and then writes with nobody writing in between.
+
+        SQLite: the transaction starts with ``BEGIN IMMEDIATE``, which takes the database's
+        write lock up front (waiting up to busy_timeout), so what it reads stays true until
+        it commits; a deferred transaction that reads first could fail with SQLITE_BUSY
+        when it later tries to write. pysqlite in its default mode sees the explicit BEGIN
+        and issues no BEGIN of its own, and SQLAlchemy's commit ends it; doing this per
+        transaction (rather than in an engine-wide ``begin`` event) leaves every other
+        transaction as it was. PostgreSQL: a plain transaction; the caller locks the rows
+        that serialize it (``SELECT ... FOR UPDATE``)."""
+        with self._sessions() as s, s.begin():
+            if self.is_sqlite:
+                s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield s
+
     def close(self) -> None:
         self.engine.dispose()

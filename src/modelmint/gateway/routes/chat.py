@@ -2,7 +2,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -10,6 +10,7 @@ from modelmint.commerce import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.generation import (
     GenerationCall,
+    admit_call,
     complete_and_meter,
     new_request_id,
     sampling_params,
@@ -69,10 +70,11 @@ class ChatStream:
 @router.post("/v1/chat/completions", response_model=ChatResponse)
 async def create_chat_completion(
     req: ChatRequest,
+    response: Response,
     principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> ChatResponse | StreamingResponse:
-    served, engine = ctx.generating_model(req.model)
+    served, engine = ctx.generating_model(req.model, principal)
     # "developer" is the newer name OpenAI gives the system role.
     messages = [
         {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
@@ -97,13 +99,15 @@ async def create_chat_completion(
         time.perf_counter(),
         n=req.n,
     )
+    metered = await admit_call(ctx.admission, call)
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         return await stream_and_meter(
-            ctx.ledger, call, ChatStream(call, req.model, include_usage), include_usage
+            metered, call, ChatStream(call, req.model, include_usage), include_usage
         )
 
-    answers = [a.completion for a in await complete_and_meter(ctx.ledger, call)]
+    answers = [a.completion for a in await complete_and_meter(metered, call)]
+    response.headers.update(metered.headers)
     return ChatResponse(
         id=call.request_id,
         created=call.created,

@@ -2,7 +2,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
@@ -11,6 +11,7 @@ from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.errors import APIError
 from modelmint.gateway.generation import (
     GenerationCall,
+    admit_call,
     complete_and_meter,
     new_request_id,
     sampling_params,
@@ -119,10 +120,11 @@ def _check_combination(req: CompletionRequest, n_prompts: int) -> None:
 @router.post("/v1/completions", response_model=CompletionResponse)
 async def create_completion(
     req: CompletionRequest,
+    response: Response,
     principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> CompletionResponse | StreamingResponse:
-    served, engine = ctx.generating_model(req.model)
+    served, engine = ctx.generating_model(req.model, principal)
     prompts = req.prompt_list()
     _check_combination(req, len(prompts))
     prompt_ids = await run_in_threadpool(_tokenized, engine, prompts)
@@ -144,14 +146,18 @@ async def create_completion(
         time.perf_counter(),
         n=req.n,
     )
+    # echo is never streamed (checked above); decoding it before admission means nothing
+    # can fail between admission and generation
+    echoed = await run_in_threadpool(_echoed, engine, prompts) if req.echo else [""] * len(prompts)
+    metered = await admit_call(ctx.admission, call)
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         fmt = CompletionStream(call, req.model, include_usage)
-        return await stream_and_meter(ctx.ledger, call, fmt, include_usage)
+        return await stream_and_meter(metered, call, fmt, include_usage)
 
     score_top_k = req.logprobs if req.echo else None
-    echoed = await run_in_threadpool(_echoed, engine, prompts) if req.echo else [""] * len(prompts)
-    answers = await complete_and_meter(ctx.ledger, call, score_top_k)
+    answers = await complete_and_meter(metered, call, score_top_k)
+    response.headers.update(metered.headers)
     choices = []
     for i, answer in enumerate(answers):
         prefix = echoed[i // req.n]

@@ -1,5 +1,5 @@
-"""``POST /v1/embeddings``: sentence vectors from an encoder model, metered like
-generation (prompt tokens only)."""
+"""``POST /v1/embeddings``: sentence vectors from an encoder model, admitted and billed
+like generation (prompt tokens only, no completion)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import base64
 import time
 
 import numpy as np
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 
-from modelmint.commerce import KeyPrincipal, UsageRecord
+from modelmint.commerce import KeyPrincipal
+from modelmint.commerce.admission import AdmissionRequest
 from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.errors import APIError
 from modelmint.gateway.generation import new_request_id
+from modelmint.gateway.metering import admit
 from modelmint.gateway.schemas import (
     EmbeddingData,
     EmbeddingRequest,
@@ -27,11 +29,12 @@ router = APIRouter(tags=["embeddings"])
 @router.post("/v1/embeddings", response_model=EmbeddingResponse)
 async def create_embeddings(
     req: EmbeddingRequest,
+    response: Response,
     principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> EmbeddingResponse:
     started = time.perf_counter()
-    served = ctx.find_model(req.model)
+    served = ctx.find_model(req.model, principal)
     if served.embedder is None:
         raise APIError(
             400,
@@ -43,24 +46,34 @@ async def create_embeddings(
     texts = [req.input] if isinstance(req.input, str) else req.input
     if any(not t for t in texts):
         raise APIError(400, "Every input must be a non-empty string.", param="input")
-    result = await run_in_threadpool(served.embedder.embed, texts)
-    data = [
-        EmbeddingData(index=i, embedding=_encoded(v, req.encoding_format))
-        for i, v in enumerate(result.vectors)
-    ]
+    embedder = served.embedder
+    counted = await run_in_threadpool(lambda: sum(embedder.count_tokens(t) for t in texts))
     request_id = new_request_id("emb")
-    record = UsageRecord(
-        request_id=request_id,
-        tenant_id=principal.tenant_id,
-        api_key_id=principal.key_id,
-        model_version_id=served.model_version_id,
-        endpoint="embeddings",
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=0,
-        latency_ms=int((time.perf_counter() - started) * 1000),
-        status="completed",
+    metered = await admit(
+        ctx.admission,
+        AdmissionRequest(
+            request_id=request_id,
+            principal=principal,
+            model_name=served.model_name,
+            model_version=served.model_version,
+            model_version_id=served.model_version_id,
+            endpoint="embeddings",
+            prompt_tokens=counted,
+            max_completion_tokens=0,
+        ),
     )
-    await run_in_threadpool(ctx.ledger.record, record)
+    try:
+        result = await run_in_threadpool(embedder.embed, texts)
+        data = [
+            EmbeddingData(index=i, embedding=_encoded(v, req.encoding_format))
+            for i, v in enumerate(result.vectors)
+        ]
+    except BaseException:
+        await metered.release()
+        raise
+    latency_ms = int((time.perf_counter() - started) * 1000)
+    await metered.settle(result.prompt_tokens, 0, latency_ms, "completed")
+    response.headers.update(metered.headers)
     usage = EmbeddingUsage(prompt_tokens=result.prompt_tokens, total_tokens=result.prompt_tokens)
     return EmbeddingResponse(data=data, model=req.model, usage=usage)
 

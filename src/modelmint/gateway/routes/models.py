@@ -9,16 +9,18 @@ router = APIRouter(tags=["models"])
 
 @router.get("/v1/models", response_model=ModelList)
 async def list_models(
-    _principal: KeyPrincipal = Depends(require_key), ctx: GatewayContext = Depends(get_context)
+    principal: KeyPrincipal = Depends(require_key), ctx: GatewayContext = Depends(get_context)
 ) -> ModelList:
-    return ModelList(data=[ModelCard(id=m.id, created=m.created) for m in ctx.models.values()])
+    """The models this key may use (a key's allowed_models hides the others)."""
+    models = ctx.visible_models(principal)
+    return ModelList(data=[ModelCard(id=m.id, created=m.created) for m in models])
 
 
 @router.get("/v1/models/{model_id}", response_model=ModelCard)
 async def get_model(
     model_id: str,
-    _principal: KeyPrincipal = Depends(require_key),
+    principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> ModelCard:
-    m = ctx.find_model(model_id)
+    m = ctx.find_model(model_id, principal)
     return ModelCard(id=m.id, created=m.created)

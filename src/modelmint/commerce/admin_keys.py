@@ -1,0 +1,185 @@
+"""Admin keys: ``mma-<prefix>-<secret>`` for ``/admin/v1`` and the console. A platform key
+(no channel) manages everything; a channel's key manages only that channel's tenants, keys
+and prices. Stored like API keys (prefix plus HMAC-SHA256 under the same pepper) and shown
+once; the distinct ``mma-`` start keeps an admin key from being mistaken for an API key
+(an API key's ``mm-`` check fails on it, and the reverse)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from modelmint.commerce.audit import snapshot, utc, write_audit
+from modelmint.commerce.errors import CommerceError, NotFound
+from modelmint.commerce.scope import Scope
+from modelmint.config.clock import Clock, utc_now
+from modelmint.store import AdminKey, Channel, Store
+
+ADMIN_KEY_PREFIX = "mma-"
+PREFIX_LEN = 12
+
+
+@dataclass(frozen=True)
+class CreatedAdminKey:
+    key: str  # shown once, never stored
+    prefix: str
+    channel: str | None  # None: a platform key
+
+
+@dataclass(frozen=True)
+class AdminPrincipal:
+    """Who is calling the admin API, and the scope everything it does runs in."""
+
+    key_id: int
+    prefix: str
+    channel_id: int | None
+    channel: str | None
+    scope: Scope
+
+
+@dataclass(frozen=True)
+class AdminKeyInfo:
+    prefix: str
+    name: str
+    channel: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+def split_admin_key(key: str) -> tuple[str, str] | None:
+    if not key.startswith(ADMIN_KEY_PREFIX):
+        return None
+    body = key[len(ADMIN_KEY_PREFIX) :]
+    if len(body) < PREFIX_LEN + 2 or body[PREFIX_LEN] != "-":
+        return None
+    return body[:PREFIX_LEN], body[PREFIX_LEN + 1 :]
+
+
+def actor_for(prefix: str, channel: str | None) -> str:
+    return f"admin:{prefix}" if channel is None else f"channel:{channel}:{prefix}"
+
+
+class AdminKeys:
+    def __init__(self, store: Store, pepper: bytes, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.pepper = pepper
+        self.clock = clock
+
+    def _hash(self, secret: str) -> str:
+        return hmac.new(self.pepper, secret.encode(), hashlib.sha256).hexdigest()
+
+    def create(
+        self, scope: Scope, name: str = "", *, expires_at: datetime | None = None
+    ) -> CreatedAdminKey:
+        """A key with the scope's powers: the platform's, or (for a channel scope) that
+        channel's. The returned ``key`` is the only time it is shown."""
+        now = self.clock()
+        if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
+            raise CommerceError("expires_at must be a future time with a time zone")
+        prefix, secret = secrets.token_hex(PREFIX_LEN // 2), secrets.token_urlsafe(32)
+        with self.store.session() as s:
+            channel = s.get(Channel, scope.channel_id) if scope.channel_id is not None else None
+            if scope.channel_id is not None and channel is None:
+                raise NotFound(f"no channel with id {scope.channel_id}")
+            row = AdminKey(
+                prefix=prefix,
+                secret_hash=self._hash(secret),
+                channel_id=scope.channel_id,
+                name=name,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            s.add(row)
+            s.flush()
+            write_audit(
+                s,
+                actor=scope.actor,
+                action="admin_key.create",
+                target=f"admin_key:{prefix}",
+                before=None,
+                after=snapshot(row),
+                at=now,
+                channel_id=scope.channel_id,
+            )
+            return CreatedAdminKey(
+                f"{ADMIN_KEY_PREFIX}{prefix}-{secret}",
+                prefix,
+                channel.name if channel is not None else None,
+            )
+
+    def authenticate(self, key: str) -> AdminPrincipal | None:
+        """The caller of an admin request, or None for a wrong, revoked or expired key.
+        One query, constant-time comparison, no cache (a revoke holds on the next request)."""
+        parts = split_admin_key(key)
+        if parts is None:
+            return None
+        prefix, secret = parts
+        with self.store.session() as s:
+            found = s.execute(
+                select(AdminKey, Channel.name)
+                .outerjoin(Channel, Channel.id == AdminKey.channel_id)
+                .where(AdminKey.prefix == prefix)
+            ).first()
+        if found is None:
+            self._hash(secret)  # same work whether or not the prefix exists
+            return None
+        row, channel = found
+        if not hmac.compare_digest(row.secret_hash, self._hash(secret)):
+            return None
+        if row.revoked_at is not None:
+            return None
+        if row.expires_at is not None and utc(row.expires_at) <= self.clock():
+            return None
+        scope = Scope(channel_id=row.channel_id, actor=actor_for(row.prefix, channel))
+        return AdminPrincipal(row.id, row.prefix, row.channel_id, channel, scope)
+
+    def revoke(self, scope: Scope, prefix: str) -> AdminKeyInfo:
+        """The platform revokes any admin key, a channel only its own. Twice is a no-op."""
+        with self.store.session() as s:
+            row = s.scalar(select(AdminKey).where(AdminKey.prefix == prefix))
+            if row is None or (scope.channel_id is not None and row.channel_id != scope.channel_id):
+                raise NotFound(f"no admin key with prefix {prefix!r}; see `mint admin-keys list`")
+            if row.revoked_at is None:
+                before = snapshot(row)
+                row.revoked_at = self.clock()
+                s.flush()
+                write_audit(
+                    s,
+                    actor=scope.actor,
+                    action="admin_key.revoke",
+                    target=f"admin_key:{prefix}",
+                    before=before,
+                    after=snapshot(row),
+                    at=self.clock(),
+                    channel_id=row.channel_id,
+                )
+            channel = s.get(Channel, row.channel_id) if row.channel_id is not None else None
+            return self._info(row, channel.name if channel is not None else None)
+
+    def list(self, scope: Scope) -> list[AdminKeyInfo]:
+        with self.store.session() as s:
+            q = (
+                select(AdminKey, Channel.name)
+                .outerjoin(Channel, Channel.id == AdminKey.channel_id)
+                .order_by(AdminKey.id)
+            )
+            if scope.channel_id is not None:
+                q = q.where(AdminKey.channel_id == scope.channel_id)
+            return [self._info(row, channel) for row, channel in s.execute(q)]
+
+    @staticmethod
+    def _info(row: AdminKey, channel: str | None) -> AdminKeyInfo:
+        return AdminKeyInfo(
+            row.prefix,
+            row.name,
+            channel,
+            utc(row.created_at),
+            utc(row.expires_at),
+            utc(row.revoked_at),
+        )

@@ -1,0 +1,145 @@
+"""Admission around one request: its maximum cost is reserved before it runs (a refusal
+becomes OpenAI's 429), and afterwards exactly one of two things happens to the ticket:
+``settle`` (billed for what it generated: completed, or cancelled by the client) or
+``release`` (we failed: not billed). Blocking store and Redis calls run in the threadpool,
+except where a stream the client cut must finish its bookkeeping without awaiting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+
+from fastapi.concurrency import run_in_threadpool
+
+from modelmint.commerce.admission import (
+    ActualUsage,
+    Admission,
+    AdmissionRequest,
+    QuotaExceeded,
+    RateLimited,
+    RateLimitState,
+    Ticket,
+)
+from modelmint.gateway.errors import APIError
+
+log = logging.getLogger("modelmint.gateway")
+
+
+def format_reset(seconds: float) -> str:
+    """OpenAI's duration format for ``x-ratelimit-reset-*``: ``20ms``, ``1s``, ``1.5s``,
+    ``6m0s``, ``1h0m0s``."""
+    if seconds < 1:
+        return f"{max(0, math.ceil(seconds * 1000))}ms"
+    if seconds < 60:
+        return f"{round(seconds, 3):g}s"
+    whole = math.ceil(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s"
+
+
+def rate_headers(rate: RateLimitState) -> dict[str, str]:
+    """The ``x-ratelimit-*`` headers for the limits that apply (none when none do)."""
+    out: dict[str, str] = {}
+    for kind, limit, remaining, reset in (
+        ("requests", rate.limit_requests, rate.remaining_requests, rate.reset_requests_s),
+        ("tokens", rate.limit_tokens, rate.remaining_tokens, rate.reset_tokens_s),
+    ):
+        if limit is None:
+            continue
+        out[f"x-ratelimit-limit-{kind}"] = str(limit)
+        out[f"x-ratelimit-remaining-{kind}"] = str(max(0, remaining or 0))
+        out[f"x-ratelimit-reset-{kind}"] = format_reset(reset or 0.0)
+    return out
+
+
+def _refusal(exc: QuotaExceeded | RateLimited) -> APIError:
+    if isinstance(exc, RateLimited):
+        retry = max(1, math.ceil(exc.retry_after_s))
+        return APIError(
+            429,
+            f"Rate limit reached: {exc}.",
+            code="rate_limit_exceeded",
+            headers={"Retry-After": str(retry), **rate_headers(exc.rate)},
+        )
+    return APIError(
+        429,
+        f"You exceeded your current quota: {exc}. Check your plan, budget and billing "
+        "details, or lower max_tokens.",
+        code="insufficient_quota",
+        kind="insufficient_quota",
+    )
+
+
+class Metered:
+    """An admitted request. Whatever happens to it, its ticket is settled or released
+    exactly once: later calls do nothing."""
+
+    def __init__(self, admission: Admission, ticket: Ticket) -> None:
+        self.admission = admission
+        self.ticket = ticket
+        self.closed = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return rate_headers(self.ticket.rate)
+
+    def _usage(
+        self, prompt_tokens: int, completion_tokens: int, latency_ms: int, status: str
+    ) -> ActualUsage:
+        return ActualUsage(prompt_tokens, completion_tokens, latency_ms, status)
+
+    def settle_now(
+        self, prompt_tokens: int, completion_tokens: int, latency_ms: int, status: str
+    ) -> None:
+        """Bills the request (blocking). If billing itself fails, the reservation is
+        released instead and the error raised: a request we could not bill is ours."""
+        if self.closed:
+            return
+        self.closed = True
+        usage = self._usage(prompt_tokens, completion_tokens, latency_ms, status)
+        try:
+            self.admission.settle(self.ticket, usage)
+        except Exception:
+            log.exception("settling %s failed; releasing it", self.ticket.request.request_id)
+            self.admission.release(self.ticket)
+            raise
+
+    def release_now(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.admission.release(self.ticket)
+        except Exception:  # the sweep releases it once this instance is gone
+            log.exception("releasing %s failed", self.ticket.request.request_id)
+
+    async def settle(
+        self, prompt_tokens: int, completion_tokens: int, latency_ms: int, status: str
+    ) -> None:
+        await run_in_threadpool(
+            self.settle_now, prompt_tokens, completion_tokens, latency_ms, status
+        )
+
+    async def release(self) -> None:
+        # Shielded: a cancelled caller must not leave the reservation held.
+        await asyncio.shield(run_in_threadpool(self.release_now))
+
+
+async def admit(admission: Admission, request: AdmissionRequest) -> Metered:
+    """Reserves the request's maximum cost, or raises the 429 OpenAI clients expect."""
+    task = asyncio.ensure_future(run_in_threadpool(admission.admit, request))
+    try:
+        ticket = await asyncio.shield(task)
+    except (QuotaExceeded, RateLimited) as e:
+        raise _refusal(e) from e
+    except asyncio.CancelledError:
+        # The caller went away while the admission ran on: drop what it reserves.
+        def drop(done: asyncio.Future[Ticket]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                Metered(admission, done.result()).release_now()
+
+        task.add_done_callback(drop)
+        raise
+    return Metered(admission, ticket)

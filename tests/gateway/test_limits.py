@@ -1,0 +1,466 @@
+"""Admission behind the OpenAI routes: what clients see when a budget or a rate limit says
+no, which models a key may see, and the ledger rules on every path a request can take
+(completed, cut by the client, failed on our side, refused by a full queue): billed at
+most once, and no reservation left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from modelmint.catalog import Catalog
+from modelmint.cli.models import bundled_encoder
+from modelmint.commerce import ApiKeys, Tenants, UsageLedger
+from modelmint.commerce.admission_sql import SqlAdmission
+from modelmint.commerce.budgets import Budgets
+from modelmint.commerce.prices import PriceBooks
+from modelmint.commerce.scope import PLATFORM
+from modelmint.gateway import GatewayContext, ServedModel, create_app
+from modelmint.gateway.metering import format_reset
+from modelmint.modeling.encoders import minilm_path
+from modelmint.serving import (
+    Embedder,
+    Engine,
+    EngineOverloaded,
+    PromptScores,
+    SamplingParams,
+    TextDelta,
+)
+from modelmint.serving.protocol import Completion, collect
+from modelmint.serving.text import TextCodec
+from modelmint.store import Reservation, Store, UsageEvent
+
+INPUT_PRICE, OUTPUT_PRICE = 1_000_000, 2_000_000  # 1 and 2 micro-units per token
+BIG_BUDGET = 10_000_000
+
+
+def reservations(store: Store) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Reservation)) or 0)
+
+
+def usage_events(store: Store) -> list[UsageEvent]:
+    with store.session() as s:
+        rows = list(s.scalars(select(UsageEvent).order_by(UsageEvent.id)))
+        s.expunge_all()
+        return rows
+
+
+class Gateway:
+    """A gateway on a tiny model whose tenant ``acme`` pays per token under a hard budget
+    (so every admitted request holds a reservation until it is settled or released)."""
+
+    def __init__(self, store: Store, tmp_path: Path, engine: Engine) -> None:
+        self.store = store
+        self.artifacts = tmp_path / "artifacts"
+        catalog = Catalog(store, self.artifacts)
+        refs = [
+            catalog.add_model_version(
+                name,
+                catalog.staging_dir("model"),
+                run_id=None,
+                kind="causal-lm",
+                num_parameters=1,
+                metrics={},
+            )
+            for name in ("micro", "mini")
+        ]
+        Tenants(store).create("acme")
+        books = PriceBooks(store)
+        books.ensure_book(PLATFORM, "standard")
+        for name in ("micro", "mini"):
+            books.set_price(PLATFORM, "standard", name, INPUT_PRICE, OUTPUT_PRICE)
+        self.budgets = Budgets(store)
+        self.budgets.set(PLATFORM, "acme", BIG_BUDGET, "month", hard=True)
+        self.keys = ApiKeys(store, pepper=b"test")
+        self.key = self.keys.create("acme").key
+        self.engine = engine
+        self.models = {
+            name: ServedModel(name, ref.label, ref.id, engine=engine)
+            for name, ref in zip(("micro", "mini"), refs, strict=True)
+        }
+        self.admission = SqlAdmission(store, books)
+
+    def app(self, models: dict[str, ServedModel] | None = None) -> Any:
+        context = GatewayContext(
+            keys=self.keys,
+            ledger=UsageLedger(self.store),
+            models=models or self.models,
+            admission=self.admission,
+        )
+        return create_app(context)
+
+    def client(self, key: str | None = None, **kwargs: Any) -> TestClient:
+        client = TestClient(self.app(), **kwargs)
+        client.headers["Authorization"] = f"Bearer {key or self.key}"
+        return client
+
+
+@pytest.fixture
+def gw(store: Store, tmp_path: Path, micro_model_dir: Path) -> Iterator[Gateway]:
+    engine = Engine.load(micro_model_dir)  # the app closes its engines when it stops
+    yield Gateway(store, tmp_path, engine)
+    engine.close()
+
+
+def completion(client: TestClient, model: str = "micro", **extra: Any) -> Any:
+    body = {"model": model, "prompt": "Hello", "max_tokens": 4, "temperature": 0, **extra}
+    return client.post("/v1/completions", json=body)
+
+
+# -- refusals -----------------------------------------------------------------------------
+
+
+def test_over_budget_is_429_insufficient_quota_and_not_billed(gw: Gateway) -> None:
+    gw.budgets.set(PLATFORM, "acme", 40, "month", hard=True)  # 40 micro-units
+    with gw.client() as c:
+        refused = completion(c, max_tokens=60)  # may cost 120+: refused before it runs
+        assert refused.status_code == 429, refused.text
+        error = refused.json()["error"]
+        assert error["type"] == "insufficient_quota"
+        assert error["code"] == "insufficient_quota"
+        assert "budget" in error["message"] and "max_tokens" in error["message"]
+        assert usage_events(gw.store) == [] and reservations(gw.store) == 0
+
+        fits = completion(c, max_tokens=2)  # a few prompt tokens + 4: fits in 40
+        assert fits.status_code == 200, fits.text
+    [event] = usage_events(gw.store)
+    assert event.request_id == fits.json()["id"]
+    assert event.retail_micros == fits.json()["usage"]["prompt_tokens"] + 2 * 2
+    assert reservations(gw.store) == 0
+
+
+def test_rate_limit_headers_then_429_with_retry_after(gw: Gateway) -> None:
+    limited = gw.keys.create("acme", rpm_limit=2, tpm_limit=10_000).key
+    with gw.client(limited) as c:
+        first = completion(c)
+        assert first.status_code == 200, first.text
+        h = first.headers
+        assert h["x-ratelimit-limit-requests"] == "2"
+        assert h["x-ratelimit-remaining-requests"] == "1"
+        assert h["x-ratelimit-limit-tokens"] == "10000"
+        asked = first.json()["usage"]["prompt_tokens"] + 4  # prompt + max_tokens
+        assert int(h["x-ratelimit-remaining-tokens"]) == 10_000 - asked
+        for name in ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"):
+            assert re.fullmatch(r"\d+ms|\d+(\.\d+)?s|\d+m\d+s", h[name]), h[name]
+
+        with c.stream(
+            "POST",
+            "/v1/completions",
+            json={"model": "micro", "prompt": "Hello", "max_tokens": 4, "stream": True},
+        ) as second:
+            assert second.status_code == 200
+            assert second.headers["x-ratelimit-remaining-requests"] == "0"
+            assert list(second.iter_lines())[-2:] == ["data: [DONE]", ""]
+
+        third = completion(c)
+        assert third.status_code == 429, third.text
+        error = third.json()["error"]
+        assert error["code"] == "rate_limit_exceeded" and error["type"] == "rate_limit_error"
+        assert "2 requests per minute" in error["message"]
+        assert int(third.headers["Retry-After"]) >= 1
+        assert third.headers["x-ratelimit-limit-requests"] == "2"
+        assert third.headers["x-ratelimit-remaining-requests"] == "0"
+    assert len(usage_events(gw.store)) == 2 and reservations(gw.store) == 0
+
+
+def test_no_limits_no_ratelimit_headers(gw: Gateway) -> None:
+    with gw.client() as c:
+        r = completion(c)
+    assert r.status_code == 200
+    assert not [k for k in r.headers if k.startswith("x-ratelimit")]
+
+
+def test_reset_durations_read_like_openais() -> None:
+    assert format_reset(0.02) == "20ms"
+    assert format_reset(1) == "1s"
+    assert format_reset(1.5) == "1.5s"
+    assert format_reset(360) == "6m0s"
+    assert format_reset(3600) == "1h0m0s"
+
+
+# -- which models a key sees ----------------------------------------------------------------
+
+
+def test_key_sees_and_calls_only_its_allowed_models(gw: Gateway) -> None:
+    only_mini = gw.keys.create("acme", allowed_models=["mini"]).key
+    with gw.client(only_mini) as c:
+        assert [m["id"] for m in c.get("/v1/models").json()["data"]] == ["mini"]
+        for r in (
+            c.get("/v1/models/micro"),
+            completion(c, "micro"),
+            c.post(
+                "/v1/chat/completions",
+                json={"model": "micro", "messages": [{"role": "user", "content": "hi"}]},
+            ),
+        ):
+            assert r.status_code == 404, r.text
+            assert r.json()["error"]["code"] == "model_not_found"
+            assert "micro" in r.json()["error"]["message"]
+        assert completion(c, "mini").status_code == 200
+    with gw.client() as c:  # a key without a list sees every model
+        assert sorted(m["id"] for m in c.get("/v1/models").json()["data"]) == ["micro", "mini"]
+    assert [e.model_version_id for e in usage_events(gw.store)] == [
+        gw.models["mini"].model_version_id
+    ]
+
+
+# -- the ledger on every path -----------------------------------------------------------------
+
+
+class FailingFakeEngine:
+    """A fake engine that fails on our side: at once, or after ``good_pieces`` pieces of a
+    stream. It notes how many reservations were held while it ran (admission came first)."""
+
+    def __init__(self, codec: TextCodec, store: Store, good_pieces: int = 0) -> None:
+        self.codec = codec
+        self.store = store
+        self.good_pieces = good_pieces
+        self.held_while_running: list[int] = []
+
+    async def stream(
+        self, prompt_ids: Sequence[int], params: SamplingParams
+    ) -> AsyncIterator[TextDelta]:
+        self.held_while_running.append(reservations(self.store))
+        for i in range(self.good_pieces):
+            yield TextDelta("x", i + 1)
+            await asyncio.sleep(0)
+        raise RuntimeError("fake engine failure")
+
+    async def complete(self, prompt_ids: Sequence[int], params: SamplingParams) -> Completion:
+        return await collect(self.stream(prompt_ids, params))
+
+    async def score(self, prompt_ids: Sequence[int], top_k: int) -> PromptScores:
+        raise RuntimeError("fake engine failure")
+
+    def close(self) -> None:
+        return None
+
+
+class OverloadedFakeEngine(FailingFakeEngine):
+    """A fake engine whose queue is always full."""
+
+    async def stream(
+        self, prompt_ids: Sequence[int], params: SamplingParams
+    ) -> AsyncIterator[TextDelta]:
+        self.held_while_running.append(reservations(self.store))
+        raise EngineOverloaded("The server has too many requests waiting.", retry_after_s=2)
+        yield TextDelta("", 0)  # pragma: no cover (makes this an async generator)
+
+
+def _fake_client(gw: Gateway, engine: Any) -> TestClient:
+    real = gw.models["micro"]
+    models = {"micro": ServedModel("micro", real.label, real.model_version_id, engine=engine)}
+    client = TestClient(gw.app(models), raise_server_exceptions=False)
+    client.headers["Authorization"] = f"Bearer {gw.key}"
+    return client
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_failure_on_our_side_is_released_not_billed(gw: Gateway, stream: bool) -> None:
+    fake = FailingFakeEngine(gw.engine.codec, gw.store)
+    with _fake_client(gw, fake) as c:
+        r = completion(c, stream=stream)
+    assert r.status_code == 500
+    assert r.json()["error"]["type"] == "server_error"
+    assert fake.held_while_running == [1]
+    assert usage_events(gw.store) == [] and reservations(gw.store) == 0
+
+
+def test_stream_failing_midway_is_released_not_billed(gw: Gateway) -> None:
+    fake = FailingFakeEngine(gw.engine.codec, gw.store, good_pieces=3)
+    with _fake_client(gw, fake) as c:
+        r = completion(c, stream=True, max_tokens=10)
+    assert r.status_code == 200  # the stream had started; the error is its last event
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1]["error"]["type"] == "server_error"
+    assert fake.held_while_running == [1]
+    assert usage_events(gw.store) == [] and reservations(gw.store) == 0
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_full_queue_is_429_and_released(gw: Gateway, stream: bool) -> None:
+    fake = OverloadedFakeEngine(gw.engine.codec, gw.store)
+    with _fake_client(gw, fake) as c:
+        r = completion(c, stream=stream)
+    assert r.status_code == 429, r.text
+    assert r.json()["error"]["code"] == "server_overloaded"
+    assert r.headers["Retry-After"] == "2"
+    assert fake.held_while_running == [1]
+    assert usage_events(gw.store) == [] and reservations(gw.store) == 0
+
+
+def test_completed_requests_are_billed_once_with_the_usage_returned(gw: Gateway) -> None:
+    with gw.client() as c:
+        whole = completion(c, n=2, max_tokens=5)
+        chat = c.post(
+            "/v1/chat/completions",
+            json={
+                "model": "micro",
+                "messages": [{"role": "user", "content": "hi"}],
+                "max_tokens": 3,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            },
+        )
+    streamed = [json.loads(x[6:]) for x in chat.text.splitlines() if x.startswith("data: {")]
+    usages = {whole.json()["id"]: whole.json()["usage"], streamed[-1]["id"]: streamed[-1]["usage"]}
+    events = {e.request_id: e for e in usage_events(gw.store)}
+    assert events.keys() == usages.keys()
+    for rid, u in usages.items():
+        e = events[rid]
+        assert (e.prompt_tokens, e.completion_tokens) == (
+            u["prompt_tokens"],
+            u["completion_tokens"],
+        )
+        assert e.status == "completed"
+        assert e.retail_micros == e.prompt_tokens + 2 * e.completion_tokens
+    assert reservations(gw.store) == 0
+
+
+# -- a stream the client cuts (a real server: a test client cannot hang up) -------------------
+
+
+@pytest.fixture
+def endless_slow_engine(micro_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """Never ends by itself (no end token) and takes a while per token (a fake delay), so
+    the client is certain to hang up mid-stream."""
+    engine = Engine.load(micro_model_dir)
+    monkeypatch.setattr(engine.codec, "stop_ids", set())
+    forward = engine.runner.forward
+
+    def slow_forward_fake(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.03)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(engine.runner, "forward", slow_forward_fake)
+    yield engine
+    engine.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_stream_cut_by_the_client_is_billed_for_the_tokens_it_got(
+    store: Store, tmp_path: Path, endless_slow_engine: Engine
+) -> None:
+    gw = Gateway(store, tmp_path, endless_slow_engine)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(gw.app(), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        body = {"model": "micro", "prompt": "Hello", "max_tokens": 100, "stream": True}
+        headers = {"Authorization": f"Bearer {gw.key}"}
+        received = 0
+        url = f"http://127.0.0.1:{port}/v1/completions"
+        with httpx.stream("POST", url, json=body, headers=headers, timeout=30) as r:
+            assert r.status_code == 200
+            request_id = r.headers["x-request-id"]
+            for line in r.iter_lines():
+                if line.startswith("data: {"):
+                    received += 1
+                    if received == 3:
+                        assert reservations(store) == 1  # held while it streams
+                        break  # hang up
+        deadline = time.monotonic() + 20
+        while not usage_events(store) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [event] = usage_events(store)
+        assert event.request_id == request_id
+        assert event.status == "cancelled"
+        assert 3 <= event.completion_tokens < 100
+        assert event.retail_micros == event.prompt_tokens + 2 * event.completion_tokens
+        assert reservations(store) == 0
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+# -- embeddings are admitted and billed like generation (prompt tokens only) ---------------
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder(minilm_path())
+
+
+def test_embeddings_are_refused_over_budget_and_billed_once_within(
+    gw: Gateway, embedder: Embedder
+) -> None:
+    encoder = bundled_encoder(Catalog(gw.store, gw.artifacts))
+    PriceBooks(gw.store).set_price(PLATFORM, "standard", "minilm", INPUT_PRICE, 0)
+    models = {"minilm": ServedModel("minilm", encoder.label, encoder.id, embedder=embedder)}
+    texts = ["Where is my order?", "我的订单到哪了？"]
+    with TestClient(gw.app(models)) as c:
+        c.headers["Authorization"] = f"Bearer {gw.key}"
+        gw.budgets.set(PLATFORM, "acme", 3, "month", hard=True)  # fewer micros than tokens
+        refused = c.post("/v1/embeddings", json={"model": "minilm", "input": texts})
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "insufficient_quota"
+        gw.budgets.set(PLATFORM, "acme", BIG_BUDGET, "month", hard=True)
+        ok = c.post("/v1/embeddings", json={"model": "minilm", "input": texts})
+        assert ok.status_code == 200, ok.text
+    [event] = usage_events(gw.store)
+    assert event.endpoint == "embeddings" and event.completion_tokens == 0
+    assert event.prompt_tokens == ok.json()["usage"]["prompt_tokens"] > 3
+    assert event.retail_micros == event.prompt_tokens
+    assert reservations(gw.store) == 0
+
+
+def test_stream_whose_client_left_before_the_first_event_is_released(gw: Gateway) -> None:
+    """The client hangs up as the stream is about to start: the response's body is never
+    iterated, so only dropping it can release the reservation."""
+    app = gw.app()
+    body = json.dumps({"model": "micro", "prompt": "Hello", "max_tokens": 50, "stream": True})
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},  # Starlette listens for disconnect
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/completions",
+        "raw_path": b"/v1/completions",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"authorization", f"Bearer {gw.key}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+    }
+    messages = [{"type": "http.request", "body": body.encode(), "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(3600)  # the headers never get out: the client is gone
+
+    asyncio.run(app(scope, receive, send))
+    gc.collect()
+    assert not [m for m in sent if m["type"] == "http.response.body" and m["body"]]
+    assert reservations(gw.store) == 0 and usage_events(gw.store) == []
