@@ -9,6 +9,8 @@ The sides, each a model version made by the compression stage from that model:
   fp32        the trained model as ``mint serve`` serves it (float32)
   bf16        the same weights cast to bfloat16 (a baseline some would pick instead)
   int8        ``mint compress quantize --method int8-dynamic``
+  int8-head32 the same with the output layer (the 8,192-way vocabulary projection) kept in
+              float32 (``--keep-output-layer``)
   int8-wo     (with ``--weight-only``) ``--method int8-weight-only`` (torchao)
   pruned      ``mint compress prune --sparsity 0.5`` (unstructured, Wanda: |weight| x input
               norm on 32 calibration blocks of the training split)
@@ -102,6 +104,12 @@ def side_models(rt: Any, source: Any, heal_steps: int, weight_only: bool) -> dic
         "fp32": source,
         "bf16": source,
         "int8": made("int8", lambda n: quantize(rt.catalog, source, "int8-dynamic", name=n).model),
+        "int8-head32": made(
+            "int8h",
+            lambda n: (
+                quantize(rt.catalog, source, "int8-dynamic", name=n, output_layer=False).model
+            ),
+        ),
         "pruned": made("pruned50", lambda n: prune(rt.catalog, source, 0.5, name=n).model),
         "pruned-mag": made(
             "pruned50m",

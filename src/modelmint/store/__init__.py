@@ -18,6 +18,14 @@ from modelmint.store.commerce_tables import (
     WalletEntry,
 )
 from modelmint.store.db import Store, make_engine, migrate
+from modelmint.store.labeling_tables import (
+    Annotation,
+    Feedback,
+    LabelAssignment,
+    LabelItem,
+    LabelProject,
+    Transcript,
+)
 from modelmint.store.tables import (
     Base,
     Dataset,
@@ -30,6 +38,7 @@ from modelmint.store.tables import (
 
 __all__ = [
     "AdminKey",
+    "Annotation",
     "ApiKey",
     "AuditEntry",
     "Base",
@@ -39,8 +48,12 @@ __all__ = [
     "CreditNote",
     "Dataset",
     "Evaluation",
+    "Feedback",
     "GatewayInstance",
     "Invoice",
+    "LabelAssignment",
+    "LabelItem",
+    "LabelProject",
     "ModelAlias",
     "ModelVersion",
     "Price",
@@ -50,6 +63,7 @@ __all__ = [
     "RunMetric",
     "Store",
     "Tenant",
+    "Transcript",
     "UsageEvent",
     "WalletEntry",
     "make_engine",
