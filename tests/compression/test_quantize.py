@@ -40,7 +40,12 @@ def test_int8_version_records_its_parent_and_what_was_done(
     assert lineage["dataset"]["name"] == "support"  # the parent's dataset, for evaluations
     facts = json.loads((int8.path / "modelmint.json").read_text())
     assert facts["parent"] == base.label
-    assert facts["compression"] == {"method": "int8-dynamic", "bits": 8, "output_layer": True}
+    assert facts["compression"] == {
+        "method": "int8-dynamic",
+        "bits": 8,
+        "output_layer": True,
+        "keep_float": ["down_proj"],
+    }
     assert int8.metrics["method"] == "int8-dynamic" and int8.metrics["bits"] == 8
 
 
@@ -54,9 +59,12 @@ def test_int8_weights_are_stored_as_int8_and_the_version_is_smaller(
     spec = json.loads((int8.path / QUANTIZATION_FILE).read_text())
     assert spec["modules"] and all(dtypes[f"{m}.weight_int8"] == "I8" for m in spec["modules"])
     assert spec["tied_embedding"] == "model.embed_tokens"  # stored once, as int8
-    assert not any(k.endswith(".weight") and "proj" in k for k in dtypes)
+    # every projection is int8 but the MLP outputs, which stay float32 (FLOAT_BY_DEFAULT)
+    float_proj = {k for k in dtypes if k.endswith(".weight") and "proj" in k}
+    assert float_proj and all(k.endswith("down_proj.weight") for k in float_proj)
+    assert all(dtypes[k] == "F32" for k in float_proj)
     float_bytes = (base.path / "model.safetensors").stat().st_size
-    assert (int8.path / INT8_WEIGHTS_FILE).stat().st_size < 0.3 * float_bytes
+    assert (int8.path / INT8_WEIGHTS_FILE).stat().st_size < 0.5 * float_bytes
     assert int8.metrics["size_bytes"] < 0.5 * sum(
         p.stat().st_size for p in base.path.iterdir() if p.is_file()
     )
@@ -68,8 +76,12 @@ def test_int8_logits_stay_close_to_the_parent(
     parent = load_causal_lm(base.path)
     child = load_causal_lm(int8.path)
     layers = quantized_linears(child)
-    assert len(layers) == 2 * 7 + 1  # every projection of both layers, and the output layer
-    assert not any(isinstance(m, torch.nn.Linear) for m in child.modules())
+    # every projection of both layers but the MLP outputs, and the output layer
+    assert len(layers) == 2 * 6 + 1
+    assert {n for n, m in child.named_modules() if isinstance(m, torch.nn.Linear)} == {
+        "model.layers.0.mlp.down_proj",
+        "model.layers.1.mlp.down_proj",
+    }
     a, b = logits(parent, base.path, validation_texts), logits(child, int8.path, validation_texts)
     assert (a - b).abs().mean() < 0.03 * a.abs().mean()
     assert (a.argmax(-1) == b.argmax(-1)).float().mean() > 0.9
@@ -111,6 +123,14 @@ def test_output_layer_can_stay_float(catalog: Catalog, base: ModelRef) -> None:
     assert "lm_head" not in quantized_linears(model)
     spec = json.loads((kept.model.path / QUANTIZATION_FILE).read_text())
     assert spec["tied_embedding"] is None
+
+
+def test_the_mlp_outputs_can_be_quantized_too(catalog: Catalog, base: ModelRef) -> None:
+    every = quantize(catalog, base, "int8-dynamic", name="base-int8-all", keep_float=())
+    model = load_causal_lm(every.model.path)
+    assert any(n.endswith("down_proj") for n in quantized_linears(model))
+    float_bytes = (base.path / "model.safetensors").stat().st_size
+    assert (every.model.path / INT8_WEIGHTS_FILE).stat().st_size < 0.3 * float_bytes
 
 
 def test_unsupported_requests_are_refused_with_the_reason(

@@ -13,6 +13,7 @@ from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
 from modelmint.compression import (
+    FLOAT_BY_DEFAULT,
     METHODS,
     Compressed,
     compare_decode_speed,
@@ -48,6 +49,11 @@ def quantize_command(
     keep_output_layer: bool = typer.Option(
         False, help="int8-dynamic: leave the output layer in float32."
     ),
+    quantize_mlp_output: bool = typer.Option(
+        False,
+        help="int8-dynamic: quantize the MLP output projections (down_proj) too; by default "
+        "they stay float32, which keeps perplexity within about 0.1% instead of about 2%.",
+    ),
     evaluate: bool = EVAL_OPTION,
     rounds: int = ROUNDS_OPTION,
     threads: int | None = THREADS_OPTION,
@@ -63,6 +69,7 @@ def quantize_command(
                 method,
                 name=name,
                 output_layer=not keep_output_layer,
+                keep_float=() if quantize_mlp_output else FLOAT_BY_DEFAULT,
                 progress=progress,
             )
             speeds, pairs = _measure(rt, done, evaluate, rounds, threads, progress)

@@ -16,6 +16,8 @@ from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.compress import compress_app
 from modelmint.cli.data import data_app
 from modelmint.cli.evaluate import eval_app
+from modelmint.cli.feedback import feedback_app
+from modelmint.cli.label import label_app
 from modelmint.cli.limits import LIMIT_APPS
 from modelmint.cli.limits import alerts as alerts_command
 from modelmint.cli.models import models_app
@@ -40,6 +42,8 @@ for sub, name in [
     (eval_app, "eval"),
     (compress_app, "compress"),
     (models_app, "models"),
+    (feedback_app, "feedback"),
+    (label_app, "label"),
     *ACCOUNT_APPS,
     *LIMIT_APPS,
 ]:

@@ -7,11 +7,17 @@ from modelmint.compression.prune import (
     prune_structured,
     prune_unstructured,
 )
-from modelmint.compression.quantize import METHODS, QuantizationMethod, quantize
+from modelmint.compression.quantize import (
+    FLOAT_BY_DEFAULT,
+    METHODS,
+    QuantizationMethod,
+    quantize,
+)
 from modelmint.compression.speed import compare_decode_speed, decode_tokens_per_second
 from modelmint.compression.versions import Compressed, CompressionError, directory_bytes
 
 __all__ = [
+    "FLOAT_BY_DEFAULT",
     "METHODS",
     "Compressed",
     "CompressionError",

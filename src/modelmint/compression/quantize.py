@@ -72,14 +72,25 @@ def _method(name: str) -> QuantizationMethod:
     return method
 
 
-def quantize_int8_dynamic(model: Any, *, output_layer: bool = True) -> Any:
+# The MLP's output projection reads the largest activation outliers in a decoder, and
+# int8-dynamic quantizes activations per token: on the trained `small` model, quantizing it
+# cost 2.17% perplexity and leaving it in float32 only 0.05%, for 8 of 57 layers.
+FLOAT_BY_DEFAULT = ("down_proj",)
+
+
+def quantize_int8_dynamic(
+    model: Any, *, output_layer: bool = True, keep_float: tuple[str, ...] = FLOAT_BY_DEFAULT
+) -> Any:
     """Replaces the model's Linear layers (in place) with torch's dynamically quantized int8
-    Linear, per-channel symmetric weights; returns the model."""
+    Linear, per-channel symmetric weights, except those whose name ends with one of
+    ``keep_float``; returns the model."""
     head = model.get_output_embeddings()
     spec = {
         name: per_channel_dynamic_qconfig
         for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear) and (output_layer or module is not head)
+        if isinstance(module, torch.nn.Linear)
+        and (output_layer or module is not head)
+        and not name.endswith(keep_float)
     }
     with quiet_torch_quantization():
         return quantize_dynamic(model, spec, dtype=torch.qint8, inplace=True)
@@ -88,7 +99,9 @@ def quantize_int8_dynamic(model: Any, *, output_layer: bool = True) -> Any:
 def _write_int8_dynamic(source: ModelRef, facts: dict[str, Any], out: Path) -> int:
     model = load_causal_lm(source.path)
     n = count_parameters(model)
-    quantize_int8_dynamic(model, output_layer=facts["output_layer"])
+    quantize_int8_dynamic(
+        model, output_layer=facts["output_layer"], keep_float=tuple(facts["keep_float"])
+    )
     save_int8(model, out, facts)
     return n
 
@@ -120,6 +133,7 @@ def quantize(
     *,
     name: str | None = None,
     output_layer: bool = True,
+    keep_float: tuple[str, ...] = FLOAT_BY_DEFAULT,
     progress: ProgressFn = no_progress,
 ) -> Compressed:
     """A new version of ``name`` (default: the source's name with the method appended): the
@@ -129,6 +143,7 @@ def quantize(
     facts: dict[str, Any] = {"method": spec.name, "bits": spec.bits}
     if spec.name == "int8-dynamic":
         facts["output_layer"] = output_layer
+        facts["keep_float"] = list(keep_float)
     progress(ProgressEvent(f"quantize {spec.name}", 0, 1))
 
     def write(out: Path) -> int:

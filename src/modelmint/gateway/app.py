@@ -15,6 +15,7 @@ from modelmint.gateway.routes import (
     chat,
     completions,
     embeddings,
+    feedback,
     health,
     metrics,
     models,
@@ -33,7 +34,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     app = FastAPI(title="modelmint", version=modelmint.__version__, lifespan=lifespan)
     app.state.context = context
     install_error_handlers(app)
-    routers = (models, completions, chat, embeddings, tokenization, health, metrics)
+    routers = (models, completions, chat, embeddings, feedback, tokenization, health, metrics)
     for r in (*(m.router for m in routers), *ADMIN_ROUTERS):
         app.include_router(r)
     return app

@@ -13,10 +13,11 @@ import logging
 import secrets
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from modelmint.commerce import KeyPrincipal
@@ -49,6 +50,12 @@ class GenerationCall:
     started: float
     n: int = 1  # choices per prompt: choice i of prompt p is answer p * n + i
     created: int = field(default_factory=lambda: int(time.time()))
+    # called with every choice's text once the request is billed (stores a transcript)
+    keep: Callable[[list[str]], None] | None = None
+
+    async def kept(self, texts: list[str]) -> None:
+        if self.keep is not None:
+            await run_in_threadpool(self.keep, texts)
 
     @property
     def engine(self) -> TextEngine:
@@ -175,6 +182,7 @@ async def complete_and_meter(
     answers = [Answer(d, scores[k // call.n]) for k, d in enumerate(done)]
     completion_tokens = sum(a.completion.completion_tokens for a in answers)
     await metered.settle(call.prompt_tokens, completion_tokens, call.latency_ms, "completed")
+    await call.kept([a.completion.text for a in answers])
     return answers
 
 
@@ -267,6 +275,7 @@ async def stream_and_meter(
 
     async def events() -> AsyncIterator[str]:
         tokens: list[int] = [0] * call.n
+        texts: list[str] = [""] * call.n
         last: dict[int, TextDelta] = {}
         try:
             for i in range(call.n):
@@ -274,12 +283,14 @@ async def stream_and_meter(
                     yield _sse(first)
             async for i, delta in everything():
                 tokens[i] = delta.completion_tokens
+                texts[i] += delta.text
                 if delta.finish_reason is None:
                     if delta.text:
                         yield _sse(fmt.chunk(delta, i))
                 else:
                     last[i] = delta
             await metered.settle(call.prompt_tokens, sum(tokens), call.latency_ms, "completed")
+            await call.kept(texts)
             for i in range(call.n):
                 yield _sse(fmt.chunk(last[i], i))
             if include_usage:

@@ -39,6 +39,8 @@ class SamplingFields(_Request):
     stop: str | list[str] | None = None
     seed: int | None = None
     user: str | None = None
+    # OpenAI's: keep the request and its answers (a transcript) so feedback can train on them
+    store: bool = False
 
     @field_validator("stop")
     @classmethod
@@ -46,6 +48,13 @@ class SamplingFields(_Request):
         if isinstance(v, list) and len(v) > 4:
             raise ValueError("at most 4 stop sequences are allowed")
         return v
+
+    def kept_params(self) -> dict[str, object]:
+        """The sampling parameters a transcript records."""
+        return self.model_dump(
+            include={"model", "temperature", "top_p", "top_k", "n", "seed", "stop"}
+            | {"presence_penalty", "frequency_penalty", "repetition_penalty"}
+        )
 
     def stop_list(self) -> list[str]:
         if self.stop is None:

@@ -17,6 +17,7 @@ from modelmint.gateway.generation import (
     stream_and_meter,
     usage_of,
 )
+from modelmint.gateway.routes.feedback import transcript_keeper
 from modelmint.gateway.schemas import (
     AssistantMessage,
     ChatChoice,
@@ -99,6 +100,9 @@ async def create_chat_completion(
         time.perf_counter(),
         n=req.n,
     )
+    if req.store:
+        kept_params = {**req.kept_params(), "max_tokens": params.max_tokens}
+        call.keep = transcript_keeper(ctx, call, {"messages": messages, "params": kept_params})
     metered = await admit_call(ctx.admission, call)
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)

@@ -19,6 +19,7 @@ from modelmint.gateway.generation import (
     usage_of,
 )
 from modelmint.gateway.logprobs import completion_logprobs
+from modelmint.gateway.routes.feedback import transcript_keeper
 from modelmint.gateway.schemas import (
     CompletionChoice,
     CompletionRequest,
@@ -149,6 +150,10 @@ async def create_completion(
     # echo is never streamed (checked above); decoding it before admission means nothing
     # can fail between admission and generation
     echoed = await run_in_threadpool(_echoed, engine, prompts) if req.echo else [""] * len(prompts)
+    if req.store:
+        texts = _echoed(engine, prompts) if not req.echo else echoed
+        params_kept = {**req.kept_params(), "max_tokens": params.max_tokens}
+        call.keep = transcript_keeper(ctx, call, {"prompts": texts, "params": params_kept})
     metered = await admit_call(ctx.admission, call)
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
