@@ -8,7 +8,9 @@ pretrain-clm recipe exactly as ``mint quickstart --size small`` trains it (300 s
 The sides, each a model version made by the compression stage from that model:
   fp32        the trained model as ``mint serve`` serves it (float32)
   bf16        the same weights cast to bfloat16 (a baseline some would pick instead)
-  int8        ``mint compress quantize --method int8-dynamic``
+  int8        ``mint compress quantize --method int8-dynamic`` (the MLP output projections
+              stay float32, the default)
+  int8-all    the same over every Linear layer (``--quantize-mlp-output``)
   int8-head32 the same with the output layer (the 8,192-way vocabulary projection) kept in
               float32 (``--keep-output-layer``)
   int8-wo     (with ``--weight-only``) ``--method int8-weight-only`` (torchao)
@@ -103,7 +105,11 @@ def side_models(rt: Any, source: Any, heal_steps: int, weight_only: bool) -> dic
     sides = {
         "fp32": source,
         "bf16": source,
-        "int8": made("int8", lambda n: quantize(rt.catalog, source, "int8-dynamic", name=n).model),
+        "int8": made("int8d", lambda n: quantize(rt.catalog, source, "int8-dynamic", name=n).model),
+        "int8-all": made(
+            "int8all",
+            lambda n: quantize(rt.catalog, source, "int8-dynamic", name=n, keep_float=()).model,
+        ),
         "int8-head32": made(
             "int8h",
             lambda n: (
