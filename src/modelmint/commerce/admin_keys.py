@@ -6,7 +6,6 @@ once; the distinct ``mma-`` start keeps an admin key from being mistaken for an 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from sqlalchemy import select
 
 from modelmint.commerce.audit import snapshot, utc, write_audit
 from modelmint.commerce.errors import CommerceError, NotFound
+from modelmint.commerce.keys import hash_secret
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import AdminKey, Channel, Store
@@ -72,7 +72,7 @@ class AdminKeys:
         self.clock = clock
 
     def _hash(self, secret: str) -> str:
-        return hmac.new(self.pepper, secret.encode(), hashlib.sha256).hexdigest()
+        return hash_secret(self.pepper, secret)
 
     def create(
         self, scope: Scope, name: str = "", *, expires_at: datetime | None = None

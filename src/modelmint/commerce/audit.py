@@ -62,6 +62,35 @@ def write_audit(
     )
 
 
+def change_audited(
+    s: Session,
+    row: Any,
+    changes: dict[str, Any],
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    at: datetime,
+    channel_id: int | None,
+) -> None:
+    """Sets ``changes`` on ``row`` and writes the audit entry with the row before and after,
+    in the caller's unit of work."""
+    before = snapshot(row)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    s.flush()
+    write_audit(
+        s,
+        actor=actor,
+        action=action,
+        target=target,
+        before=before,
+        after=snapshot(row),
+        at=at,
+        channel_id=channel_id,
+    )
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     id: int

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelmint.catalog.catalog import MODEL_SPEC_RE
-from modelmint.commerce.audit import snapshot, utc, write_audit
+from modelmint.commerce.audit import change_audited, snapshot, utc, write_audit
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.scope import PLATFORM, Scope
 from modelmint.commerce.tenants import UNSET, Unset, check_limit, find_tenant
@@ -76,6 +76,12 @@ class KeyInfo:
     id: int = 0
 
 
+def hash_secret(pepper: bytes, secret: str) -> str:
+    """What is stored of a key's secret (API and admin keys alike): HMAC-SHA256 under the
+    server's pepper, so the database alone cannot be used to check guessed keys."""
+    return hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
+
+
 def split_key(key: str) -> tuple[str, str] | None:
     if not key.startswith(KEY_PREFIX) or len(key) < len(KEY_PREFIX) + PREFIX_LEN + 2:
         return None
@@ -123,7 +129,7 @@ class ApiKeys:
         self.clock = clock
 
     def _hash(self, secret: str) -> str:
-        return hmac.new(self.pepper, secret.encode(), hashlib.sha256).hexdigest()
+        return hash_secret(self.pepper, secret)
 
     # -- every request ---------------------------------------------------------------------
     def authenticate(self, key: str) -> KeyPrincipal | None:
@@ -353,17 +359,13 @@ class ApiKeys:
         action: str,
         changes: dict[str, Any],
     ) -> None:
-        before = snapshot(row)
-        for key, value in changes.items():
-            setattr(row, key, value)
-        s.flush()
-        write_audit(
+        change_audited(
             s,
+            row,
+            changes,
             actor=scope.actor,
             action=action,
             target=f"api_key:{row.prefix}",
-            before=before,
-            after=snapshot(row),
             at=self.clock(),
             channel_id=owner.channel_id,
         )

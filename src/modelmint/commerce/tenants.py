@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelmint.catalog.catalog import NAME_RE
-from modelmint.commerce.audit import snapshot, utc, write_audit
+from modelmint.commerce.audit import change_audited, snapshot, utc, write_audit
 from modelmint.commerce.channels import find_channel
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.prices import RETAIL_DEFAULT
@@ -249,17 +249,13 @@ class Tenants:
     def _change(
         self, s: Session, scope: Scope, row: Tenant, action: str, changes: dict[str, Any]
     ) -> TenantRef:
-        before = snapshot(row)
-        for key, value in changes.items():
-            setattr(row, key, value)
-        s.flush()
-        write_audit(
+        change_audited(
             s,
+            row,
+            changes,
             actor=scope.actor,
             action=action,
             target=f"tenant:{row.name}",
-            before=before,
-            after=snapshot(row),
             at=self.clock(),
             channel_id=row.channel_id,
         )
