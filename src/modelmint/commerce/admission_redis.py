@@ -42,7 +42,7 @@ from modelmint.commerce.budgets import (
 )
 from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.prices import PriceBooks, Quote
-from modelmint.commerce.rate_limits import RateLimiter
+from modelmint.commerce.rate_limits import RateLimiter, admit_counted
 from modelmint.commerce.rate_limits_redis import RedisRateLimiter
 from modelmint.commerce.usage import append_usage
 from modelmint.commerce.wallets import wallet_balance
@@ -123,25 +123,7 @@ class RedisAdmission:
 
     # -- admission ---------------------------------------------------------------------
     def admit(self, request: AdmissionRequest) -> Ticket:
-        now = self.clock()
-        p = request.principal
-        tokens = request.prompt_tokens + request.max_completion_tokens
-        grant = self.limiter.acquire(p, tokens, now)
-        try:
-            quote, cost, held = self._admit(request, now)
-        except BaseException:
-            self.limiter.refund(p, grant.minute, tokens, requests=1)
-            raise
-        return Ticket(
-            request=request,
-            quote=quote,
-            reserved_micros=cost if held else 0,
-            instance_id=self.instance_id,
-            rate=grant.state,
-            rate_minute=grant.minute,
-            rate_tokens=grant.tokens,
-            held=held,
-        )
+        return admit_counted(self.limiter, self.instance_id, request, self.clock(), self._admit)
 
     def _admit(
         self, request: AdmissionRequest, now: datetime

@@ -32,7 +32,7 @@ from modelmint.commerce.budgets import budgets_for, period_end, raise_alerts, sp
 from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.money import format_money
 from modelmint.commerce.prices import PriceBooks, Quote
-from modelmint.commerce.rate_limits import MemoryRateLimiter, RateGrant, RateLimiter
+from modelmint.commerce.rate_limits import MemoryRateLimiter, RateLimiter, admit_counted
 from modelmint.commerce.usage import UsageRecord, append_usage
 from modelmint.commerce.wallets import wallet_balance
 from modelmint.config.clock import Clock, utc_now
@@ -147,16 +147,7 @@ class SqlAdmission:
 
     # -- admission ---------------------------------------------------------------------
     def admit(self, request: AdmissionRequest) -> Ticket:
-        now = self.clock()
-        p = request.principal
-        tokens = request.prompt_tokens + request.max_completion_tokens
-        grant = self.limiter.acquire(p, tokens, now)
-        try:
-            quote, cost, held = self._reserve(request, now)
-        except BaseException:
-            self.limiter.refund(p, grant.minute, tokens, requests=1)
-            raise
-        return self._ticket(request, quote, cost, held, grant)
+        return admit_counted(self.limiter, self.instance_id, request, self.clock(), self._reserve)
 
     def _reserve(
         self, request: AdmissionRequest, now: datetime
@@ -187,25 +178,6 @@ class SqlAdmission:
                 f"request id {request.request_id!r} is already in flight; use a new id"
             ) from None
         return quote, cost, held
-
-    def _ticket(
-        self,
-        request: AdmissionRequest,
-        quote: Quote,
-        cost: int,
-        held: tuple[str, ...],
-        grant: RateGrant,
-    ) -> Ticket:
-        return Ticket(
-            request=request,
-            quote=quote,
-            reserved_micros=cost if held else 0,
-            instance_id=self.instance_id,
-            rate=grant.state,
-            rate_minute=grant.minute,
-            rate_tokens=grant.tokens,
-            held=held,
-        )
 
     # -- settlement --------------------------------------------------------------------
     def settle(self, ticket: Ticket, usage: ActualUsage) -> bool:

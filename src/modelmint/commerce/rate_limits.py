@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from modelmint.commerce.admission import RateLimited, RateLimitState
+from modelmint.commerce.admission import AdmissionRequest, RateLimited, RateLimitState, Ticket
 from modelmint.commerce.keys import KeyPrincipal
+from modelmint.commerce.prices import Quote
 
 WINDOW_S = 60
 
@@ -208,3 +210,37 @@ class MemoryRateLimiter:
         self._pruned_minute = minute
         for k in [k for k in self._buckets if k[1] < minute - 1]:
             del self._buckets[k]
+
+
+# A backend's reservation: the request's quote, its maximum cost and the limits it is held
+# against (empty: nothing held).
+Reserve = Callable[[AdmissionRequest, datetime], tuple[Quote, int, tuple[str, ...]]]
+
+
+def admit_counted(
+    limiter: RateLimiter,
+    instance_id: str,
+    request: AdmissionRequest,
+    now: datetime,
+    reserve: Reserve,
+) -> Ticket:
+    """Counts the request against the rate limits, then reserves its cost; when the
+    reservation is refused, the request and tokens counted are given back."""
+    p = request.principal
+    tokens = request.prompt_tokens + request.max_completion_tokens
+    grant = limiter.acquire(p, tokens, now)
+    try:
+        quote, cost, held = reserve(request, now)
+    except BaseException:
+        limiter.refund(p, grant.minute, tokens, requests=1)
+        raise
+    return Ticket(
+        request=request,
+        quote=quote,
+        reserved_micros=cost if held else 0,
+        instance_id=instance_id,
+        rate=grant.state,
+        rate_minute=grant.minute,
+        rate_tokens=grant.tokens,
+        held=held,
+    )
