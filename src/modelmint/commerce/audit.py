@@ -4,25 +4,16 @@ in the same transaction as the change, so a change without its entry cannot exis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, overload
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.scope import Scope
+from modelmint.config.clock import utc
 from modelmint.store import AuditEntry, Store
-
-
-@overload
-def utc(at: datetime) -> datetime: ...
-@overload
-def utc(at: None) -> None: ...
-def utc(at: datetime | None) -> datetime | None:
-    """A stored time as an aware UTC datetime: SQLite hands them back without their zone
-    (they were stored as UTC), PostgreSQL with it."""
-    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def snapshot(row: Any, *, omit: tuple[str, ...] = ("secret_hash",)) -> dict[str, Any]:

@@ -32,8 +32,3 @@ def parse_period(text: str) -> BillingPeriod:
     start = datetime(year, month, 1, tzinfo=UTC)
     end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
     return BillingPeriod(f"{year:04d}-{month:02d}", start, end)
-
-
-def aware(at: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were stored as UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -20,17 +20,13 @@ from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.scope import Scope
 from modelmint.commerce.tenants import find_tenant
 from modelmint.config.clock import Clock, utc_now
+from modelmint.config.clock import utc as aware
 from modelmint.store import ApiKey, Budget, BudgetAlert, Reservation, Store, Tenant, UsageEvent
 
 log = logging.getLogger("modelmint.budgets")
 
 PERIODS = ("day", "month", "total")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def aware(at: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were stored as UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def period_start(period: str, at: datetime) -> datetime:

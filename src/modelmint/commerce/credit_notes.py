@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from modelmint.commerce.audit import snapshot, write_audit
-from modelmint.commerce.billing_periods import aware, parse_period
+from modelmint.commerce.billing_periods import parse_period
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
+from modelmint.config.clock import utc as aware
 from modelmint.store import Channel, CreditNote, Store, Tenant
 
 _NUMBER_ATTEMPTS = 5  # two issuers racing for the same next number: the loser retries

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from modelmint.commerce.billing_periods import BillingPeriod, aware, parse_period
+from modelmint.commerce.billing_periods import BillingPeriod, parse_period
 from modelmint.commerce.errors import NotFound
 from modelmint.commerce.invoice_documents import (
     content_hash,
@@ -39,6 +39,7 @@ from modelmint.commerce.invoice_model import (
 )
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
+from modelmint.config.clock import utc as aware
 from modelmint.store import Channel, CreditNote, Invoice, ModelVersion, Store, Tenant, UsageEvent
 
 

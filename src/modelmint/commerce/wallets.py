@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modelmint.commerce.audit import snapshot, write_audit
-from modelmint.commerce.budgets import aware
 from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.scope import Scope
 from modelmint.commerce.tenants import find_tenant
 from modelmint.config.clock import Clock, utc_now
+from modelmint.config.clock import utc as aware
 from modelmint.store import Store, Tenant, UsageEvent, WalletEntry
 
 KINDS = ("topup", "credit", "adjustment")

@@ -4,11 +4,12 @@ or a NUL character PostgreSQL cannot store, is a 400 that names the field, never
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
 from pydantic import AfterValidator, Field, StringConstraints
+
+from modelmint.config.clock import utc
 
 # a name as the catalog allows it (tenants, channels, price books)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -42,8 +43,5 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_LIMIT)]
 PERIOD_PATTERN = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
 
 
-def aware(at: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back without their zone; they were stored as UTC."""
-    if at is None:
-        return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+# stored times as aware UTC datetimes (SQLite returns them without their zone)
+aware = utc
