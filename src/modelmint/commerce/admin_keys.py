@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from modelmint.commerce.audit import snapshot, utc, write_audit
+from modelmint.commerce.audit import change_audited, snapshot, utc, write_audit
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.keys import hash_secret
 from modelmint.commerce.scope import Scope
@@ -146,16 +146,13 @@ class AdminKeys:
             if row is None or (scope.channel_id is not None and row.channel_id != scope.channel_id):
                 raise NotFound(f"no admin key with prefix {prefix!r}; see `mint admin-keys list`")
             if row.revoked_at is None:
-                before = snapshot(row)
-                row.revoked_at = self.clock()
-                s.flush()
-                write_audit(
+                change_audited(
                     s,
+                    row,
+                    {"revoked_at": self.clock()},
                     actor=scope.actor,
                     action="admin_key.revoke",
                     target=f"admin_key:{prefix}",
-                    before=before,
-                    after=snapshot(row),
                     at=self.clock(),
                     channel_id=row.channel_id,
                 )
