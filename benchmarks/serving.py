@@ -354,11 +354,19 @@ def _machine_busy_s() -> float:
 
 
 def _process_cpu_s(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return sum(int(x) for x in fields[11:15]) / CLK_TCK  # utime stime cutime cstime
+    """CPU seconds of a process and every live descendant (a server may run its engine in a
+    child process), plus its waited-for children's."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += sum(int(x) for x in fields[11:15]) / CLK_TCK  # utime stime cutime cstime
+        todo.extend(int(c) for c in children)
+    return total
 
 
 class CpuMeter:

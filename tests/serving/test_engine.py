@@ -130,12 +130,12 @@ def test_cancelling_a_stream_frees_its_slot_at_once(engine: Engine) -> None:
         streams = [engine.stream(engine.codec.encode("Hello"), long) for _ in range(3)]
         for s in streams:
             await anext(s)
-        assert len(engine.scheduler.running) == 3
+        assert len(engine.core.scheduler.running) == 3
         await streams[0].aclose()
         deadline = time.monotonic() + 5
-        while len(engine.scheduler.running) > 2 and time.monotonic() < deadline:
+        while len(engine.core.scheduler.running) > 2 and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        assert len(engine.scheduler.running) == 2
+        assert len(engine.core.scheduler.running) == 2
         for s in streams[1:]:
             await s.aclose()
 
@@ -145,11 +145,11 @@ def test_cancelling_a_stream_frees_its_slot_at_once(engine: Engine) -> None:
 def test_prefix_reuse_gives_the_same_tokens(engine: Engine) -> None:
     system = "You are the assistant of an online shop. Be brief. "
     params = SamplingParams(max_tokens=8, temperature=0)
-    assert engine.prefix_cache is not None
-    hits = engine.prefix_cache.hits
+    assert engine.core.prefix_cache is not None
+    hits = engine.core.prefix_cache.hits
     first = _text(run_stream(engine, system + "Where is my order?", params))
     second = _text(run_stream(engine, system + "我要退款", params))
-    assert engine.prefix_cache.hits > hits
+    assert engine.core.prefix_cache.hits > hits
     ids = engine.codec.encode(system + "我要退款")
     assert second == _reference_greedy(engine, ids, 8)
     assert first == _reference_greedy(engine, engine.codec.encode(system + "Where is my order?"), 8)

@@ -25,6 +25,7 @@ from modelmint.serving import (
     Embedder,
     Engine,
     EngineConfig,
+    ProcessEngine,
     TextEngine,
     VllmConfig,
     VllmEngine,
@@ -111,8 +112,17 @@ def usage_hint(model: str, host: str, port: int, key: str = "$MINT_API_KEY") -> 
 class _Loader:
     """Builds the served models, each version once however many names point at it."""
 
-    def __init__(self, rt: Runtime, engine: str, config: EngineConfig, vllm: VllmConfig) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        engine: str,
+        config: EngineConfig,
+        vllm: VllmConfig,
+        *,
+        engine_process: bool = True,
+    ) -> None:
         self.rt, self.engine, self.config, self.vllm = rt, engine, config, vllm
+        self.engine_process = engine_process
         self.metrics = ServingMetrics()
         self._built: dict[int, ServedModel] = {}
 
@@ -141,7 +151,8 @@ class _Loader:
         if self.engine == "vllm":
             return VllmEngine(path, TextCodec(path), self.vllm)
         observer = self.metrics.observer(ref.label)
-        return Engine.load(path, config=self.config, observer=observer)
+        native = ProcessEngine if self.engine_process else Engine
+        return native.load(path, config=self.config, observer=observer)
 
     def _servable_path(self, ref: ModelRef) -> Path:
         if ref.kind != "adapter":
@@ -183,6 +194,12 @@ def serve(
     queue_timeout: float = typer.Option(60.0, help="Seconds a request may wait for a slot."),
     prefix_cache_mb: int = typer.Option(128, help="native: memory for shared prompt starts."),
     threads: int | None = typer.Option(None, help="native: CPU threads for the engine."),
+    engine_process: bool = typer.Option(
+        True,
+        "--engine-process/--engine-thread",
+        help="native: run each model's engine in a process of its own (the HTTP side never "
+        "holds its interpreter lock) or on a thread of the server's process.",
+    ),
     drain_timeout: int = typer.Option(30, help="On SIGTERM, seconds to finish requests."),
     log_level: str = typer.Option("info"),
 ) -> None:
@@ -205,7 +222,13 @@ def serve(
         dtype=dtype,
         threads=threads,
     )
-    loader = _Loader(rt, engine, config, VllmConfig(tensor_parallel_size=tensor_parallel_size))
+    loader = _Loader(
+        rt,
+        engine,
+        config,
+        VllmConfig(tensor_parallel_size=tensor_parallel_size),
+        engine_process=engine_process,
+    )
     try:
         served = {spec: loader.load(spec) for spec in model}
         splits = []
@@ -234,6 +257,7 @@ def serve(
             f"canary: {c.fraction:.0%} of {c.names[0]!r} -> {c.candidate.label}", highlight=False
         )
     console.print(f"on http://{host}:{port}/v1", highlight=False)
+    console.print(f"labeling page: http://{host}:{port}/label", highlight=False)
     first = next(iter(served))
     console.print(usage_hint(first, host, port), highlight=False, soft_wrap=True)
     # A few beats per timeout, so a live instance is never taken for a dead one.

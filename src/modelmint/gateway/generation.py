@@ -28,6 +28,7 @@ from modelmint.gateway.metering import Metered, admit
 from modelmint.gateway.schemas import SamplingFields, Usage
 from modelmint.serving import (
     Completion,
+    EngineDied,
     EngineOverloaded,
     PromptScores,
     QueueTimeout,
@@ -206,6 +207,8 @@ class overload_as_api_errors:
                 code="server_overloaded",
                 headers={"Retry-After": str(exc.retry_after_s)},
             ) from exc
+        if isinstance(exc, EngineDied):
+            raise APIError(503, f"{exc}.", kind="server_error", code="engine_unavailable") from exc
         if isinstance(exc, QueueTimeout):
             raise APIError(
                 503,

@@ -5,10 +5,12 @@ from modelmint.serving.embeddings import Embedder, Embeddings
 from modelmint.serving.engine import (
     Engine,
     EngineConfig,
+    EngineDied,
     EngineObserver,
     EngineOverloaded,
     QueueTimeout,
 )
+from modelmint.serving.engine_process import ProcessEngine
 from modelmint.serving.logprobs import PromptScores, TokenLogprob
 from modelmint.serving.protocol import Completion, TextDelta, TextEngine
 from modelmint.serving.sampler import SamplingParams
@@ -21,8 +23,10 @@ __all__ = [
     "Embeddings",
     "Engine",
     "EngineConfig",
+    "EngineDied",
     "EngineObserver",
     "EngineOverloaded",
+    "ProcessEngine",
     "PromptScores",
     "QueueTimeout",
     "SamplingParams",
