@@ -15,7 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'torch {v} replaced 2.13.0')"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Browser tests drive Debian's Chromium (never a downloaded browser); the CJK fonts let its
+# screenshots of the Chinese UI show characters rather than boxes.
+BROWSER := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+
+$(BROWSER):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+
+setup: $(STAMP) $(BROWSER)
 
 demo: setup
 	$(BIN)/mint quickstart --size small

@@ -176,3 +176,52 @@ def test_streamed_logprobs_equal_the_whole_answers(gateway) -> None:
     for field in ("tokens", "token_logprobs", "top_logprobs", "text_offset"):
         streamed = [v for ch in chunks for v in ch["logprobs"][field]]
         assert streamed == whole["logprobs"][field], field
+
+
+def test_chat_logprobs_in_openais_shape(gateway) -> None:
+    engine = _engine(gateway["client"])
+    client = _client(gateway)
+    messages = [{"role": "user", "content": "您好，我的订单什么时候发货？"}]
+    r = client.chat.completions.create(
+        model="micro", messages=messages, max_tokens=6, temperature=0, logprobs=True, top_logprobs=3
+    )
+    choice = r.choices[0]
+    assert choice.logprobs is not None and choice.logprobs.content is not None
+    content = choice.logprobs.content
+    assert r.usage is not None and len(content) == r.usage.completion_tokens == 6
+    # greedy: each chosen token is the best alternative, and the tokens spell the answer
+    prompt_ids = engine.codec.encode(engine.codec.render_chat(messages))
+    answer_ids = engine.codec.encode(choice.message.content or "")
+    reference = _reference_logprobs(engine, prompt_ids + answer_ids)[len(prompt_ids) - 1 :]
+    for t in content:
+        assert len(t.top_logprobs) == 3
+        assert t.top_logprobs[0].logprob == pytest.approx(t.logprob, abs=1e-6)
+        assert [a.logprob for a in t.top_logprobs] == sorted(
+            (a.logprob for a in t.top_logprobs), reverse=True
+        )
+        assert t.bytes == list(t.token.encode("utf-8"))
+    if len(answer_ids) == 6:  # the answer re-encodes to the same tokens
+        assert [t.logprob for t in content] == pytest.approx(reference, abs=1e-4)
+
+    chunks = list(
+        client.chat.completions.create(
+            model="micro",
+            messages=messages,
+            max_tokens=6,
+            temperature=0,
+            logprobs=True,
+            stream=True,
+        )
+    )
+    streamed = [
+        t for c in chunks for ch in c.choices if ch.logprobs for t in ch.logprobs.content or []
+    ]
+    assert [t.logprob for t in streamed] == pytest.approx([t.logprob for t in content], abs=1e-6)
+    assert all(t.top_logprobs == [] for t in streamed)
+
+
+def test_chat_top_logprobs_needs_logprobs(gateway) -> None:
+    with pytest.raises(openai.BadRequestError, match="top_logprobs needs logprobs"):
+        _client(gateway).chat.completions.create(
+            model="micro", messages=[{"role": "user", "content": "Hi"}], top_logprobs=2
+        )

@@ -425,6 +425,21 @@ class Catalog(EvaluationsMixin):
                 for mv, ds in rows
             ]
 
+    def recipe_that_made(self, model: ModelRef, recipe: str) -> dict[str, Any]:
+        """The ``recipe`` (e.g. ``classify``) whose run made this model or the nearest model
+        it was made from (a merged adapter, a compressed copy); {} when none is recorded."""
+        current: ModelRef | None = model
+        while current is not None:
+            if current.run_id is not None:
+                try:
+                    config = self.get_run(current.run_id).config.get("recipe") or {}
+                except CatalogError:
+                    config = {}
+                if config.get("recipe") == recipe:
+                    return dict(config)
+            current = self.get_model(current.parent_id) if current.parent_id else None
+        return {}
+
     def get_model(self, model_id: int) -> ModelRef:
         with self.store.session() as s:
             return _model_ref(s.get_one(ModelVersion, model_id))

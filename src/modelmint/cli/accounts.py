@@ -130,6 +130,9 @@ def tenants_create(
     plan: str | None = typer.Option(None, help="Retail price book (default: `standard`)."),
     rpm: int | None = typer.Option(None, help="Requests per minute, all keys together."),
     tpm: int | None = typer.Option(None, help="Tokens per minute, all keys together."),
+    keep_transcripts: bool = typer.Option(
+        False, help="Keep every request's transcript (for feedback), not only store: true."
+    ),
 ) -> None:
     """Create a tenant, owned by the platform or (with --channel) by a channel."""
     rt = Runtime.open()
@@ -142,6 +145,7 @@ def tenants_create(
             plan=plan,
             rpm_limit=rpm,
             tpm_limit=tpm,
+            keep_transcripts=keep_transcripts,
         )
     owner = f"channel {t.channel!r}" if t.channel else "the platform"
     console.print(f"tenant {t.name!r} created ({t.billing}, plan {t.effective_plan}, {owner})")
@@ -155,8 +159,13 @@ def tenants_update(
     billing: str | None = typer.Option(None, help="postpaid or prepaid."),
     rpm: str | None = typer.Option(None, help="Requests per minute, or 'none'."),
     tpm: str | None = typer.Option(None, help="Tokens per minute, or 'none'."),
+    keep_transcripts: bool | None = typer.Option(
+        None,
+        "--keep-transcripts/--no-keep-transcripts",
+        help="Keep every request's transcript (for feedback), not only store: true.",
+    ),
 ) -> None:
-    """Change a tenant's plan, billing or limits."""
+    """Change a tenant's plan, billing, limits or whether it keeps transcripts."""
     rt = Runtime.open()
     with user_errors():
         if plan is not None and default_plan:
@@ -168,10 +177,12 @@ def tenants_update(
             billing=billing if billing is not None else UNSET,
             rpm_limit=parse_limit(rpm, "--rpm"),
             tpm_limit=parse_limit(tpm, "--tpm"),
+            keep_transcripts=keep_transcripts if keep_transcripts is not None else UNSET,
         )
     console.print(
         f"tenant {t.name!r}: {t.billing}, plan {t.effective_plan}, "
         f"rpm {_num(t.rpm_limit) or 'none'}, tpm {_num(t.tpm_limit) or 'none'}"
+        + (", keeps every transcript" if t.keep_transcripts else "")
     )
 
 

@@ -18,6 +18,9 @@ from modelmint.cli.data import data_app
 from modelmint.cli.evaluate import eval_app
 from modelmint.cli.feedback import feedback_app
 from modelmint.cli.label import label_app
+from modelmint.cli.label_annotators import annotators_app  # noqa: F401  (registers on label_app)
+from modelmint.cli.label_review import label_review  # noqa: F401  (registers on label_app)
+from modelmint.cli.label_suggest import label_suggest  # noqa: F401  (registers on label_app)
 from modelmint.cli.limits import LIMIT_APPS
 from modelmint.cli.limits import alerts as alerts_command
 from modelmint.cli.models import models_app

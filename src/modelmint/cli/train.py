@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -12,7 +13,14 @@ from modelmint.cli.charts import line_chart, save_loss_png
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
-from modelmint.training import TrainOutcome, load_recipe, resume_training, start_training
+from modelmint.labeling.feedback import Feedback, FeedbackError
+from modelmint.training import (
+    RecipeError,
+    TrainOutcome,
+    load_recipe,
+    resume_training,
+    start_training,
+)
 
 train_app = typer.Typer(
     help="Train models from YAML recipes (pretrain-clm, pretrain-mlm, continue, sft, classify).",
@@ -39,6 +47,49 @@ def _report(outcome: TrainOutcome) -> None:
     )
 
 
+def _version(label: str) -> int:
+    return int(label.rpartition(":")[2])
+
+
+def _labels(record: dict[str, Any]) -> dict[str, Any]:
+    labels = record.get("labels") or {}
+    return json.loads(labels) if isinstance(labels, str) else dict(labels)
+
+
+def feedback_recipe(rt: Runtime, recipe: Path, set_: list[str], model: str) -> Any:
+    """The sft recipe with ``dataset`` the SFT export of ``model``'s accepted feedback and
+    ``base`` the model version that answered (the newest, when ``model`` names no version).
+    The recipe is checked before anything is written."""
+    if any(item.partition("=")[0].strip() in ("dataset", "base") for item in set_):
+        raise RecipeError(
+            "--from-feedback sets the recipe's dataset and base; leave them out of --set"
+        )
+    checked = load_recipe(recipe, [*set_, "dataset=feedback", "base=feedback"])
+    if checked.recipe != "sft":
+        raise RecipeError(
+            f"{recipe}: --from-feedback trains an sft recipe, this one is {checked.recipe!r}; "
+            "use a recipe with `recipe: sft` (e.g. recipes/sft.yaml)"
+        )
+    out = Feedback(rt.store).export(rt.catalog, model)
+    if out.sft is None:
+        raise FeedbackError(
+            f"the accepted feedback on {model} has nothing to fine-tune on (no corrected "
+            "answers or ratings of 4-5 with a kept transcript); see `mint feedback list`"
+        )
+    answered = {_labels(r)["model"] for r in out.sft.read_split("train")}
+    base = model if ":" in model else max(answered, key=_version)
+    console.print(
+        f"feedback on {model}: {out.sft_rows} SFT records in dataset {out.sft.label}"
+        + (
+            f" ({len(out.skipped_no_transcript)} without a transcript skipped)"
+            if out.skipped_no_transcript
+            else ""
+        )
+        + f"; fine-tuning {base}"
+    )
+    return load_recipe(recipe, [*set_, f"dataset={out.sft.label}", f"base={base}"])
+
+
 @train_app.callback()
 def train(
     ctx: typer.Context,
@@ -46,8 +97,13 @@ def train(
     set_: list[str] = typer.Option(
         [], "--set", help="Override a recipe key: --set training.learning_rate=1e-4"
     ),
+    from_feedback: str | None = typer.Option(
+        None,
+        "--from-feedback",
+        help="MODEL or MODEL:VERSION: fine-tune it (sft) on its accepted feedback.",
+    ),
 ) -> None:
-    """mint train --recipe FILE [--set key=value ...]"""
+    """mint train --recipe FILE [--set key=value ...] [--from-feedback MODEL]"""
     if ctx.invoked_subcommand is not None:
         return
     if recipe is None:
@@ -55,7 +111,10 @@ def train(
         raise typer.Exit(2)
     rt = Runtime.open()
     try:
-        parsed = load_recipe(recipe, set_)
+        if from_feedback:
+            parsed = feedback_recipe(rt, recipe, set_, from_feedback)
+        else:
+            parsed = load_recipe(recipe, set_)
         with RichProgress(console) as progress:
             outcome = start_training(rt.catalog, parsed, progress)
     except USER_ERRORS as e:

@@ -53,6 +53,7 @@ class KeyPrincipal:
     key_tpm: int | None = None
     tenant_rpm: int | None = None
     tenant_tpm: int | None = None
+    keep_transcripts: bool = False  # the tenant keeps every request's transcript
 
     def may_use(self, names: tuple[str, ...]) -> bool:
         """Whether the key may call a model known by any of ``names`` (id, label, aliases)."""
@@ -165,6 +166,7 @@ class ApiKeys:
             key_tpm=api_key.tpm_limit,
             tenant_rpm=tenant.rpm_limit,
             tenant_tpm=tenant.tpm_limit,
+            keep_transcripts=bool(tenant.keep_transcripts),
         )
 
     # -- administration --------------------------------------------------------------------

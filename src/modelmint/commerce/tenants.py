@@ -45,6 +45,7 @@ class TenantRef:
     rpm_limit: int | None = None
     tpm_limit: int | None = None
     suspended_at: datetime | None = None
+    keep_transcripts: bool = False  # keep every request's transcript, not only store: true
 
     @property
     def suspended(self) -> bool:
@@ -69,6 +70,7 @@ def tenant_ref(s: Session, row: Tenant) -> TenantRef:
         rpm_limit=row.rpm_limit,
         tpm_limit=row.tpm_limit,
         suspended_at=utc(row.suspended_at),
+        keep_transcripts=bool(row.keep_transcripts),
     )
 
 
@@ -126,6 +128,7 @@ class Tenants:
         plan: str | None = None,
         rpm_limit: int | None = None,
         tpm_limit: int | None = None,
+        keep_transcripts: bool = False,
     ) -> TenantRef:
         """A new tenant. The platform may give ``channel`` to create it for a channel; a
         channel scope always creates in its own channel."""
@@ -152,6 +155,7 @@ class Tenants:
                 billing=billing,
                 rpm_limit=rpm_limit,
                 tpm_limit=tpm_limit,
+                keep_transcripts=keep_transcripts,
             )
             s.add(row)
             s.flush()
@@ -211,6 +215,7 @@ class Tenants:
         billing: str | Unset = UNSET,
         rpm_limit: int | Unset | None = UNSET,
         tpm_limit: int | Unset | None = UNSET,
+        keep_transcripts: bool | Unset = UNSET,
     ) -> TenantRef:
         """Changes what is given; ``None`` clears a limit or puts the tenant back on the
         owner's default plan. Requests already settled keep the price they were billed at."""
@@ -221,13 +226,16 @@ class Tenants:
             changes["rpm_limit"] = check_limit(rpm_limit, "rpm_limit")
         if not isinstance(tpm_limit, Unset):
             changes["tpm_limit"] = check_limit(tpm_limit, "tpm_limit")
+        if not isinstance(keep_transcripts, Unset):
+            changes["keep_transcripts"] = bool(keep_transcripts)
         with self.store.session() as s:
             row = find_tenant(s, scope, name)
             if not isinstance(plan, Unset):
                 changes["price_book_id"] = _plan_book_id(s, row.channel_id, plan)
             if not changes:
                 raise CommerceError(
-                    "nothing to change: give a plan, billing, rpm_limit or tpm_limit"
+                    "nothing to change: give a plan, billing, rpm_limit, tpm_limit or "
+                    "keep_transcripts"
                 )
             return self._change(s, scope, row, "tenant.update", changes)
 

@@ -18,7 +18,6 @@ from sklearn.metrics import (
 )
 from transformers import AutoModelForSequenceClassification
 
-from modelmint.catalog import Catalog, CatalogError, ModelRef
 from modelmint.evaluation.base import (
     EvaluationError,
     Suite,
@@ -44,25 +43,9 @@ class ClassificationOptions(SuiteOptions):
     batch_size: int = Field(32, ge=1)
 
 
-def training_recipe(catalog: Catalog, model: ModelRef) -> dict[str, Any]:
-    """The classify recipe that made this model or the nearest model it was made from (a
-    merged adapter, a compressed copy); empty when none is recorded."""
-    current: ModelRef | None = model
-    while current is not None:
-        if current.run_id is not None:
-            try:
-                recipe = catalog.get_run(current.run_id).config.get("recipe") or {}
-            except CatalogError:
-                recipe = {}
-            if recipe.get("recipe") == "classify":
-                return dict(recipe)
-        current = catalog.get_model(current.parent_id) if current.parent_id else None
-    return {}
-
-
 def _resolve(inp: SuiteInput) -> ClassificationOptions:
     opts: ClassificationOptions = inp.options
-    recipe = training_recipe(inp.catalog, inp.model)
+    recipe = inp.catalog.recipe_that_made(inp.model, "classify")
     facts_path = inp.model.path / "labels.json"
     facts = json.loads(facts_path.read_text()) if facts_path.exists() else {}
     return opts.model_copy(

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 import modelmint
 from modelmint.gateway.admin import ROUTERS as ADMIN_ROUTERS
 from modelmint.gateway.context import GatewayContext
 from modelmint.gateway.errors import install_error_handlers
 from modelmint.gateway.routes import (
+    annotate,
     chat,
     completions,
     embeddings,
@@ -37,4 +39,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     routers = (models, completions, chat, embeddings, feedback, tokenization, health, metrics)
     for r in (*(m.router for m in routers), *ADMIN_ROUTERS):
         app.include_router(r)
+    # the annotator page (issue 8): its routes and its vendored files
+    app.include_router(annotate.router)
+    app.mount("/label/static", StaticFiles(directory=annotate.STATIC_DIR), name="label-static")
     return app

@@ -1,11 +1,16 @@
-"""The ``logprobs`` object of a legacy completion choice, in OpenAI's shape, from the
-engine's per-token records."""
+"""The ``logprobs`` objects of OpenAI's answers (a legacy completion choice's, a chat
+choice's) from the engine's per-token records."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from modelmint.gateway.schemas import CompletionLogprobs
+from modelmint.gateway.schemas import (
+    ChatLogprobs,
+    ChatTokenLogprob,
+    CompletionLogprobs,
+    TopLogprob,
+)
 from modelmint.serving import TokenLogprob
 
 
@@ -41,3 +46,19 @@ def completion_logprobs(
         out.top_logprobs.append(_alternatives(t))
         out.text_offset.append(min(offset, text_length))
     return out
+
+
+def _top(token: str, logprob: float) -> TopLogprob:
+    return TopLogprob(token=token, logprob=logprob, bytes=list(token.encode("utf-8")))
+
+
+def chat_logprobs(answer_tokens: Sequence[TokenLogprob], top_k: int) -> ChatLogprobs:
+    """Every answer token with its ``top_k`` best alternatives (best first)."""
+    content = []
+    for t in answer_tokens:
+        if t.logprob is None:  # only a first prompt token has none; answers always do
+            continue
+        own = _top(t.token, t.logprob)
+        top = [_top(text, lp) for text, lp in t.top[:top_k]]
+        content.append(ChatTokenLogprob(**own.model_dump(), top_logprobs=top))
+    return ChatLogprobs(content=content)

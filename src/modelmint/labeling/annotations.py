@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -36,6 +36,7 @@ class FinalLabels:
     labels: dict[int, Any]
     ties: list[int]
     unfinished: list[int]
+    reviewed: list[int] = field(default_factory=list)  # decided by a reviewer (wins)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,15 @@ def check_value(kind: str, labels: list[str], value: Any) -> Any:
     raise LabelingError(f"kind {kind!r} is not known")
 
 
+# A reviewer's decision is stored as an annotation by "review:NAME"; it wins over the
+# annotators' majority (see labeling.review). Annotators cannot take such a name.
+REVIEW_PREFIX = "review:"
+
+
+def is_review(annotator: str) -> bool:
+    return annotator.startswith(REVIEW_PREFIX)
+
+
 def _key(value: Any) -> str:
     """Equal labels have equal keys (JSON with sorted keys and lists as given)."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -109,18 +119,26 @@ def final_labels(store: Store, project: str) -> FinalLabels:
             i: [] for i in s.scalars(select(LabelItem.id).where(LabelItem.project_id == proj.id))
         }
         rows = s.execute(
-            select(Annotation.item_id, Annotation.value)
+            select(Annotation.item_id, Annotation.annotator, Annotation.value)
             .join(LabelItem, LabelItem.id == Annotation.item_id)
             .where(LabelItem.project_id == proj.id)
+            .order_by(Annotation.updated_at, Annotation.id)
         )
-        for item_id, value in rows:
-            values[item_id].append(value)
+        reviewed: dict[int, Any] = {}
+        for item_id, annotator, value in rows:
+            if is_review(annotator):
+                reviewed[item_id] = value  # the latest decision wins
+            elif value is not None:  # None: an imported annotation without a label
+                values[item_id].append(value)
         overlap = proj.overlap
     labels: dict[int, Any] = {}
     ties: list[int] = []
     unfinished: list[int] = []
     for item_id in sorted(values):
         given = values[item_id]
+        if item_id in reviewed:
+            labels[item_id] = reviewed[item_id]
+            continue
         if len(given) < overlap:
             unfinished.append(item_id)
             continue
@@ -129,7 +147,7 @@ def final_labels(store: Store, project: str) -> FinalLabels:
             ties.append(item_id)
             continue
         labels[item_id] = json.loads(counts[0][0])
-    return FinalLabels(labels, ties, unfinished)
+    return FinalLabels(labels, ties, unfinished, sorted(reviewed))
 
 
 class Annotations:
@@ -150,6 +168,11 @@ class Annotations:
         annotator = annotator.strip()
         if not annotator:
             raise LabelingError("annotator is empty: give who is labeling (--annotator NAME)")
+        if is_review(annotator):
+            raise LabelingError(
+                f"annotator {annotator!r}: names starting {REVIEW_PREFIX!r} are reviewers'; "
+                "resolve items with `mint label resolve`"
+            )
         if seconds is not None and seconds < 0:
             raise LabelingError(f"seconds {seconds} is negative: give the time spent, or none")
         now = self.clock()

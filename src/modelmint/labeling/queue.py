@@ -5,10 +5,11 @@ rest in dataset order."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from modelmint.config.clock import Clock, utc_now
@@ -79,10 +80,13 @@ class LabelQueue:
         self.store = store
         self.clock = clock
 
-    def next_item(self, project: str, annotator: str) -> ItemView | None:
+    def next_item(
+        self, project: str, annotator: str, skip: Collection[int] = ()
+    ) -> ItemView | None:
         """The annotator's next item, recorded as assigned to them; an item assigned to
         them and not yet labeled comes back first (a reload shows the same item). None
-        when nothing is left for this annotator."""
+        when nothing is left for this annotator. Items in ``skip`` (ids the annotator
+        skipped, e.g. on the web page) are passed over."""
         annotator = annotator.strip()
         if not annotator:
             raise LabelingError("annotator is empty: give who is labeling (--annotator NAME)")
@@ -94,9 +98,10 @@ class LabelQueue:
             labeled = exists().where(
                 Annotation.item_id == LabelItem.id, Annotation.annotator == annotator
             )
+            not_skipped = LabelItem.id.not_in(list(skip)) if skip else true()
             pending = s.scalars(
                 select(LabelItem)
-                .where(LabelItem.project_id == proj.id, mine, ~labeled)
+                .where(LabelItem.project_id == proj.id, mine, ~labeled, not_skipped)
                 .order_by(LabelItem.position)
                 .limit(1)
             ).first()
@@ -108,6 +113,7 @@ class LabelQueue:
                     LabelItem.project_id == proj.id,
                     ~mine,
                     ~labeled,
+                    not_skipped,
                     assigned_count(LabelItem.id) < proj.overlap,
                 )
                 .order_by(

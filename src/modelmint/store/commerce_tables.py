@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -55,6 +56,8 @@ class Tenant(Base):
     rpm_limit: Mapped[int | None] = mapped_column(Integer)
     tpm_limit: Mapped[int | None] = mapped_column(Integer)
     suspended_at: Mapped[datetime | None]
+    # keep every request's transcript (not only those that ask with ``store: true``)
+    keep_transcripts: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ApiKey(Base):

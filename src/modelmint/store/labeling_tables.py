@@ -53,6 +53,9 @@ class LabelItem(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     suggestion_source: Mapped[str | None] = mapped_column(String(50))
     gold: Mapped[Any | None] = mapped_column(JSON)
+    # what an imported Label Studio task carried that we do not model (task fields,
+    # prediction fields, further predictions), kept so an export gives it back unchanged
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
 
@@ -84,8 +87,26 @@ class Annotation(Base):
     value: Mapped[Any] = mapped_column(JSON)
     suggestion_use: Mapped[str] = mapped_column(String(20), default="none")
     seconds: Mapped[float | None] = mapped_column(Float)
+    # an imported Label Studio annotation's fields we do not model (ids, regions, times)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Annotator(Base):
+    """A person who labels in the browser. Signs in with a token shown once at creation;
+    only its prefix and a keyed hash are stored (as API keys). ``projects`` empty: all."""
+
+    __tablename__ = "annotators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(10), default="en")
+    projects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
 
 
 class Transcript(Base):

@@ -30,6 +30,9 @@ class TenantCreate(BaseModel):
     plan: Name | None = Field(None, description="A retail price book of the owner.")
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
+    keep_transcripts: bool = Field(
+        False, description="Keep every request's transcript (not only those with store: true)."
+    )
 
 
 class TenantUpdate(BaseModel):
@@ -40,6 +43,9 @@ class TenantUpdate(BaseModel):
     billing: Billing | None = None
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
+    keep_transcripts: bool | None = Field(
+        None, description="Keep every request's transcript (not only those with store: true)."
+    )
 
 
 class Tenant(BaseModel):
@@ -54,6 +60,7 @@ class Tenant(BaseModel):
     suspended: bool
     suspended_at: datetime | None
     created_at: datetime
+    keep_transcripts: bool = False
 
     @classmethod
     def of(cls, t: TenantRef) -> Tenant:
@@ -69,6 +76,7 @@ class Tenant(BaseModel):
             suspended=t.suspended,
             suspended_at=aware(t.suspended_at),
             created_at=aware(t.created_at),
+            keep_transcripts=t.keep_transcripts,
         )
 
 
@@ -93,6 +101,7 @@ async def create_tenant(
         plan=body.plan,
         rpm_limit=body.rpm_limit,
         tpm_limit=body.tpm_limit,
+        keep_transcripts=body.keep_transcripts,
     )
     return Tenant.of(ref)
 
@@ -124,6 +133,8 @@ async def update_tenant(
     changes: dict[str, Any] = {k: getattr(body, k) for k in body.model_fields_set}
     if changes.get("billing", "") is None:
         changes.pop("billing")  # billing cannot be cleared; null means "leave it"
+    if changes.get("keep_transcripts", "") is None:
+        changes.pop("keep_transcripts")  # likewise
     return Tenant.of(await call(svc.tenants.update, scope, name, **changes))
 
 

@@ -17,6 +17,7 @@ from modelmint.gateway.generation import (
     stream_and_meter,
     usage_of,
 )
+from modelmint.gateway.logprobs import chat_logprobs
 from modelmint.gateway.routes.feedback import transcript_keeper
 from modelmint.gateway.schemas import (
     AssistantMessage,
@@ -37,13 +38,22 @@ class ChatStream:
     include_usage: bool
 
     def _body(
-        self, delta: dict[str, str] | None, finish_reason: str | None, index: int = 0
+        self,
+        delta: dict[str, str] | None,
+        finish_reason: str | None,
+        index: int = 0,
+        logprobs: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         choices = (
             []
             if delta is None
             else [
-                {"index": index, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+                {
+                    "index": index,
+                    "delta": delta,
+                    "finish_reason": finish_reason,
+                    "logprobs": logprobs,
+                }
             ]
         )
         body: dict[str, Any] = {
@@ -62,7 +72,11 @@ class ChatStream:
 
     def chunk(self, delta: TextDelta, index: int) -> dict[str, Any]:
         content = {"content": delta.text} if delta.text else {}
-        return self._body(content, delta.finish_reason, index)
+        top_k = self.call.params.logprobs
+        logprobs = None
+        if top_k is not None and delta.logprobs:
+            logprobs = chat_logprobs(delta.logprobs, top_k).model_dump()
+        return self._body(content, delta.finish_reason, index, logprobs)
 
     def usage(self, usage: Usage) -> dict[str, Any]:
         return {**self._body(None, None), "usage": usage.model_dump()}
@@ -89,6 +103,7 @@ async def create_chat_completion(
         req.max_completion_tokens or req.max_tokens,
         engine.codec.context_length,
         "messages",
+        req.engine_logprobs(),
     )
     call = GenerationCall(
         "chat.completions",
@@ -100,7 +115,7 @@ async def create_chat_completion(
         time.perf_counter(),
         n=req.n,
     )
-    if req.store:
+    if req.store or principal.keep_transcripts:  # the tenant may keep every transcript
         kept_params = {**req.kept_params(), "max_tokens": params.max_tokens}
         call.keep = transcript_keeper(ctx, call, {"messages": messages, "params": kept_params})
     metered = await admit_call(ctx.admission, call)
@@ -111,6 +126,7 @@ async def create_chat_completion(
         )
 
     answers = [a.completion for a in await complete_and_meter(metered, call)]
+    top_k = params.logprobs
     response.headers.update(metered.headers)
     return ChatResponse(
         id=call.request_id,
@@ -118,7 +134,10 @@ async def create_chat_completion(
         model=req.model,
         choices=[
             ChatChoice(
-                index=i, message=AssistantMessage(content=a.text), finish_reason=a.finish_reason
+                index=i,
+                message=AssistantMessage(content=a.text),
+                finish_reason=a.finish_reason,
+                logprobs=None if top_k is None else chat_logprobs(a.logprobs, top_k),
             )
             for i, a in enumerate(answers)
         ],

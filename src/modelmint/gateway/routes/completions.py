@@ -150,7 +150,7 @@ async def create_completion(
     # echo is never streamed (checked above); decoding it before admission means nothing
     # can fail between admission and generation
     echoed = await run_in_threadpool(_echoed, engine, prompts) if req.echo else [""] * len(prompts)
-    if req.store:
+    if req.store or principal.keep_transcripts:  # the tenant may keep every transcript
         texts = _echoed(engine, prompts) if not req.echo else echoed
         params_kept = {**req.kept_params(), "max_tokens": params.max_tokens}
         call.keep = transcript_keeper(ctx, call, {"prompts": texts, "params": params_kept})

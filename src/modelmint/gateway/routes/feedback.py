@@ -24,7 +24,8 @@ router = APIRouter(tags=["feedback"])
 def transcript_keeper(
     ctx: GatewayContext, call: GenerationCall, request: dict[str, Any]
 ) -> Callable[[list[str]], None]:
-    """What ``call.keep`` runs for a request with ``store: true``."""
+    """What ``call.keep`` runs for a request with ``store: true`` or whose tenant keeps
+    every transcript."""
     return Transcripts(ctx.ledger.store).keeper(
         call.request_id,
         tenant_id=call.principal.tenant_id,
