@@ -44,7 +44,8 @@ TENANT = "evals"
 BIN = Path(sys.executable).parent
 LEARNED = {"mint_choice": 9, "mint_answer": 8}  # the first N docs of each task are taught
 MAX_GEN_TOKS = 16  # as in mint_answer.yaml
-SERVE_OPTIONS = ["--threads", "1", "--log-level", "warning"]
+# float32: the test checks agreement with a float32 computation to 1e-4
+SERVE_OPTIONS = ["--threads", "1", "--dtype", "float32", "--log-level", "warning"]
 
 
 def docs(task: str) -> list[dict[str, Any]]:

@@ -188,7 +188,11 @@ def serve(
     port: int = typer.Option(8000),
     engine: str = typer.Option("native", help="native (CPU or one GPU) or vllm (GPUs)."),
     tensor_parallel_size: int = typer.Option(1, help="vllm: GPUs per model."),
-    dtype: str = typer.Option("float32", help="native: float32, bfloat16 or auto."),
+    dtype: str = typer.Option(
+        "auto",
+        help="native: auto (bfloat16 where the CPU has bf16 instructions, as vLLM serves "
+        "float32 checkpoints in half precision; else float32), float32 or bfloat16.",
+    ),
     slots: int = typer.Option(32, help="native: most sequences decoded together."),
     max_waiting: int = typer.Option(256, help="Requests queued before new ones get 429."),
     queue_timeout: float = typer.Option(60.0, help="Seconds a request may wait for a slot."),
