@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
@@ -251,3 +252,27 @@ def test_compiled_training_registers_a_loadable_model(catalog: Catalog) -> None:
     long = auto.model_copy(update={"max_steps": 500})
     assert use_compile(long, rows=1000, fixed_shapes=True)
     assert not use_compile(long, rows=1000, fixed_shapes=False)  # padded batches vary
+
+
+def test_the_compiled_forward_returns_only_the_loss_while_training(tmp_path: Path) -> None:
+    """The Trainer reads only the loss; logits would be kept and copied to float32 by
+    accelerate. Evaluation still gets them, and the Trainer still sees the real signature
+    (it drops dataset columns the forward does not name)."""
+    import inspect
+
+    from helpers import build_micro_model
+    from modelmint.training.trainer import _loss_only_in_training
+
+    model = AutoModelForCausalLM.from_pretrained(str(build_micro_model(tmp_path / "m")))
+    forward = _loss_only_in_training(model)
+    assert "input_ids" in inspect.signature(forward).parameters
+    x = torch.tensor([[5, 9, 12, 40, 7]])
+    model.train()
+    out = forward(input_ids=x, labels=x)
+    full = model.forward(input_ids=x, labels=x)
+    assert out.logits is None and torch.allclose(out.loss, full.loss)
+    out.loss.backward()  # gradients flow through the loss alone
+    assert model.model.embed_tokens.weight.grad is not None
+    model.eval()
+    assert forward(input_ids=x, labels=x).logits is not None
+    assert forward(input_ids=x).logits is not None

@@ -5,6 +5,7 @@ logged metric sent to the run's record in the catalog and to the progress callba
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -165,6 +166,23 @@ class _Report(TrainerCallback):
         self.ctx.progress(ProgressEvent(self.stage, state.global_step, state.max_steps, info))
 
 
+def _loss_only_in_training(model: Any) -> Any:
+    """The model's forward, returning only the loss while training with labels. The Trainer
+    reads nothing else, but logits returned from the compiled graph are kept whole and then
+    copied to float32 by accelerate's mixed-precision wrapper ([batch, block, vocab] per
+    step); without them the tiny preset trains ~20% faster. Evaluation still gets logits."""
+    forward = model.forward
+
+    @functools.wraps(forward)
+    def loss_forward(*args: Any, **kwargs: Any) -> Any:
+        out = forward(*args, **kwargs)
+        if model.training and kwargs.get("labels") is not None:
+            return type(out)(loss=out["loss"])
+        return out
+
+    return loss_forward
+
+
 def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -194,7 +212,7 @@ def build_trainer(
         # The forward alone is compiled, so the bf16 autocast accelerate wraps around it is
         # entered outside the compiled graph (inside it, the same loop ran ~15% slower), and
         # the module stays itself for checkpoints and saving.
-        model.forward = torch.compile(model.forward)
+        model.forward = torch.compile(_loss_only_in_training(model))
     args = training_arguments(spec, ctx, evaluate=evaluate, best_metric=best_metric)
     callbacks: list[TrainerCallback] = [_Report(ctx, stage, tokens_per_step), *ctx.callbacks]
     if spec.early_stopping_patience and args.eval_strategy != "no":
