@@ -261,7 +261,11 @@ def serve(
             f"canary: {c.fraction:.0%} of {c.names[0]!r} -> {c.candidate.label}", highlight=False
         )
     console.print(f"on http://{host}:{port}/v1", highlight=False)
-    console.print(f"labeling page: http://{host}:{port}/label", highlight=False)
+    console.print(
+        f"console: http://{host}:{port}/console (an admin key signs in); "
+        f"labeling: http://{host}:{port}/label",
+        highlight=False,
+    )
     first = next(iter(served))
     console.print(usage_hint(first, host, port), highlight=False, soft_wrap=True)
     # A few beats per timeout, so a live instance is never taken for a dead one.

@@ -139,6 +139,26 @@ class AdminKeys:
         scope = Scope(channel_id=row.channel_id, actor=actor_for(row.prefix, channel))
         return AdminPrincipal(row.id, row.prefix, row.channel_id, channel, scope)
 
+    def principal_for(self, prefix: str) -> AdminPrincipal | None:
+        """The caller of a signed console session, which names its admin key by prefix
+        (the key itself is never stored): None if the key is unknown, revoked or expired.
+        Looked up on every request, so a revoke ends the session at the next one."""
+        with self.store.session() as s:
+            found = s.execute(
+                select(AdminKey, Channel.name)
+                .outerjoin(Channel, Channel.id == AdminKey.channel_id)
+                .where(AdminKey.prefix == prefix)
+            ).first()
+        if found is None:
+            return None
+        row, channel = found
+        if row.revoked_at is not None:
+            return None
+        if row.expires_at is not None and utc(row.expires_at) <= self.clock():
+            return None
+        scope = Scope(channel_id=row.channel_id, actor=actor_for(row.prefix, channel))
+        return AdminPrincipal(row.id, row.prefix, row.channel_id, channel, scope)
+
     def revoke(self, scope: Scope, prefix: str) -> AdminKeyInfo:
         """The platform revokes any admin key, a channel only its own. Twice is a no-op."""
         with self.store.session() as s:

@@ -16,6 +16,7 @@ from modelmint.gateway.routes import (
     annotate,
     chat,
     completions,
+    console,
     embeddings,
     feedback,
     health,
@@ -42,4 +43,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     # the annotator page (issue 8): its routes and its vendored files
     app.include_router(annotate.router)
     app.mount("/label/static", StaticFiles(directory=annotate.STATIC_DIR), name="label-static")
+    # the console (issue 9): sign-in and its single-page app's files; data from /admin/v1
+    app.include_router(console.router)
+    app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     return app

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -68,6 +68,9 @@ class GatewayContext:
     draw: random.Random = field(default_factory=random.Random)
     # None: SQL admission on the ledger's store, limits kept in this process
     admission: Admission = None  # type: ignore[assignment]
+    # Versions loaded that answer no name now (an alias moved off them, a canary ended):
+    # kept so a rollback or a new canary uses them at once, and closed at shutdown.
+    standby: list[ServedModel] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.admission is None:
@@ -88,7 +91,49 @@ class GatewayContext:
         return [m for m in self.models.values() if principal.may_use(m.names)]
 
     def all_models(self) -> list[ServedModel]:
-        return [*self.models.values(), *(c.candidate for c in self.canaries)]
+        return [*self.models.values(), *(c.candidate for c in self.canaries), *self.standby]
+
+    def loaded_versions(self) -> dict[int, ServedModel]:
+        """Every model version this server has an engine (or embedder) for, by version id."""
+        loaded: dict[int, ServedModel] = {}
+        for m in self.all_models():
+            loaded.setdefault(m.model_version_id, m)
+        return loaded
+
+    # Live changes (the console). Each swaps in new objects rather than changing the ones a
+    # request may be reading: ``models`` keeps its keys (only values are replaced) and
+    # ``canaries`` is replaced whole, so ``find_model`` never sees a half-made change.
+    def point(self, served_id: str, target: ServedModel) -> bool:
+        """Makes the served name ``served_id`` (e.g. ``demo@production``) answer with
+        ``target``'s version from the next request on; False if no model is served by that
+        id. A canary on that name keeps splitting it."""
+        key = next((k for k, m in self.models.items() if m.id == served_id), None)
+        if key is None:
+            return False
+        before, old = self.loaded_versions(), self.models[key]
+        new = replace(
+            old,
+            label=target.label,
+            model_version_id=target.model_version_id,
+            engine=target.engine,
+            embedder=target.embedder,
+        )
+        self.models[key] = new
+        self.canaries = [
+            replace(c, names=new.names) if c.names[:1] == (old.id,) else c for c in self.canaries
+        ]
+        self._park(before)
+        return True
+
+    def set_canaries(self, canaries: list[Canary]) -> None:
+        before = self.loaded_versions()
+        self.canaries = canaries
+        self._park(before)
+
+    def _park(self, before: dict[int, ServedModel]) -> None:
+        in_use = {m.model_version_id for m in self.models.values()}
+        in_use |= {c.candidate.model_version_id for c in self.canaries}
+        self.standby = [m for vid, m in before.items() if vid not in in_use]
 
     def generating_model(
         self, name: str, principal: KeyPrincipal | None = None

@@ -9,10 +9,15 @@ from modelmint.gateway.admin import (
     budgets,
     channels,
     credit_notes,
+    data,
     economics,
     invoices,
     keys,
+    labeling,
+    models,
     prices,
+    releases,
+    serving,
     tenants,
     usage,
     wallets,
@@ -34,6 +39,12 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         credit_notes,
         audit,
         economics,
+        serving,
+        # the console's models, data and training, and labeling pages
+        models,
+        releases,
+        data,
+        labeling,
     )
 )
 

@@ -38,7 +38,8 @@ def _doc(description: str) -> dict[str, Any]:
 # Documented on every admin router, so the OpenAPI schema names each status it can return.
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: _doc("Invalid request: the message says what is wrong and what to do."),
-    401: _doc("Missing or invalid admin key."),
+    401: _doc("Missing or invalid admin key (or the console session's key was revoked)."),
+    403: _doc("Console session only: the X-CSRF-Token header is missing or wrong."),
     404: _doc("Not found, or not visible to this admin key (the same answer)."),
 }
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import Request
 
+from modelmint.catalog import Catalog
 from modelmint.commerce.admin_keys import AdminKeys
 from modelmint.commerce.audit import AuditLog
 from modelmint.commerce.budgets import Budgets
@@ -75,6 +76,11 @@ class AdminServices:
     @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self.store)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        # datasets, runs, model versions and evaluations (the console's models and data pages)
+        return Catalog(self.store, self.artifacts_dir, self.clock)
 
 
 def get_services(request: Request) -> AdminServices:
