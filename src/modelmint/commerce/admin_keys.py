@@ -120,38 +120,31 @@ class AdminKeys:
         if parts is None:
             return None
         prefix, secret = parts
-        with self.store.session() as s:
-            found = s.execute(
-                select(AdminKey, Channel.name)
-                .outerjoin(Channel, Channel.id == AdminKey.channel_id)
-                .where(AdminKey.prefix == prefix)
-            ).first()
+        found = self._by_prefix(prefix)
         if found is None:
             self._hash(secret)  # same work whether or not the prefix exists
             return None
-        row, channel = found
-        if not hmac.compare_digest(row.secret_hash, self._hash(secret)):
+        if not hmac.compare_digest(found[0].secret_hash, self._hash(secret)):
             return None
-        if row.revoked_at is not None:
-            return None
-        if row.expires_at is not None and utc(row.expires_at) <= self.clock():
-            return None
-        scope = Scope(channel_id=row.channel_id, actor=actor_for(row.prefix, channel))
-        return AdminPrincipal(row.id, row.prefix, row.channel_id, channel, scope)
+        return self._principal(*found)
 
     def principal_for(self, prefix: str) -> AdminPrincipal | None:
         """The caller of a signed console session, which names its admin key by prefix
         (the key itself is never stored): None if the key is unknown, revoked or expired.
         Looked up on every request, so a revoke ends the session at the next one."""
+        found = self._by_prefix(prefix)
+        return None if found is None else self._principal(*found)
+
+    def _by_prefix(self, prefix: str) -> tuple[AdminKey, str | None] | None:
         with self.store.session() as s:
             found = s.execute(
                 select(AdminKey, Channel.name)
                 .outerjoin(Channel, Channel.id == AdminKey.channel_id)
                 .where(AdminKey.prefix == prefix)
             ).first()
-        if found is None:
-            return None
-        row, channel = found
+        return None if found is None else (found[0], found[1])
+
+    def _principal(self, row: AdminKey, channel: str | None) -> AdminPrincipal | None:
         if row.revoked_at is not None:
             return None
         if row.expires_at is not None and utc(row.expires_at) <= self.clock():

@@ -22,6 +22,24 @@
   };
 
   // -- pages register here (before the shell starts: the scripts are deferred, in order) --
+  function domElement(tag, attrs, ...kids) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "className") el.className = v;
+      else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const kid of kids.flat()) {
+      if (kid === null || kid === undefined || kid === false) continue;
+      el.append(kid instanceof Node ? kid : String(kid));
+    }
+    return el;
+  }
+  const fillText = (text, vars) =>
+    Object.entries(vars || {}).reduce((t, [k, v]) => t.replaceAll(`{${k}}`, String(v)), text);
+  const shortTime = (iso) => (iso ? iso.slice(0, 16).replace("T", " ") : "—");
+
   window.MintConsole = {
     page(name, definition) {
       pages.set(name, { name, ...definition });
@@ -235,6 +253,8 @@
   }
 
   window.MintConsole.navigate = navigate;
+  // Small helpers every page uses: build elements, fill {placeholders}, show a time.
+  window.MintConsole.dom = { h: domElement, fill: fillText, when: shortTime };
 
   function closeMenu() {
     $("nav").classList.remove("open");

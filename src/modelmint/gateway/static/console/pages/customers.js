@@ -77,8 +77,7 @@
     if (text !== undefined) e.textContent = text;
     return e;
   };
-  const fill = (text, vars) => Object.entries(vars).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
-  const date = (iso) => (iso ? iso.slice(0, 16).replace("T", " ") : "—");
+  const { fill, when: date } = MintConsole.dom; // shared text helpers (console.js)
   const enc = encodeURIComponent;
 
   function link(text, href) {

@@ -44,24 +44,8 @@
   const POLL_MS = 2000;
   const CURVE = ["loss", "eval_loss"];
 
-  function h(tag, attrs, ...kids) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "className") el.className = v;
-      else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? "" : String(v));
-    }
-    for (const kid of kids.flat()) {
-      if (kid === null || kid === undefined || kid === false) continue;
-      el.append(kid instanceof Node ? kid : String(kid));
-    }
-    return el;
-  }
+  const { h, fill, when } = MintConsole.dom; // shared DOM and text helpers (console.js)
 
-  const fill = (text, vars) =>
-    Object.entries(vars || {}).reduce((t, [k, v]) => t.replaceAll(`{${k}}`, String(v)), text);
-  const when = (iso) => (iso ? iso.slice(0, 16).replace("T", " ") : "—");
   const num = (v, digits = 4) => (v === null || v === undefined ? "—" : String(+Number(v).toFixed(digits)));
 
   function duration(seconds) {

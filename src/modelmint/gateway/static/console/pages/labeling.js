@@ -33,19 +33,7 @@
     },
   };
 
-  function h(tag, attrs, ...kids) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "className") el.className = v;
-      else el.setAttribute(k, v === true ? "" : String(v));
-    }
-    for (const kid of kids.flat()) {
-      if (kid === null || kid === undefined || kid === false) continue;
-      el.append(kid instanceof Node ? kid : String(kid));
-    }
-    return el;
-  }
+  const { h } = MintConsole.dom; // shared DOM helper (console.js)
 
   const pct = (v) => (v === null || v === undefined ? "—" : `${Math.round(v * 100)}%`);
 

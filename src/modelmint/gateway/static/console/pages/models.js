@@ -93,24 +93,8 @@
     canary_ended: { en: "The canary on {name} ended.", zh: "{name} 的金丝雀已结束。" },
   };
 
-  function h(tag, attrs, ...kids) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "className") el.className = v;
-      else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? "" : String(v));
-    }
-    for (const kid of kids.flat()) {
-      if (kid === null || kid === undefined || kid === false) continue;
-      el.append(kid instanceof Node ? kid : String(kid));
-    }
-    return el;
-  }
+  const { h, fill, when } = MintConsole.dom; // shared DOM and text helpers (console.js)
 
-  const fill = (text, vars) =>
-    Object.entries(vars || {}).reduce((t, [k, v]) => t.replaceAll(`{${k}}`, String(v)), text);
-  const when = (iso) => (iso ? iso.slice(0, 16).replace("T", " ") : "—");
   const modelName = (label) => String(label).replace(/:\d+$/, "");
 
   function bytes(n) {

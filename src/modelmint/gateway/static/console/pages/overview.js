@@ -60,7 +60,7 @@
   };
   const choice = { range: "24h", group: "model" }; // kept while the console is open
 
-  const fill = (text, vars) => Object.entries(vars).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
+  const { fill } = MintConsole.dom; // shared text helper (console.js)
   const el = (tag, className, text) => {
     const e = document.createElement(tag);
     if (className) e.className = className;
