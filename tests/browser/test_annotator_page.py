@@ -5,16 +5,13 @@ exported labels are exactly those, with accepted/overrode recorded."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from annotate_support import LabelSite, label_site
+from browser_support import live_server
 from modelmint.labeling import Annotations, export_labels, final_labels
 from modelmint.store import LabelItem, Store
 
@@ -22,30 +19,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(store: Store, tmp_path: Path) -> Iterator[tuple[LabelSite, str]]:
     site = label_site(store, tmp_path)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield site, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with live_server(site.app) as base:
+        yield site, base
 
 
 def _items(store: Store) -> dict[int, int]:

@@ -7,8 +7,6 @@ is photographed in English and Chinese at laptop and phone width."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
+from browser_support import live_server
 from helpers import build_micro_model
 from modelmint.catalog import Catalog
 from modelmint.commerce import ApiKeys, Tenants, UsageLedger
@@ -49,12 +47,6 @@ class Site:
     @property
     def north_prefix(self) -> str:
         return self.north_key.split("-")[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -98,19 +90,8 @@ def site(store: Store, tmp_path: Path, micro_dir: Path) -> Iterator[Site]:
     platform_key = admin.create(Scope(actor="test"), "root").key
     north_key = admin.create(channels.scope_for("north", "test"), "north").key
 
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield Site(f"http://127.0.0.1:{port}", platform_key, north_key)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with live_server(app) as base:
+        yield Site(base, platform_key, north_key)
 
 
 def _chat(base: str, key: str) -> httpx.Response:

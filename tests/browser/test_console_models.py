@@ -6,16 +6,13 @@ with screenshots under build/screenshots/console-*.png."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
+from browser_support import live_server
 from console_models_support import REPORT_TEXT, ModelsWorld, models_world
 from modelmint.store import ModelAlias, Store
 
@@ -25,30 +22,11 @@ LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(store: Store, tmp_path: Path) -> Iterator[tuple[ModelsWorld, str]]:
     world = models_world(store, tmp_path)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield world, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with live_server(world.app) as base:
+        yield world, base
 
 
 def _alias_target(world: ModelsWorld) -> int:
