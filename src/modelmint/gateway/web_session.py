@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -167,3 +168,31 @@ class WebSessions:
                 "page and try again.",
                 code="csrf_token_mismatch",
             )
+
+
+# Security headers of the page: scripts and styles only from our own files, no framing
+# (a page in someone else's frame could be fed keystrokes and clicks).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def accept_language(header: str, languages: Sequence[str]) -> str:
+    """The browser's most wanted (by q) of ``languages``, else English."""
+    best, best_q = "en", -1.0
+    for part in header.split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        lang = tag.strip().lower().split("-")[0]
+        if lang in languages and q > best_q:
+            best, best_q = lang, q
+    return best

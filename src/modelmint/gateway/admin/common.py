@@ -31,16 +31,16 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-def _doc(description: str) -> dict[str, Any]:
+def error_doc(description: str) -> dict[str, Any]:
     return {"model": ErrorResponse, "description": description}
 
 
 # Documented on every admin router, so the OpenAPI schema names each status it can return.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _doc("Invalid request: the message says what is wrong and what to do."),
-    401: _doc("Missing or invalid admin key (or the console session's key was revoked)."),
-    403: _doc("Console session only: the X-CSRF-Token header is missing or wrong."),
-    404: _doc("Not found, or not visible to this admin key (the same answer)."),
+    400: error_doc("Invalid request: the message says what is wrong and what to do."),
+    401: error_doc("Missing or invalid admin key (or the console session's key was revoked)."),
+    403: error_doc("Console session only: the X-CSRF-Token header is missing or wrong."),
+    404: error_doc("Not found, or not visible to this admin key (the same answer)."),
 }
 
 

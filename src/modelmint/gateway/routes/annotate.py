@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field
 from modelmint.catalog import Catalog
 from modelmint.config import get_settings
 from modelmint.config.clock import Clock, utc_now
-from modelmint.gateway.admin.common import ErrorResponse
+from modelmint.gateway.admin.common import error_doc
 from modelmint.gateway.errors import APIError
-from modelmint.gateway.web_session import WebSession, WebSessions
+from modelmint.gateway.web_session import PAGE_HEADERS, WebSession, WebSessions, accept_language
 from modelmint.labeling.annotations import Annotations
 from modelmint.labeling.annotators import LANGUAGES, AnnotatorInfo, Annotators
 from modelmint.labeling.projects import LabelingError, LabelProjects, Progress
@@ -33,28 +33,15 @@ from modelmint.store import Store
 
 STATIC_DIR = Path(str(files("modelmint.gateway").joinpath("static", "annotate")))
 PAGE_PATH = "/label"
-# Security headers of the page: scripts and styles only from our own files, no framing
-# (a labeling page in someone else's frame could be fed keystrokes).
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
-
-def _doc(description: str) -> dict[str, Any]:
-    return {"model": ErrorResponse, "description": description}
 
 
 router = APIRouter(
     tags=["annotate"],
     responses={
-        400: _doc("Invalid request: the message says what is wrong and what to do."),
-        401: _doc("Not signed in, the session expired, or the annotator was revoked."),
-        403: _doc("The X-CSRF-Token header is missing or is not this session's token."),
-        404: _doc("No such project or item, or one this annotator may not label."),
+        400: error_doc("Invalid request: the message says what is wrong and what to do."),
+        401: error_doc("Not signed in, the session expired, or the annotator was revoked."),
+        403: error_doc("The X-CSRF-Token header is missing or is not this session's token."),
+        404: error_doc("No such project or item, or one this annotator may not label."),
     },
 )
 
@@ -247,23 +234,6 @@ def _item(v: ItemView) -> ItemOut:
     )
 
 
-def _accept_language(header: str) -> str:
-    """The first of our languages the browser asks for (by q), else English."""
-    best, best_q = "en", -1.0
-    for part in header.split(","):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                continue
-        lang = tag.strip().lower().split("-")[0]
-        if lang in LANGUAGES and q > best_q:
-            best, best_q = lang, q
-    return best
-
-
 # -- the page and the session ----------------------------------------------------------------
 @router.get(PAGE_PATH, response_class=HTMLResponse, include_in_schema=False)
 async def page(request: Request, services: LabelServices = Depends(get_label_services)) -> Response:
@@ -275,7 +245,7 @@ async def page(request: Request, services: LabelServices = Depends(get_label_ser
     language = (
         annotator.language
         if signed and annotator
-        else _accept_language(request.headers.get("accept-language", ""))
+        else accept_language(request.headers.get("accept-language", ""), LANGUAGES)
     )
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     html = html.replace("__LANG__", language).replace("__SIGNED_IN__", str(signed).lower())

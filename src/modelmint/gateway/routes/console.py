@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -17,11 +17,10 @@ from pydantic import BaseModel, Field
 
 from modelmint.commerce.admin_keys import AdminPrincipal
 from modelmint.gateway.admin.auth import console_sessions, require_admin
-from modelmint.gateway.admin.common import ErrorResponse
+from modelmint.gateway.admin.common import error_doc
 from modelmint.gateway.admin.services import AdminServices, get_services
 from modelmint.gateway.errors import APIError
-from modelmint.gateway.routes.annotate import PAGE_HEADERS, _accept_language
-from modelmint.gateway.web_session import WebSessions
+from modelmint.gateway.web_session import PAGE_HEADERS, WebSessions, accept_language
 
 STATIC_DIR = Path(str(files("modelmint.gateway").joinpath("static", "console")))
 PAGE_PATH = "/console"
@@ -29,15 +28,11 @@ LANGUAGE_COOKIE = "mint_console_lang"  # set by the page's language toggle (en o
 LANGUAGES = ("en", "zh")
 
 
-def _doc(description: str) -> dict[str, Any]:
-    return {"model": ErrorResponse, "description": description}
-
-
 router = APIRouter(
     tags=["console"],
     responses={
-        401: _doc("Wrong, revoked or expired admin key, or no session."),
-        403: _doc("The X-CSRF-Token header is missing or is not this session's token."),
+        401: error_doc("Wrong, revoked or expired admin key, or no session."),
+        403: error_doc("The X-CSRF-Token header is missing or is not this session's token."),
     },
 )
 
@@ -62,7 +57,7 @@ def _language(request: Request) -> str:
     chosen = request.cookies.get(LANGUAGE_COOKIE, "")
     if chosen in LANGUAGES:
         return chosen
-    return _accept_language(request.headers.get("accept-language", ""))
+    return accept_language(request.headers.get("accept-language", ""), LANGUAGES)
 
 
 def _me(principal: AdminPrincipal, request: Request) -> ConsoleMe:
