@@ -131,7 +131,7 @@ def _check_name(name: str) -> None:
         )
 
 
-def _dataset_ref(row: Dataset) -> DatasetRef:
+def dataset_ref(row: Dataset) -> DatasetRef:
     return DatasetRef(
         row.id,
         row.name,
@@ -214,7 +214,7 @@ class Catalog(EvaluationsMixin):
             same = _dataset_with_hash(s, name, content_hash)
             if same is not None:
                 shutil.rmtree(staged, ignore_errors=True)
-                return _dataset_ref(same), False
+                return dataset_ref(same), False
             version = _next_version(s, Dataset, name)
             dest = self._adopt(staged, self.artifacts_dir / "datasets" / name / f"v{version}")
             row = Dataset(
@@ -229,13 +229,13 @@ class Catalog(EvaluationsMixin):
             )
             s.add(row)
             s.flush()
-            return _dataset_ref(row), True
+            return dataset_ref(row), True
 
     def find_dataset(self, name: str, content_hash: str) -> DatasetRef | None:
         """The version of ``name`` with exactly this content, if there is one."""
         with self.store.session() as s:
             row = _dataset_with_hash(s, name, content_hash)
-            return _dataset_ref(row) if row else None
+            return dataset_ref(row) if row else None
 
     def get_dataset(self, name: str, version: int | None = None) -> DatasetRef:
         with self.store.session() as s:
@@ -249,12 +249,12 @@ class Catalog(EvaluationsMixin):
             if row is None:
                 what = f"{name}:{version}" if version else name
                 raise CatalogError(f"no dataset {what}; see `mint data list`")
-            return _dataset_ref(row)
+            return dataset_ref(row)
 
     def list_datasets(self) -> list[DatasetRef]:
         with self.store.session() as s:
             rows = s.scalars(select(Dataset).order_by(Dataset.name, Dataset.version))
-            return [_dataset_ref(r) for r in rows]
+            return [dataset_ref(r) for r in rows]
 
     # runs ----------------------------------------------------------------------------------
     def start_run(self, kind: str, *, dataset_id: int | None, config: dict[str, Any]) -> int:

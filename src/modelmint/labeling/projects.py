@@ -4,13 +4,13 @@ choices) and by how many people (overlap). Creating a project makes one item per
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modelmint.catalog import Catalog, CatalogError, DatasetRef
+from modelmint.catalog.catalog import dataset_ref
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import Annotation, Dataset, LabelItem, LabelProject, Store
 
@@ -90,18 +90,6 @@ def _check_kind(kind: str, labels: list[str] | None, overlap: int) -> list[str]:
             f"a {kind} project's choices are fixed ({fixed or 'free text'}); leave labels out"
         )
     return list(fixed)
-
-
-def _ref_of(row: Dataset) -> DatasetRef:
-    return DatasetRef(
-        row.id,
-        row.name,
-        row.version,
-        Path(row.path),
-        row.content_hash,
-        row.num_records,
-        dict(row.splits),
-    )
 
 
 def project_row(s: Session, name: str) -> LabelProject:
@@ -220,7 +208,7 @@ class LabelProjects:
         if project.dataset_id is None:
             return None
         with self.store.session() as s:
-            return _ref_of(s.get_one(Dataset, project.dataset_id))
+            return dataset_ref(s.get_one(Dataset, project.dataset_id))
 
     def progress(self, name: str) -> Progress:
         with self.store.session() as s:
