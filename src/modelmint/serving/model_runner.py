@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel
 
+from modelmint.serving.decode_attention import use_decode_attention
 from modelmint.serving.kv_cache import SlotKVCache
 
 
@@ -44,6 +45,14 @@ class ModelRunner:
         head = model.get_output_embeddings()
         assert head is not None, "a causal LM has an output layer"
         self.head = head
+        if use_decode_attention(model):
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Builds the compiled decoding kernel now rather than in the first request's
+        time: once for one row and once for several (a size of 1 is compiled apart)."""
+        for rows in range(1, min(2, self.slots) + 1):
+            self.forward(0, [RowInput([0], 1)] * rows)
 
     @property
     def slots(self) -> int:

@@ -1,0 +1,69 @@
+"""The decoding-step attention kernel against torch's SDPA, and wired into the runner."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from modelmint.serving.decode_attention import KERNEL, NAME, decode_attention_eager
+from modelmint.serving.model_runner import ModelRunner, RowInput
+
+
+def _case(dtype: torch.dtype, heads: int, kv_heads: int) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(0)
+    rows, keys, dim = 5, 37, 16
+    query = torch.randn(rows, heads, 1, dim, generator=g).to(dtype)
+    # A slice of a longer cache, as the runner passes it: not contiguous.
+    key = torch.randn(rows, kv_heads, 64, dim, generator=g).to(dtype)[:, :, :keys]
+    value = torch.randn(rows, kv_heads, 64, dim, generator=g).to(dtype)[:, :, :keys]
+    lengths = torch.tensor([1, 9, 37, 20, 2])  # ragged: padding past each row's end
+    mask = (torch.arange(keys)[None, :] < lengths[:, None])[:, None, None, :]
+    return query, key, value, mask
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("heads,kv_heads", [(4, 4), (4, 2)])
+def test_kernel_equals_sdpa_on_ragged_rows(dtype: torch.dtype, heads: int, kv_heads: int) -> None:
+    query, key, value, mask = _case(dtype, heads, kv_heads)
+    group = heads // kv_heads
+    expected = F.scaled_dot_product_attention(
+        query.float(),
+        key.float().repeat_interleave(group, dim=1),
+        value.float().repeat_interleave(group, dim=1),
+        attn_mask=mask,
+        scale=0.3,
+    ).transpose(1, 2)
+    assert KERNEL.available, "inductor could not build the kernel on this machine"
+    for got in (
+        KERNEL(query, key, value, mask, 0.3),
+        decode_attention_eager(query, key, value, mask, 0.3),
+    ):
+        assert got is not None and got.shape == (5, 1, heads, 16) and got.dtype == dtype
+        tolerance = 1e-5 if dtype == torch.float32 else 2e-2
+        torch.testing.assert_close(got.float(), expected, atol=tolerance, rtol=tolerance)
+
+
+def test_runner_decodes_through_the_kernel_with_sdpa_logits() -> None:
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=97,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    model = LlamaForCausalLM(config)
+    runner = ModelRunner(model, slots=3, dtype=torch.float32)
+    assert model.config._attn_implementation == NAME
+    prompts = [[3, 4, 5, 6, 7, 8], [9, 10], [11, 12, 13]]
+    runner.forward(0, [RowInput(p, 0) for p in prompts])
+    got = runner.forward(0, [RowInput([20 + b], len(p)) for b, p in enumerate(prompts)])
+    with torch.inference_mode():
+        for b, p in enumerate(prompts):
+            ids = torch.tensor([[*p, 20 + b]])
+            expected = model(input_ids=ids).logits[0, -1]  # the kernel is for steps only
+            torch.testing.assert_close(got[b], expected, atol=1e-5, rtol=1e-5)
