@@ -16,6 +16,7 @@ from transformers import PreTrainedModel
 
 from modelmint.serving.decode_attention import use_decode_attention
 from modelmint.serving.kv_cache import SlotKVCache
+from modelmint.serving.packed_linear import pack_linears
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ModelRunner:
     def __init__(self, model: PreTrainedModel, *, slots: int, dtype: torch.dtype) -> None:
         config = model.config
         self.model = model.eval()
+        pack_linears(model)
         self.dtype = dtype
         self.vocab_size = int(config.vocab_size)
         self.context_length = int(config.max_position_embeddings)
@@ -45,14 +47,7 @@ class ModelRunner:
         head = model.get_output_embeddings()
         assert head is not None, "a causal LM has an output layer"
         self.head = head
-        if use_decode_attention(model):
-            self._warm_up()
-
-    def _warm_up(self) -> None:
-        """Builds the compiled decoding kernel now rather than in the first request's
-        time: once for one row and once for several (a size of 1 is compiled apart)."""
-        for rows in range(1, min(2, self.slots) + 1):
-            self.forward(0, [RowInput([0], 1)] * rows)
+        use_decode_attention(model)
 
     @property
     def slots(self) -> int:

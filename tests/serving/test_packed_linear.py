@@ -1,0 +1,55 @@
+"""Linear layers packed for oneDNN give the same answers as the plain ones."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from modelmint.serving.packed_linear import PackedLinear, pack_linears
+
+needs_onednn = pytest.mark.skipif(
+    not torch.backends.mkldnn.is_available(), reason="this torch build has no oneDNN"
+)
+
+
+@needs_onednn
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("rows", [1, 16, 300])
+def test_packed_linear_equals_linear(bias: bool, rows: int) -> None:
+    torch.manual_seed(0)
+    linear = nn.Linear(48, 80, bias=bias)
+    x = torch.randn(2, rows, 48)  # batch, tokens, features: the shapes a model passes
+    with torch.inference_mode():
+        torch.testing.assert_close(PackedLinear(linear)(x), linear(x), atol=1e-5, rtol=1e-5)
+
+
+class _SubclassedLinear(nn.Linear):
+    """Stands for a layer with a forward of its own (an adapter, a quantized layer)."""
+
+
+@needs_onednn
+def test_pack_linears_keeps_a_models_logits_and_leaves_subclasses() -> None:
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=101,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    model = LlamaForCausalLM(config).eval()
+    special = _SubclassedLinear(32, 32)
+    model.model.layers[0].self_attn.o_proj = special
+    ids = torch.tensor([[5, 17, 3, 99, 42, 7]])
+    with torch.inference_mode():
+        before = model(input_ids=ids).logits
+        packed = pack_linears(model)
+        after = model(input_ids=ids).logits
+    # 7 linears a layer and the output layer, less the one subclass
+    assert packed == 2 * 7 + 1 - 1
+    assert model.model.layers[0].self_attn.o_proj is special
+    assert isinstance(model.model.layers[1].self_attn.o_proj, PackedLinear)
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)
