@@ -51,3 +51,29 @@ def test_a_prefix_of_a_stop_string_is_released_when_it_does_not_complete(tok) ->
 def test_earliest_of_several_stops_wins(tok) -> None:
     pieces, _dec = _pieces(tok, "Hello world, goodbye world", stops=["goodbye", "world"])
     assert "".join(pieces) == "Hello "
+
+
+def test_every_prefix_is_what_decoding_everything_gives(tok) -> None:
+    text = "我们的订单 order 12345 已发货🎉 tracking ＃88，谢谢！ " * 6
+    ids = tok.encode(text, add_special_tokens=False)
+    dec = IncrementalDecoder(lambda i: tok.decode(i))
+    sent = ""
+    for n, i in enumerate(ids, start=1):
+        sent += dec.push(i)
+        assert tok.decode(ids[:n]).startswith(sent)  # nothing sent that the whole disowns
+        assert dec.text == tok.decode(ids[:n]).rstrip("\ufffd")
+    assert sent + dec.flush() == text
+
+
+def test_a_tokenizer_that_drops_a_window_start_space_loses_nothing() -> None:
+    # SentencePiece-like: a word-start marker decodes to a space except at the very start
+    # of what is decoded, so a window decoded alone would drop spaces.
+    vocab = ["▁the", "▁cat", "s", "▁sat"]
+
+    def decode(ids: list[int]) -> str:
+        return "".join(vocab[i] for i in ids).replace("▁", " ").lstrip(" ")
+
+    dec = IncrementalDecoder(decode)
+    ids = [0, 1, 2, 3, 0, 1]
+    pieces = [dec.push(i) for i in ids] + [dec.flush()]
+    assert "".join(pieces) == "the cats sat the cat"
