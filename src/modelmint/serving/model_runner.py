@@ -16,6 +16,7 @@ from transformers import PreTrainedModel
 
 from modelmint.serving.decode_attention import use_decode_attention
 from modelmint.serving.kv_cache import SlotKVCache
+from modelmint.serving.llama_decode import LlamaDecoder, supports
 from modelmint.serving.packed_linear import pack_linears
 
 
@@ -29,7 +30,6 @@ class ModelRunner:
     def __init__(self, model: PreTrainedModel, *, slots: int, dtype: torch.dtype) -> None:
         config = model.config
         self.model = model.eval()
-        pack_linears(model)
         self.dtype = dtype
         self.vocab_size = int(config.vocab_size)
         self.context_length = int(config.max_position_embeddings)
@@ -43,11 +43,15 @@ class ModelRunner:
             head_dim=head_dim,
             dtype=dtype,
         )
+        # Decoding steps of a plain Llama skip the Hugging Face layers; built from the
+        # plain weights, so before those are packed.
+        kernel = use_decode_attention(model)
+        self.decoder = LlamaDecoder(model, self.cache) if kernel and supports(model) else None
+        pack_linears(model)
         self.body = model.base_model
         head = model.get_output_embeddings()
         assert head is not None, "a causal LM has an output layer"
         self.head = head
-        use_decode_attention(model)
 
     @property
     def slots(self) -> int:
@@ -59,6 +63,8 @@ class ModelRunner:
         lengths = [len(r.tokens) for r in rows]
         starts = [r.start for r in rows]
         kv_len = self.cache.bind(lo, starts, lengths)
+        if self.decoder is not None and max(lengths) == 1:
+            return self.decoder.decode(lo, [r.tokens[0] for r in rows], starts)
         n = max(lengths)
         ids = torch.zeros((len(rows), n), dtype=torch.long)
         for b, r in enumerate(rows):

@@ -1,0 +1,58 @@
+"""The written-out Llama decoding step against the Hugging Face layers it stands in for."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from modelmint.serving.llama_decode import supports
+from modelmint.serving.model_runner import ModelRunner, RowInput
+
+
+def _config(**overrides: object) -> LlamaConfig:
+    fields: dict[str, object] = dict(
+        vocab_size=97,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    return LlamaConfig(**(fields | overrides))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_steps_equal_the_hugging_face_layers(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(_config()).to(dtype)
+    fast = ModelRunner(copy.deepcopy(model), slots=3, dtype=dtype)
+    reference = ModelRunner(model, slots=3, dtype=dtype)
+    assert fast.decoder is not None
+    reference.decoder = None  # every step through the model's own layers
+    prompts = [[3, 4, 5, 6, 7, 8, 9], [10, 11], [12, 13, 14]]
+    for runner in (fast, reference):
+        runner.forward(0, [RowInput(p, 0) for p in prompts])
+    lengths = [len(p) for p in prompts]
+    tokens = [20, 21, 22]
+    for _ in range(6):  # rows at different positions, growing
+        rows = [RowInput([t], n) for t, n in zip(tokens, lengths, strict=True)]
+        got, expected = fast.forward(0, rows), reference.forward(0, rows)
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+        tokens = [int(t) for t in expected.argmax(-1)]
+        lengths = [n + 1 for n in lengths]
+    # the keys and values it wrote are the ones the layers wrote
+    for mine, theirs in zip(fast.cache.keys, reference.cache.keys, strict=True):
+        torch.testing.assert_close(mine[:3, :, :13], theirs[:3, :, :13])
+
+
+def test_only_configurations_it_covers() -> None:
+    assert supports(LlamaForCausalLM(_config()))
+    assert not supports(LlamaForCausalLM(_config(attention_bias=True)))
+    assert not supports(LlamaForCausalLM(_config(mlp_bias=True)))
+    assert not supports(LlamaForCausalLM(_config(hidden_act="gelu")))
+    dynamic = {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0}
+    assert not supports(LlamaForCausalLM(_config(rope_parameters=dynamic)))
