@@ -4,8 +4,9 @@ The loop is greedy search as ``model.generate`` runs it, without its per-step bo
 one forward pass over the prompt, then one token per forward pass through a transformers
 ``DynamicCache``, with ``batch_size`` sequences decoded side by side. It never stops early,
 so every model decodes exactly the same number of tokens. Prefill time is included, as a
-client waiting for its answer sees it. (The serving engine runs the same model layers with
-a preallocated cache; the ratio between two models is what this measures.)
+client waiting for its answer sees it. (This compares model versions through the same
+Hugging Face layers; the serving engine has faster paths of its own for float32 and
+bfloat16 Llama models, so its absolute figures, and its ratios, differ.)
 
 On a shared machine one measurement is noise: :func:`compare_decode_speed` interleaves the
 models (a, b, c, a, b, c, ...) and takes the median of each, so a burst of load from
