@@ -8,6 +8,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from modelmint.compression.quantize import quantize_int8_dynamic
 from modelmint.serving.llama_decode import supports
 from modelmint.serving.model_runner import ModelRunner, RowInput
 
@@ -56,3 +57,18 @@ def test_only_configurations_it_covers() -> None:
     assert not supports(LlamaForCausalLM(_config(hidden_act="gelu")))
     dynamic = {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0}
     assert not supports(LlamaForCausalLM(_config(rope_parameters=dynamic)))
+
+
+@pytest.mark.parametrize("output_layer", [True, False])
+def test_int8_layers_are_called_as_they_are(output_layer: bool) -> None:
+    torch.manual_seed(0)
+    model = quantize_int8_dynamic(LlamaForCausalLM(_config()), output_layer=output_layer)
+    fast = ModelRunner(copy.deepcopy(model), slots=2, dtype=torch.float32)
+    reference = ModelRunner(model, slots=2, dtype=torch.float32)
+    assert fast.decoder is not None
+    reference.decoder = None
+    prompts = [[3, 4, 5, 6], [7, 8]]
+    for runner in (fast, reference):
+        runner.forward(0, [RowInput(p, 0) for p in prompts])
+    rows = [RowInput([9], 4), RowInput([10], 2)]
+    torch.testing.assert_close(fast.forward(0, rows), reference.forward(0, rows))

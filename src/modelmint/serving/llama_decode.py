@@ -8,13 +8,15 @@ in the same order, so the logits are bit-identical to the Hugging Face layers' (
 holds them equal), 17-25% faster a step (16 rows: 8.7 -> 7.2 ms in bfloat16).
 
 Only decoding steps come here, and only for configurations whose arithmetic this file
-covers (:func:`supports`): no biases, SiLU, static rotary scaling. Prefill, scoring and
+covers (:func:`supports`): no biases, SiLU, static rotary scaling. Int8 layers from ``mint
+compress`` are called as they are, each on its own. Prefill, scoring and
 every other model keep the Hugging Face layers. The fused query-key-value and gate-up
 weights are packed copies beside the model's own, so a model served this way holds those
 weights twice (the output, down and vocabulary products are shared)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -31,7 +33,6 @@ STATIC_ROPE = {None, "default", "linear", "llama3"}  # baked into inv_freq by tr
 def supports(model: Any) -> bool:
     config = model.config
     rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
-    inner = getattr(model, "model", None)
     return (
         getattr(config, "model_type", None) == "llama"
         and not getattr(config, "attention_bias", False)
@@ -39,22 +40,28 @@ def supports(model: Any) -> bool:
         and getattr(config, "hidden_act", None) == "silu"
         and getattr(config, "pretraining_tp", 1) == 1
         and rope.get("rope_type") in STATIC_ROPE
-        and inner is not None
-        and type(model.get_output_embeddings()) is nn.Linear
-        and all(
-            type(m) is nn.Linear
-            for layer in inner.layers
-            for m in (*layer.self_attn.children(), *layer.mlp.children())
-            if isinstance(m, nn.Linear)
-        )
+        and getattr(model, "model", None) is not None
     )
 
 
-def _fused(*linears: nn.Module) -> PackedLinear:
-    weight = torch.cat([m.weight.detach() for m in linears if isinstance(m, nn.Linear)])
-    fused = nn.Linear(weight.shape[1], weight.shape[0], bias=False, dtype=weight.dtype)
-    fused.weight.data = weight
-    return PackedLinear(fused)
+Projection = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _joined(*modules: nn.Module) -> Projection:
+    """One product for several projections of the same input: their weights stacked and
+    packed when all are plain ``nn.Linear``; otherwise (int8 layers) each module's own,
+    concatenated."""
+    if all(type(m) is nn.Linear for m in modules):
+        weight = torch.cat([m.weight.detach() for m in modules if isinstance(m, nn.Linear)])
+        stacked = nn.Linear(weight.shape[1], weight.shape[0], bias=False, dtype=weight.dtype)
+        stacked.weight.data = weight
+        return PackedLinear(stacked)
+    return lambda x: torch.cat([m(x) for m in modules], dim=-1)
+
+
+def _shared(module: nn.Module) -> nn.Module:
+    """A projection used alone: packed once, and the model's own module becomes it."""
+    return PackedLinear(module) if type(module) is nn.Linear else module
 
 
 class LlamaDecoder:
@@ -69,26 +76,24 @@ class LlamaDecoder:
         self.intermediate = int(config.intermediate_size)
         self.eps = float(config.rms_norm_eps)
         self.embed = model.model.embed_tokens
-        self.layers = []
+        self.layers: list[
+            tuple[torch.Tensor, Projection, nn.Module, torch.Tensor, Projection, nn.Module]
+        ] = []
         for layer in model.model.layers:
             attention, mlp = layer.self_attn, layer.mlp
-            # Layers used alone are packed once and shared with the model's own modules.
-            attention.o_proj, mlp.down_proj = (
-                PackedLinear(attention.o_proj),
-                PackedLinear(mlp.down_proj),
-            )
+            attention.o_proj, mlp.down_proj = _shared(attention.o_proj), _shared(mlp.down_proj)
             self.layers.append(
                 (
                     layer.input_layernorm.weight,
-                    _fused(attention.q_proj, attention.k_proj, attention.v_proj),
+                    _joined(attention.q_proj, attention.k_proj, attention.v_proj),
                     attention.o_proj,
                     layer.post_attention_layernorm.weight,
-                    _fused(mlp.gate_proj, mlp.up_proj),
+                    _joined(mlp.gate_proj, mlp.up_proj),
                     mlp.down_proj,
                 )
             )
         self.norm = model.model.norm.weight
-        self.head = PackedLinear(model.lm_head)
+        self.head = _shared(model.get_output_embeddings())
         model.set_output_embeddings(self.head)
         rotary = model.model.rotary_emb
         # As LlamaRotaryEmbedding computes them: float32 angles, scaled, then the model dtype.
