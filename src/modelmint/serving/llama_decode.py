@@ -4,15 +4,16 @@ The Hugging Face layers spend a step's time on ~40 small tensor operations and a
 Python calls per layer around the matrix products that matter. Here a layer is one fused
 query-key-value product, rotary embedding from a table, the cache write, the decoding
 attention kernel, the output product, and one fused gate-up product: the same arithmetic
-in the same order, so the logits are bit-identical to the Hugging Face layers' (a test
-holds them equal), 17-25% faster a step (16 rows: 8.7 -> 7.2 ms in bfloat16).
+in the same order, so the logits are those of the Hugging Face layers (bit-identical when
+measured; the tests hold them within 1e-5). One bfloat16 step of the ``small`` preset: 16
+rows 9.4 -> 7.7 ms, 1 row 4.8 -> 2.6 ms.
 
 Only decoding steps come here, and only for configurations whose arithmetic this file
 covers (:func:`supports`): no biases, SiLU, static rotary scaling. Int8 layers from ``mint
-compress`` are called as they are, each on its own. Prefill, scoring and
-every other model keep the Hugging Face layers. The fused query-key-value and gate-up
-weights are packed copies beside the model's own, so a model served this way holds those
-weights twice (the output, down and vocabulary products are shared)."""
+compress`` are called as they are, each on its own. Prefill, scoring and every other model
+keep the Hugging Face layers. The fused query-key-value and gate-up weights are packed
+copies beside the model's own, so a model served this way holds those weights twice (the
+output, down and vocabulary products are shared)."""
 
 from __future__ import annotations
 
