@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from modelmint.serving.decode_attention import NAME, decode_attention, kernel_available
 from modelmint.serving.model_runner import ModelRunner, RowInput
+from serving_support import tiny_llama
 
 
 def _case(dtype: torch.dtype, heads: int, kv_heads: int) -> tuple[torch.Tensor, ...]:
@@ -45,16 +45,7 @@ def test_kernel_equals_sdpa_on_ragged_rows(dtype: torch.dtype, heads: int, kv_he
 
 def test_runner_decodes_through_the_kernel_with_sdpa_logits() -> None:
     torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=97,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    model = LlamaForCausalLM(config)
+    model = tiny_llama()
     runner = ModelRunner(model, slots=3, dtype=torch.float32)
     assert model.config._attn_implementation == NAME
     prompts = [[3, 4, 5, 6, 7, 8], [9, 10], [11, 12, 13]]

@@ -6,30 +6,17 @@ import copy
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from modelmint.compression.quantize import quantize_int8_dynamic
 from modelmint.serving.llama_decode import supports
 from modelmint.serving.model_runner import ModelRunner, RowInput
-
-
-def _config(**overrides: object) -> LlamaConfig:
-    fields: dict[str, object] = dict(
-        vocab_size=97,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    return LlamaConfig(**(fields | overrides))
+from serving_support import tiny_llama
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_steps_equal_the_hugging_face_layers(dtype: torch.dtype) -> None:
     torch.manual_seed(0)
-    model = LlamaForCausalLM(_config()).to(dtype)
+    model = tiny_llama().to(dtype)
     fast = ModelRunner(copy.deepcopy(model), slots=3, dtype=dtype)
     reference = ModelRunner(model, slots=3, dtype=dtype)
     assert fast.decoder is not None
@@ -51,18 +38,18 @@ def test_steps_equal_the_hugging_face_layers(dtype: torch.dtype) -> None:
 
 
 def test_only_configurations_it_covers() -> None:
-    assert supports(LlamaForCausalLM(_config()))
-    assert not supports(LlamaForCausalLM(_config(attention_bias=True)))
-    assert not supports(LlamaForCausalLM(_config(mlp_bias=True)))
-    assert not supports(LlamaForCausalLM(_config(hidden_act="gelu")))
+    assert supports(tiny_llama())
+    assert not supports(tiny_llama(attention_bias=True))
+    assert not supports(tiny_llama(mlp_bias=True))
+    assert not supports(tiny_llama(hidden_act="gelu"))
     dynamic = {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0}
-    assert not supports(LlamaForCausalLM(_config(rope_parameters=dynamic)))
+    assert not supports(tiny_llama(rope_parameters=dynamic))
 
 
 @pytest.mark.parametrize("output_layer", [True, False])
 def test_int8_layers_are_called_as_they_are(output_layer: bool) -> None:
     torch.manual_seed(0)
-    model = quantize_int8_dynamic(LlamaForCausalLM(_config()), output_layer=output_layer)
+    model = quantize_int8_dynamic(tiny_llama(), output_layer=output_layer)
     fast = ModelRunner(copy.deepcopy(model), slots=2, dtype=torch.float32)
     reference = ModelRunner(model, slots=2, dtype=torch.float32)
     assert fast.decoder is not None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from modelmint.serving.packed_linear import PackedLinear, pack_linears
+from serving_support import tiny_llama
 
 needs_onednn = pytest.mark.skipif(
     not torch.backends.mkldnn.is_available(), reason="this torch build has no oneDNN"
@@ -32,15 +32,7 @@ class _SubclassedLinear(nn.Linear):
 @needs_onednn
 def test_pack_linears_keeps_a_models_logits_and_leaves_subclasses() -> None:
     torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=101,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    model = LlamaForCausalLM(config).eval()
+    model = tiny_llama(vocab_size=101, num_key_value_heads=4).eval()
     special = _SubclassedLinear(32, 32)
     model.model.layers[0].self_attn.o_proj = special
     ids = torch.tensor([[5, 17, 3, 99, 42, 7]])
