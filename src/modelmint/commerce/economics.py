@@ -32,6 +32,16 @@ from modelmint.commerce.errors import CommerceError
 from modelmint.store import Channel, ModelVersion, Store, Tenant, UsageEvent
 
 SECONDS_PER_HOUR = 3600
+# What the ledger is grouped by and summed over, for every report on it (this one and
+# the console's time series): requests, prompt and completion tokens, retail, wholesale.
+USAGE_GROUP = (UsageEvent.model_version_id, UsageEvent.tenant_id, UsageEvent.channel_id)
+USAGE_TOTALS = (
+    func.count(UsageEvent.id),
+    func.sum(UsageEvent.prompt_tokens),
+    func.sum(UsageEvent.completion_tokens),
+    func.sum(UsageEvent.retail_micros),
+    func.sum(UsageEvent.wholesale_micros),
+)
 MTOK = 1_000_000
 
 
@@ -169,16 +179,7 @@ def economics(
         for mid, tps in throughput.items()
         if tps > 0
     }
-    q = select(
-        UsageEvent.model_version_id,
-        UsageEvent.tenant_id,
-        UsageEvent.channel_id,
-        func.count(UsageEvent.id),
-        func.sum(UsageEvent.prompt_tokens),
-        func.sum(UsageEvent.completion_tokens),
-        func.sum(UsageEvent.retail_micros),
-        func.sum(UsageEvent.wholesale_micros),
-    ).group_by(UsageEvent.model_version_id, UsageEvent.tenant_id, UsageEvent.channel_id)
+    q = select(*USAGE_GROUP, *USAGE_TOTALS).group_by(*USAGE_GROUP)
     if since is not None:
         q = q.where(UsageEvent.created_at >= since)
     if until is not None:

@@ -26,7 +26,7 @@ from typing import Literal, NamedTuple
 
 from sqlalchemy import ColumnElement, func, select
 
-from modelmint.commerce.economics import SECONDS_PER_HOUR
+from modelmint.commerce.economics import SECONDS_PER_HOUR, USAGE_GROUP, USAGE_TOTALS
 from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.scope import Scope
 from modelmint.store import Channel, ModelVersion, Store, Tenant, UsageEvent
@@ -170,19 +170,9 @@ def usage_series(
     lo = starts[0]
     key = _bucket_key(store, bucket)
     q = (
-        select(
-            key,
-            UsageEvent.model_version_id,
-            UsageEvent.tenant_id,
-            UsageEvent.channel_id,
-            func.count(UsageEvent.id),
-            func.sum(UsageEvent.prompt_tokens),
-            func.sum(UsageEvent.completion_tokens),
-            func.sum(UsageEvent.retail_micros),
-            func.sum(UsageEvent.wholesale_micros),
-        )
+        select(key, *USAGE_GROUP, *USAGE_TOTALS)
         .where(UsageEvent.created_at >= lo, UsageEvent.created_at < hi)
-        .group_by(key, UsageEvent.model_version_id, UsageEvent.tenant_id, UsageEvent.channel_id)
+        .group_by(key, *USAGE_GROUP)
     )
     if scope.channel_id is not None:
         q = q.where(UsageEvent.channel_id == scope.channel_id)
