@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -129,6 +131,15 @@ def test_masking_is_80_10_10_and_a_function_of_the_batch(catalog: Catalog, micro
     assert 0.76 < outcome["mask"] / n < 0.84 and 0.07 < outcome["same"] / n < 0.13
     again = collator([{"input_ids": row} for row in ids])
     assert torch.equal(again["input_ids"], batch["input_ids"])  # same batch, same masks
+    torch.manual_seed(12345)  # the global generator plays no part
+    fresh = ContentSeededMasking(tok, 0.15, seed=0)([{"input_ids": row} for row in ids])
+    assert torch.equal(fresh["input_ids"], batch["input_ids"])
+    # another process (as a resumed run, or a data-loader worker) draws the very same masks
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        elsewhere = pool.submit(collator, [{"input_ids": row} for row in ids]).result()
+    assert torch.equal(elsewhere["input_ids"], batch["input_ids"])
+    other_seed = ContentSeededMasking(tok, 0.15, seed=1)([{"input_ids": row} for row in ids])
+    assert not torch.equal(other_seed["input_ids"], batch["input_ids"])
 
 
 def test_pretrain_mlm_then_classify_from_it_and_continue(catalog: Catalog, micro_base: str) -> None:

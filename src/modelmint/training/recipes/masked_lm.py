@@ -24,18 +24,31 @@ from modelmint.training.trainer import TrainContext
 
 
 class ContentSeededMasking(DataCollatorForLanguageModeling):
-    """80/10/10 masking whose randomness is a function of the batch and the seed only."""
+    """80/10/10 masking whose randomness is a function of the batch and the seed only.
+
+    The generator is made in ``torch_mask_tokens``, from the very ids being masked, and the
+    parent gets no seed: a seeded parent keeps a generator of its own, which it re-creates
+    whenever it decides to (transformers 5.x does per process), and that one would replace
+    ours between batches."""
 
     def __init__(self, tokenizer: Any, mlm_probability: float, seed: int) -> None:
-        super().__init__(tokenizer, mlm=True, mlm_probability=mlm_probability, seed=seed)
+        super().__init__(tokenizer, mlm=True, mlm_probability=mlm_probability)
         self.base_seed = seed
 
-    def torch_call(self, examples: list[Any]) -> dict[str, Any]:
-        ids = torch.stack([torch.as_tensor(e["input_ids"]) for e in examples]).long()
-        weights = torch.arange(1, ids.numel() + 1).view_as(ids)
-        digest = int(torch.sum(ids * weights) % (2**61 - 1))
-        self.generator = torch.Generator().manual_seed(self.base_seed * 1_000_003 + digest)
-        return super().torch_call(examples)
+    def torch_mask_tokens(
+        self, inputs: Any, special_tokens_mask: Any | None = None, offset_mapping: Any | None = None
+    ) -> tuple[Any, Any]:
+        self.generator = torch.Generator().manual_seed(self.base_seed * 1_000_003 + _digest(inputs))
+        return super().torch_mask_tokens(
+            inputs, special_tokens_mask=special_tokens_mask, offset_mapping=offset_mapping
+        )
+
+
+def _digest(ids: torch.Tensor) -> int:
+    """A position-weighted sum of the ids: equal batches give equal digests."""
+    ids = ids.long()
+    weights = torch.arange(1, ids.numel() + 1).view_as(ids)
+    return int(torch.sum(ids * weights) % (2**61 - 1))
 
 
 def run(recipe: PretrainMLM, inputs: RecipeInputs, ctx: TrainContext, resume: bool) -> Trained:
