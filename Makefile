@@ -5,14 +5,27 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # torch first and pinned: a dependency left to itself would pull a newer build with CUDA.
 TORCH  := torch==2.13.0
+# Exact versions of everything else; `make lock` re-resolves it from pyproject.toml's ranges.
+LOCK   := requirements.lock
+EXTRAS := dev,docs
+# The demo's model size: tiny answers within the first minutes; SIZE=small is the better model.
+SIZE   ?= tiny
+# Not the whole machine: xdist workers each run torch on their own cores.
+WORKERS ?= 2
+# The unit tier: no browsers, no servers, no external services, no end-to-end training.
+FAST   := not slow and not browser and not postgres and not redis
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test test-fast bench lint docs lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e '.[$(EXTRAS)]'
 	$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'torch {v} replaced 2.13.0')"
+	$(BIN)/pip freeze --exclude-editable > $(VENV)/installed.txt
+	grep -v '^#' $(LOCK) | diff - $(VENV)/installed.txt \
+		|| { echo "the venv differs from $(LOCK) (above); 'make clean setup' rebuilds it"; exit 1; }
 	touch $(STAMP)
 
 # Browser tests drive Debian's Chromium (never a downloaded browser); the CJK fonts let its
@@ -25,20 +38,38 @@ $(BROWSER):
 setup: $(STAMP) $(BROWSER)
 
 demo: setup
-	$(BIN)/mint quickstart --size small
+	$(BIN)/mint quickstart --size $(SIZE)
 	$(BIN)/mint serve --model demo --host 127.0.0.1 --port 8000
 
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(WORKERS) --durations=15
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -n $(WORKERS) --durations=15 -m "$(FAST)"
 
 bench: setup
 	@for b in $(wildcard benchmarks/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-lint: setup
+lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python ../shared/tools/check_layers.py .
+	$(BIN)/lint-imports
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+docs: $(STAMP)
+	$(BIN)/mkdocs serve
+
+# Re-resolves every dependency within pyproject.toml's ranges in a new venv and writes the
+# exact versions to the lock. Then run `make test` and commit both files together.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet $(TORCH)
+	.lock-venv/bin/pip install --quiet -e '.[$(EXTRAS)]'
+	{ echo "# Exact versions for make setup; 'make lock' writes this file. Do not edit."; \
+	  .lock-venv/bin/pip freeze --exclude-editable; } > $(LOCK)
+	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .lock-venv .pytest_cache .mypy_cache .ruff_cache site

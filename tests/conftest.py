@@ -1,5 +1,9 @@
 """Shared fixtures. Stores run on SQLite always and also on PostgreSQL when
-MINT_TEST_DATABASE_URL is set (each test in a fresh schema of its own)."""
+MINT_TEST_DATABASE_URL is set (each test in a fresh schema of its own); Redis tests run when
+MINT_TEST_REDIS_URL is set (each under a key prefix of its own).
+
+A test that takes a service's fixture is marked with that service, so `-m "not postgres"`
+and `-m "not redis"` select by what a test really uses."""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from modelmint.config import Settings
 from modelmint.store import Store
 
 PG_URL = os.environ.get("MINT_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("MINT_TEST_REDIS_URL")
+SERVICE_MARKS = {"pg_schema_url": "postgres", "redis_prefix": "redis"}
 
 STORE_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -40,6 +46,28 @@ def pg_schema_url() -> Iterator[str]:
         with admin.begin() as c:
             c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own in the test Redis; its keys are deleted afterwards."""
+    if not REDIS_URL:
+        pytest.skip("MINT_TEST_REDIS_URL is not set")
+    import redis
+
+    prefix = f"mint-test-{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    for k in client.scan_iter(f"{prefix}*"):
+        client.delete(k)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        for fixture, mark in SERVICE_MARKS.items():
+            if fixture in used:
+                item.add_marker(mark)
 
 
 @pytest.fixture(params=STORE_BACKENDS)

@@ -15,6 +15,8 @@ from browser_support import live_server
 from modelmint.labeling import Annotations, export_labels, final_labels
 from modelmint.store import LabelItem, Store
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 

@@ -30,6 +30,8 @@ from modelmint.observability.serving_metrics import ServingMetrics
 from modelmint.serving import Engine
 from modelmint.store import Store
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 PEPPER = b"console-test-pepper"

@@ -16,6 +16,8 @@ from browser_support import live_server
 from console_models_support import REPORT_TEXT, ModelsWorld, models_world
 from modelmint.store import ModelAlias, Store
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 LAPTOP = {"width": 1280, "height": 900}

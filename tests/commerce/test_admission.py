@@ -189,7 +189,6 @@ def test_200_concurrent_requests_never_overdraw_a_wallet(world: World) -> None:
     assert reservations(world.store) == 0 and refused > 0
 
 
-@pytest.mark.postgres
 def test_two_replicas_sharing_postgres_stay_exact(pg_schema_url: str, tmp_path: Path) -> None:
     clock = FakeClock()
     a, b = Store.open(pg_schema_url), Store.open(pg_schema_url)

@@ -6,8 +6,6 @@ PostgreSQL too when MINT_TEST_DATABASE_URL is set."""
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +28,8 @@ REDIS_URL = os.environ.get("MINT_TEST_REDIS_URL")
 
 
 @pytest.fixture
-def prefix() -> Iterator[str]:
-    if not REDIS_URL:
-        pytest.skip("MINT_TEST_REDIS_URL is not set")
-    import redis
-
-    p = f"mint-test-{uuid.uuid4().hex[:10]}:"
-    yield p
-    client = redis.Redis.from_url(REDIS_URL)
-    for k in client.scan_iter(f"{p}*"):
-        client.delete(k)
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -103,17 +102,10 @@ def test_retry_after_is_when_it_would_fit() -> None:
 
 
 @pytest.fixture
-def redis_limiter():
-    url = os.environ.get("MINT_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("MINT_TEST_REDIS_URL is not set")
+def redis_limiter(redis_prefix: str) -> RedisRateLimiter:
     import redis
 
-    client = redis.Redis.from_url(url)
-    prefix = f"mint-test-{uuid.uuid4().hex[:10]}:"
-    yield RedisRateLimiter(client, prefix)
-    for k in client.scan_iter(f"{prefix}*"):
-        client.delete(k)
+    return RedisRateLimiter(redis.Redis.from_url(os.environ["MINT_TEST_REDIS_URL"]), redis_prefix)
 
 
 def test_redis_limiter_refuses_the_n_plus_first_request_and_recovers(redis_limiter) -> None:
