@@ -73,8 +73,9 @@ def _method(name: str) -> QuantizationMethod:
 
 
 # The MLP's output projection reads the largest activation outliers in a decoder, and
-# int8-dynamic quantizes activations per token: on the trained `small` model, quantizing it
-# cost 2.17% perplexity and leaving it in float32 only 0.05%, for 8 of 57 layers.
+# int8-dynamic quantizes activations per token: on the trained `small` model, leaving it in
+# float32 (8 of 57 layers) removed nearly all of int8's perplexity cost (docs/benchmarks.md,
+# "Compression").
 FLOAT_BY_DEFAULT = ("down_proj",)
 
 

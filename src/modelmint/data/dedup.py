@@ -9,29 +9,17 @@ are; :mod:`modelmint.data.duplicates` finds the duplicates, on disk, at any corp
 Library: ``rensa`` (Rust; ``RMinHash`` sketches), chosen by
 ``benchmarks/dedup_choice.py`` over datasketch (``MinHash``/``MinHashLSH``, sha1 or xxh32 token
 hashes) and rensa's ``CMinHash``/``CMinHashDeduplicator``, all on the same normalized texts,
-5-grams, 128 permutations, threshold 0.8, 16 x 8 bands (2 shared cores):
-
-=====================================  ==========================  ==========================
-candidate                              6k sample: R / P / docs/s   60k (10 seeds): R / P / d/s
-=====================================  ==========================  ==========================
-rensa RMinHash + RMinHashLSH           1.000 / 1.000 / 47,000      0.997 / 0.853 / 43,000
-datasketch MinHash(sha1) + MinHashLSH  0.997 / 0.995 / 3,900       0.996 / 0.766 / 2,600
-datasketch MinHash(xxh32) + LSH        0.994 / 0.997 / 6,600       0.995 / 0.781 / 5,900
-rensa CMinHashDeduplicator (no LSH)    0.997 / 0.992 / 3,800       0.996 / 0.802 / 244
-=====================================  ==========================  ==========================
-
-R: planted pairs that share a cluster. P: implied pairs that are planted or have exact 5-gram
-Jaccard >= 0.8 (the concatenated seeds hold thousands of unplanted cross-seed duplicates).
-docs/s: normalized text to clusters. Why rensa: 7-16x faster, and more precise at the same
-bands (on 60k datasketch drops ~350 more documents, nearly all wrongly: its estimates pass more
-pairs whose true Jaccard is below 0.8). The 60k precision is MinHash noise (+-0.035 at 128
-permutations) on a corpus dense in pairs of Jaccard 0.7-0.8; ``num_perm=256`` measured 0.95
-precision, 0.99 recall there, at 0.7x the speed. rensa's ``RMinHash.update`` per
-document (51k docs/s signing) beat its batch ``from_token_sets`` (17k docs/s): the Python-side
-shingling dominates and holding a whole batch's shingles costs more than the hashing, so
-:func:`signatures` signs one document at a time. The in-memory ``RMinHashLSH`` index of that
-measurement cost ~2 KB per document (1,209 MB peak on 200 MiB), so the index is now sorted
-band-hash files instead (:mod:`modelmint.data.duplicates`), with the same bands.
+5-grams, 128 permutations, threshold 0.8, 16 x 8 bands. Why rensa: several times faster, and
+more precise at the same bands (datasketch's estimates pass more pairs whose true Jaccard is
+below 0.8, so it drops more documents, nearly all wrongly). On a corpus dense in pairs of
+Jaccard 0.7-0.8 the precision left is MinHash noise at 128 permutations; ``num_perm=256`` was
+more precise there but slower. rensa's ``RMinHash.update`` per document beat its batch
+``from_token_sets``: the Python-side shingling dominates and holding a whole batch's shingles
+costs more than the hashing, so :func:`signatures` signs one document at a time. The
+in-memory ``RMinHashLSH`` index of that measurement grew by kilobytes per document, so the
+index is now sorted band-hash files instead (:mod:`modelmint.data.duplicates`), with the same
+bands. The measured recall, precision, speed and memory are in docs/benchmarks.md, "MinHash
+library choice".
 """
 
 from __future__ import annotations
@@ -53,13 +41,15 @@ NEAR = "near_duplicate"
 # Han and kana are written without spaces, so a space next to one carries no meaning:
 # "你好，世界", "你好 世界" and "你好世界" must normalize alike.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# Starts with the literal space so the regex engine skips ahead to spaces (3x faster).
+# Starts with the literal space so the regex engine skips ahead to spaces (much faster;
+# docs/benchmarks.md, "Small measurements in the data code").
 _SPACE_BY_CJK = re.compile(f" (?:(?=[{_CJK}])|(?<=[{_CJK}] ))")
 
 
 @functools.cache
 def _punctuation() -> dict[int, str]:
-    """Every Unicode punctuation code point (categories P*) -> a space; built once, ~0.15 s."""
+    """Every Unicode punctuation code point (categories P*) -> a space; built once per process,
+    since walking every code point takes a noticeable moment."""
     return {
         c: " " for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("P")
     }

@@ -1,9 +1,9 @@
 """Language identification with py3langid, whose model ships inside its wheel.
 
 Chosen by measurement (``benchmarks/langid_choice.py``) over langid.py and lingua: all three
-label the sample corpus perfectly, but py3langid does best on short strings and is several
-times faster than either (3-4x lingua, whose 96 MB of models take 9-15 s to load, against
-4.5 MB and half a second; 6-17x langid.py).
+label the sample corpus perfectly, but py3langid does best on short strings, is several
+times faster than either, and its model is a fraction of lingua's size and quick to load
+(figures in docs/benchmarks.md, "Language detector choice").
 
 Two adjustments make it fit bilingual customer text:
 
@@ -55,7 +55,8 @@ class LanguageGuess:
 
 @cache
 def _identifier() -> Any:
-    # Loaded once per process (~0.5 s); the identifier is read-only, so sharing it is safe.
+    # Loaded once per process (it takes a moment); the identifier is read-only, so sharing
+    # it is safe.
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)

@@ -1,7 +1,7 @@
 """Classification metrics from a confusion matrix, equal to scikit-learn's (macro averages
 over the labels that occur in the references or the predictions, zero where undefined).
-Computed with numpy because a paired bootstrap scores 2,000 resamples and scikit-learn
-takes about 9 ms for each."""
+Computed with numpy because a paired bootstrap scores 2,000 resamples and scikit-learn's
+per-call cost, paid on each, dominated (docs/benchmarks.md, "Evaluation")."""
 
 from __future__ import annotations
 

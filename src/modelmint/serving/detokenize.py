@@ -16,8 +16,8 @@ class IncrementalDecoder:
     Each push decodes only the last few tokens, twice: the ones already turned into text
     and those plus the new ones, and keeps the difference (as vLLM and TGI do). Decoding a
     window alone would lose what some tokenizers do at a boundary (a SentencePiece word
-    start); decoding everything on every token costs O(n) per token, 25 us at 150 tokens
-    and 400 at 4,000."""
+    start); decoding everything on every token costs O(n) per token, which comes to
+    dominate long answers (docs/benchmarks.md, "One decoding step")."""
 
     def __init__(self, decode: Callable[[list[int]], str], stops: Sequence[str] = ()) -> None:
         self.decode = decode

@@ -5,8 +5,8 @@ Python calls per layer around the matrix products that matter. Here a layer is o
 query-key-value product, rotary embedding from a table, the cache write, the decoding
 attention kernel, the output product, and one fused gate-up product: the same arithmetic
 in the same order, so the logits are those of the Hugging Face layers (bit-identical when
-measured; the tests hold them within 1e-5). One bfloat16 step of the ``small`` preset: 16
-rows 9.4 -> 7.7 ms, 1 row 4.8 -> 2.6 ms.
+measured; the tests hold them within 1e-5). What it saves per step, with 1 and 16 rows, is
+in docs/benchmarks.md, "One decoding step".
 
 Only decoding steps come here, and only for configurations whose arithmetic this file
 covers (:func:`supports`): no biases, SiLU, static rotary scaling. Int8 layers from ``mint

@@ -2,9 +2,10 @@
 
 A served model's weights never change, yet ``F.linear`` hands the plain row-major weight to
 the matrix library on every call. Reordered once into oneDNN's blocked layout, the same
-product is 2-3x faster in float32 at the row counts a decoding step has (16 rows x 512 ->
-1376: 0.34 -> 0.13 ms) and for prefill, and about 1.3x in bfloat16. The result is the
-same to float rounding. Where oneDNN is missing (not an x86 build) nothing is changed."""
+product is much faster in float32 at the row counts a decoding step has and for prefill,
+and somewhat faster in bfloat16 (figures in docs/benchmarks.md, "One decoding step"). The
+result is the same to float rounding. Where oneDNN is missing (not an x86 build) nothing is
+changed."""
 
 from __future__ import annotations
 

@@ -68,8 +68,9 @@ class TrainingSpec(_Strict):
     max_grad_norm: float = Field(1.0, gt=0)
     bf16: bool | None = None  # None: on where the hardware supports it
     gradient_checkpointing: bool = False
-    # torch.compile: ~1.4x the tokens/s on CPU for ~1 minute of compiling. "auto" compiles runs
-    # of 200 steps or more whose batches all have one shape (packed pretraining).
+    # torch.compile: more tokens/s on CPU after a compile that takes a while, so it pays back
+    # only over long runs (docs/benchmarks.md, "Training"). "auto" compiles runs of 200 steps or
+    # more whose batches all have one shape (packed pretraining).
     compile: bool | Literal["auto"] = "auto"
     eval_every: int | None = Field(None, ge=1)  # steps; None: at the end only
     early_stopping_patience: int | None = Field(None, ge=1)  # evaluations without a gain

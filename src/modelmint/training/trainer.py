@@ -170,7 +170,8 @@ def _loss_only_in_training(model: Any) -> Any:
     """The model's forward, returning only the loss while training with labels. The Trainer
     reads nothing else, but logits returned from the compiled graph are kept whole and then
     copied to float32 by accelerate's mixed-precision wrapper ([batch, block, vocab] per
-    step); without them the tiny preset trains ~20% faster. Evaluation still gets logits."""
+    step), a sizeable share of a small model's step (docs/benchmarks.md, "Training").
+    Evaluation still gets logits."""
     forward = model.forward
 
     @functools.wraps(forward)
@@ -210,7 +211,8 @@ def build_trainer(
     evaluate = eval_dataset is not None and len(eval_dataset) > 0
     if use_compile(spec, len(train_dataset), fixed_shapes):
         # The forward alone is compiled, so the bf16 autocast accelerate wraps around it is
-        # entered outside the compiled graph (inside it, the same loop ran ~15% slower), and
+        # entered outside the compiled graph (inside it, the same loop ran slower; see
+        # docs/benchmarks.md, "Training"), and
         # the module stays itself for checkpoints and saving.
         model.forward = torch.compile(_loss_only_in_training(model))
     args = training_arguments(spec, ctx, evaluate=evaluate, best_metric=best_metric)
