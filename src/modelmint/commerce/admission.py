@@ -5,7 +5,7 @@ to what it actually cost and append its usage event; if we failed, release it.
 This module is the contract the gateway codes against. Backends: ``SqlAdmission`` (SQLite
 and PostgreSQL, one serialized transaction per admission) and ``RedisAdmission`` (atomic Lua
 scripts shared by every gateway replica, with the database ledger as the source of truth).
-See docs/architecture-as-built.md, "Commerce"."""
+See docs/design.md, "Commerce"."""
 
 from __future__ import annotations
 

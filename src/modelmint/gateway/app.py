@@ -40,10 +40,10 @@ def create_app(context: GatewayContext) -> FastAPI:
     routers = (models, completions, chat, embeddings, feedback, tokenization, health, metrics)
     for r in (*(m.router for m in routers), *ADMIN_ROUTERS):
         app.include_router(r)
-    # the annotator page (issue 8): its routes and its vendored files
+    # the annotators' labeling page: its routes and its vendored files
     app.include_router(annotate.router)
     app.mount("/label/static", StaticFiles(directory=annotate.STATIC_DIR), name="label-static")
-    # the console (issue 9): sign-in and its single-page app's files; data from /admin/v1
+    # the console: sign-in and its single-page app's files; data from /admin/v1
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
     return app
