@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from modelmint.catalog.errors import CatalogError
 from modelmint.catalog.evaluations import EvaluationsMixin
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import Dataset, ModelAlias, ModelVersion, Run, RunMetric, Store
@@ -39,10 +40,6 @@ DOCUMENT_SCHEMA = pa.schema(
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MODEL_SPEC_RE = re.compile(r"^(?P<name>[^:@]+)(?::(?P<version>\d+)|@(?P<alias>[A-Za-z0-9._-]+))?$")
-
-
-class CatalogError(ValueError):
-    """A name, version or alias that does not exist or is not allowed."""
 
 
 @dataclass(frozen=True)

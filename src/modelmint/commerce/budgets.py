@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from modelmint.commerce.audit import snapshot, write_audit
+from modelmint.commerce.choices import PERIODS
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.scope import Scope
 from modelmint.commerce.tenants import find_tenant
@@ -25,7 +26,6 @@ from modelmint.store import ApiKey, Budget, BudgetAlert, Reservation, Store, Ten
 
 log = logging.getLogger("modelmint.budgets")
 
-PERIODS = ("day", "month", "total")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

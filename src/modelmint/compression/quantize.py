@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import torch
 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
 from modelmint.catalog import Catalog, ModelRef
+from modelmint.compression.methods import METHODS, QuantizationMethod
 from modelmint.compression.versions import (
     Compressed,
     CompressionError,
@@ -32,33 +32,6 @@ from modelmint.compression.versions import (
 from modelmint.modeling import count_parameters, load_causal_lm
 from modelmint.modeling.quantized import quiet_torch_quantization, save_int8
 from modelmint.observability import ProgressEvent, ProgressFn, no_progress
-
-
-@dataclass(frozen=True)
-class QuantizationMethod:
-    name: str
-    bits: int
-    summary: str
-    unsupported: str | None = None  # why it cannot run here, when it cannot
-
-
-INT4_UNSUPPORTED = (
-    "int4-weight-only has no working CPU path here: torchao's Int4WeightOnlyConfig runs only "
-    "on CUDA, XPU and NPU kernels, and IntxWeightOnlyConfig with int4 on CPU keeps each "
-    "4-bit value in a whole byte, so it would be no smaller than int8. Use int8-dynamic "
-    "(smaller and faster on CPU) or int8-weight-only"
-)
-
-METHODS = {
-    m.name: m
-    for m in (
-        QuantizationMethod(
-            "int8-dynamic", 8, "int8 weights and int8 matrix products (torch dynamic quantization)"
-        ),
-        QuantizationMethod("int8-weight-only", 8, "int8 weights, float activations (torchao)"),
-        QuantizationMethod("int4-weight-only", 4, "4-bit weights", INT4_UNSUPPORTED),
-    )
-}
 
 
 def _method(name: str) -> QuantizationMethod:

@@ -1,13 +1,19 @@
 """Data stage: read raw files, filter, scrub, de-duplicate, split and version them."""
 
-from modelmint.data.curate import CurateConfig, CurateResult, DataError, curate
-from modelmint.data.dedup import NearDupConfig, exact_key, normalize_text
-from modelmint.data.duplicates import DuplicateFinder, Duplicates, find_duplicates
-from modelmint.data.langid import LanguageFilter, LanguageGuess, detect_language
-from modelmint.data.pii import PII_TYPES, ScrubResult, scrub_pii
-from modelmint.data.quality import QualityConfig, QualityFilter, QualityVerdict
-from modelmint.data.readers import InputError, read_documents
-from modelmint.data.splits import SplitConfig
+from typing import TYPE_CHECKING
+
+from modelmint._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from modelmint.data.curate import CurateConfig, CurateResult, curate
+    from modelmint.data.dedup import NearDupConfig, exact_key, normalize_text
+    from modelmint.data.duplicates import DuplicateFinder, Duplicates, find_duplicates
+    from modelmint.data.errors import DataError
+    from modelmint.data.langid import LanguageFilter, LanguageGuess, detect_language
+    from modelmint.data.pii import PII_TYPES, ScrubResult, scrub_pii
+    from modelmint.data.quality import QualityConfig, QualityFilter, QualityVerdict
+    from modelmint.data.readers import InputError, read_documents
+    from modelmint.data.splits import SplitConfig
 
 __all__ = [
     "PII_TYPES",
@@ -33,3 +39,5 @@ __all__ = [
     "read_documents",
     "scrub_pii",
 ]
+
+lazy_exports(__name__)

@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from modelmint.commerce.keys import hash_secret
 from modelmint.config.clock import Clock, utc, utc_now
+from modelmint.labeling.choices import LANGUAGES
 from modelmint.labeling.projects import LabelingError
 from modelmint.store import LabelProject, Store
 from modelmint.store.labeling_tables import Annotator
 
 TOKEN_START = "mml-"
 PREFIX_LEN = 12
-LANGUAGES = ("en", "zh")
 
 
 @dataclass(frozen=True)

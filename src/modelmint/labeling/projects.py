@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from modelmint.catalog import Catalog, CatalogError, DatasetRef
 from modelmint.catalog.catalog import dataset_ref
 from modelmint.config.clock import Clock, utc_now
+from modelmint.labeling.choices import KINDS
 from modelmint.store import Annotation, Dataset, LabelItem, LabelProject, Store
 
-KINDS = ("classification", "multilabel", "rating", "correction", "preference")
 RATING_LABELS = ["1", "2", "3", "4", "5"]
 PREFERENCE_LABELS = ["A", "B"]
 # Columns of a dataset split an item can show besides ``labels.KEY`` (see DOCUMENT_SCHEMA).

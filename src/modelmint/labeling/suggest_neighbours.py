@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 
+from modelmint.labeling.choices import DEFAULT_K
 from modelmint.labeling.projects import ProjectInfo
 from modelmint.labeling.suggest import Proposal, SuggestError, SuggestItem
 from modelmint.modeling.encoders import load_encoder, minilm_path, sentence_vectors
 
-DEFAULT_K = 10
 # A neighbour's vote weighs exp(similarity / TEMPERATURE): one 0.05 more similar counts e
 # times more. MiniLM's similarities crowd into 0.2-0.8, so plain similarity weights let a
 # crowd of middling neighbours outvote the close ones (measured on the sample intents:

@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 
+from modelmint.labeling.choices import API_KEY_ENV
 from modelmint.labeling.projects import ProjectInfo
 from modelmint.labeling.suggest import Proposal, SuggestError, SuggestItem
 
-API_KEY_ENV = "MINT_API_KEY"
 RETRIES = 4  # more tries after a 429 or 503
 MAX_WAIT_S = 60.0
 # Chinese and ASCII punctuation and quotes: read as spaces around a label.

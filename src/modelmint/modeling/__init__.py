@@ -1,30 +1,35 @@
 """Model and tokenizer building, loading and saving."""
 
-from modelmint.modeling.loading import (
-    build_causal_lm,
-    count_parameters,
-    cpu_supports_bf16,
-    load_causal_lm,
-)
-from modelmint.modeling.presets import (
-    PRESETS,
-    Preset,
-    bert_config,
-    llama_config,
-    llama_config_for,
-    resolve_preset,
-)
-from modelmint.modeling.tokenizer import (
-    CHAT_TEMPLATE,
-    END_OF_TEXT,
-    IM_END,
-    IM_START,
-    MASK,
-    SPECIAL_TOKENS,
-    load_tokenizer,
-    stop_token_ids,
-    wrap_tokenizer,
-)
+from typing import TYPE_CHECKING
+
+from modelmint._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from modelmint.modeling.loading import (
+        build_causal_lm,
+        count_parameters,
+        cpu_supports_bf16,
+        load_causal_lm,
+    )
+    from modelmint.modeling.presets import (
+        PRESETS,
+        Preset,
+        bert_config,
+        llama_config,
+        llama_config_for,
+        resolve_preset,
+    )
+    from modelmint.modeling.tokenizer import (
+        CHAT_TEMPLATE,
+        END_OF_TEXT,
+        IM_END,
+        IM_START,
+        MASK,
+        SPECIAL_TOKENS,
+        load_tokenizer,
+        stop_token_ids,
+        wrap_tokenizer,
+    )
 
 __all__ = [
     "CHAT_TEMPLATE",
@@ -47,3 +52,5 @@ __all__ = [
     "stop_token_ids",
     "wrap_tokenizer",
 ]
+
+lazy_exports(__name__)
