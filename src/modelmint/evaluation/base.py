@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelmint.catalog import Catalog, ModelRef
 from modelmint.observability import ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from modelmint.catalog import Catalog, ModelRef
 
 
 class EvaluationError(ValueError):

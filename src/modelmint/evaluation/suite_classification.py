@@ -8,15 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import torch
 from pydantic import Field
-from sklearn.metrics import (
-    accuracy_score,
-    cohen_kappa_score,
-    confusion_matrix,
-    precision_recall_fscore_support,
-)
-from transformers import AutoModelForSequenceClassification
 
 from modelmint.evaluation.base import (
     EvaluationError,
@@ -28,7 +20,6 @@ from modelmint.evaluation.base import (
 )
 from modelmint.evaluation.classify_metrics import classification_metrics
 from modelmint.evaluation.text import classifier_input
-from modelmint.modeling import load_tokenizer
 from modelmint.observability import ProgressEvent
 
 DEFAULT_MAX_LENGTH = 256
@@ -57,8 +48,18 @@ def _resolve(inp: SuiteInput) -> ClassificationOptions:
     )
 
 
-@torch.no_grad()
 def run(inp: SuiteInput) -> SuiteOutput:
+    import torch
+
+    with torch.no_grad():
+        return _run(inp)
+
+
+def _run(inp: SuiteInput) -> SuiteOutput:
+    from transformers import AutoModelForSequenceClassification
+
+    from modelmint.modeling import load_tokenizer
+
     assert inp.records is not None
     model: Any = AutoModelForSequenceClassification.from_pretrained(
         str(inp.model.path), local_files_only=True
@@ -119,6 +120,8 @@ def run(inp: SuiteInput) -> SuiteOutput:
 
 
 def _sklearn_metrics(examples: Sequence[dict[str, Any]], classes: list[str]) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, precision_recall_fscore_support
+
     y = [e["reference"] for e in examples]
     p = [e["prediction"] for e in examples]
     precision, recall, f1, _ = precision_recall_fscore_support(
@@ -134,6 +137,8 @@ def _sklearn_metrics(examples: Sequence[dict[str, Any]], classes: list[str]) -> 
 
 
 def _details(examples: list[dict[str, Any]], classes: list[str], skipped: int) -> dict[str, Any]:
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     y = [e["reference"] for e in examples]
     p = [e["prediction"] for e in examples]
     precision, recall, f1, support = precision_recall_fscore_support(

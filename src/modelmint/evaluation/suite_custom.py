@@ -13,10 +13,7 @@ from pydantic import Field
 
 from modelmint.evaluation.base import Suite, SuiteInput, SuiteOptions, SuiteOutput, take
 from modelmint.evaluation.custom_file import CustomItem, read_custom_file, with_shots
-from modelmint.evaluation.decoding import continuation_logprobs, greedy_generate
-from modelmint.evaluation.scoring import generation_metrics, score_generation
 from modelmint.evaluation.text import language_of
-from modelmint.modeling import load_causal_lm, load_tokenizer
 
 _SHOWN_CHARS = 600
 
@@ -30,6 +27,10 @@ class CustomOptions(SuiteOptions):
 
 
 def run(inp: SuiteInput) -> SuiteOutput:
+    from modelmint.evaluation.decoding import greedy_generate
+    from modelmint.evaluation.scoring import score_generation
+    from modelmint.modeling import load_causal_lm, load_tokenizer
+
     opts: CustomOptions = inp.options
     assert inp.file is not None
     items = read_custom_file(inp.file)
@@ -89,6 +90,8 @@ def _multiple_choice(
     items: list[CustomItem],
     contexts: list[str],
 ) -> list[dict[str, Any]]:
+    from modelmint.evaluation.decoding import continuation_logprobs
+
     pairs = [
         (c, choice)
         for item, c in zip(items, contexts, strict=True)
@@ -128,6 +131,8 @@ def metrics(examples: Sequence[dict[str, Any]]) -> dict[str, float]:
             "accuracy": float(np.mean([e["scores"]["correct"] for e in examples])),
             "accuracy_norm": float(np.mean([e["scores"]["correct_norm"] for e in examples])),
         }
+    from modelmint.evaluation.scoring import generation_metrics
+
     return generation_metrics(examples)
 
 

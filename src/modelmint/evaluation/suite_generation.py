@@ -17,10 +17,7 @@ from modelmint.evaluation.base import (
     SuiteOutput,
     take,
 )
-from modelmint.evaluation.decoding import greedy_generate
-from modelmint.evaluation.scoring import generation_metrics, score_generation
 from modelmint.evaluation.text import chat_prompt
-from modelmint.modeling import load_causal_lm, load_tokenizer
 
 _SHOWN_CHARS = 600
 
@@ -30,6 +27,10 @@ class GenerationOptions(SuiteOptions):
 
 
 def run(inp: SuiteInput) -> SuiteOutput:
+    from modelmint.evaluation.decoding import greedy_generate
+    from modelmint.evaluation.scoring import generation_metrics, score_generation
+    from modelmint.modeling import load_causal_lm, load_tokenizer
+
     opts: GenerationOptions = inp.options
     assert inp.records is not None
     tokenizer = load_tokenizer(inp.model.path)
@@ -72,6 +73,8 @@ def run(inp: SuiteInput) -> SuiteOutput:
 
 
 def metrics(examples: Sequence[dict[str, Any]]) -> dict[str, float]:
+    from modelmint.evaluation.scoring import generation_metrics
+
     return generation_metrics(examples)
 
 

@@ -10,9 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from modelmint.evaluation.base import Suite, SuiteInput, SuiteOptions, SuiteOutput, take
-from modelmint.evaluation.perplexity import text_losses
 from modelmint.evaluation.text import record_text
-from modelmint.modeling import load_causal_lm, load_tokenizer
 
 DEFAULT_BLOCK = 256
 _SHOWN_CHARS = 300  # of each document, in the examples file
@@ -23,6 +21,9 @@ class PerplexityOptions(SuiteOptions):
 
 
 def run(inp: SuiteInput) -> SuiteOutput:
+    from modelmint.evaluation.perplexity import text_losses
+    from modelmint.modeling import load_causal_lm, load_tokenizer
+
     opts: PerplexityOptions = inp.options
     assert inp.records is not None
     records = take(inp.records, opts.max_examples)
