@@ -11,14 +11,18 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Column, Table
 
 from modelmint.cli.common import console, fail
 from modelmint.cli.runtime import Runtime
-from modelmint.commerce import CommerceError, KeyInfo, TenantRef
-from modelmint.commerce.tenants import UNSET, Unset
+from modelmint.commerce import CommerceError
+
+if TYPE_CHECKING:
+    from modelmint.commerce import KeyInfo, TenantRef
+    from modelmint.commerce.tenants import Unset
 
 channels_app = typer.Typer(help="Channel partners who resell to their own tenants.")
 tenants_app = typer.Typer(help="Customers whose keys call the API.", no_args_is_help=True)
@@ -63,6 +67,8 @@ def parse_duration(text: str, what: str) -> timedelta:
 
 def parse_limit(text: str | None, what: str) -> int | Unset | None:
     """For updates: not given (unchanged), ``none`` (no limit) or a whole number."""
+    from modelmint.commerce.tenants import UNSET
+
     if text is None:
         return UNSET
     if text.strip().lower() == "none":
@@ -166,6 +172,8 @@ def tenants_update(
     ),
 ) -> None:
     """Change a tenant's plan, billing, limits or whether it keeps transcripts."""
+    from modelmint.commerce.tenants import UNSET
+
     rt = Runtime.open()
     with user_errors():
         if plan is not None and default_plan:
@@ -294,6 +302,8 @@ def keys_update(
     expires_in: str | None = typer.Option(None, help="e.g. 30d from now, or 'never'."),
 ) -> None:
     """Change a key's allowed models, limits or expiry (the secret stays the same)."""
+    from modelmint.commerce.tenants import UNSET
+
     rt = Runtime.open()
     with user_errors():
         if models is not None and all_models:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -17,10 +18,11 @@ from modelmint.catalog import CatalogError
 from modelmint.cli.common import console, err, fail
 from modelmint.cli.runtime import Runtime
 from modelmint.commerce import CommerceError
-from modelmint.commerce.credit_notes import CreditNotes
-from modelmint.commerce.economics import EconomicsReport, economics
-from modelmint.commerce.invoices import Invoices
 from modelmint.commerce.money import format_money, parse_money
+
+if TYPE_CHECKING:
+    from modelmint.commerce.economics import EconomicsReport
+    from modelmint.commerce.invoices import Invoices
 
 invoices_app = typer.Typer(
     help="Monthly invoices (CSV + printable HTML) and credit notes.", no_args_is_help=True
@@ -38,6 +40,8 @@ def user_errors() -> Iterator[None]:
 
 
 def _invoices(rt: Runtime) -> Invoices:
+    from modelmint.commerce.invoices import Invoices
+
     return Invoices(rt.store, rt.settings.artifacts_dir)
 
 
@@ -155,6 +159,8 @@ def credit(
     as_channel: str | None = AS_CHANNEL,
 ) -> None:
     """Issue a credit note. It appears on the period's invoice when that is (re)generated."""
+    from modelmint.commerce.credit_notes import CreditNotes
+
     rt = Runtime.open()
     with user_errors():
         note = CreditNotes(rt.store).issue(
@@ -177,6 +183,8 @@ def credit_notes(
     period: str | None = typer.Option(None, help="Only this month, YYYY-MM."),
     as_channel: str | None = AS_CHANNEL,
 ) -> None:
+    from modelmint.commerce.credit_notes import CreditNotes
+
     rt = Runtime.open()
     with user_errors():
         notes = CreditNotes(rt.store).list(rt.scope(as_channel), period)
@@ -328,6 +336,8 @@ def economics_command(
     """Cost per million output tokens per model version (hardware cost / measured
     throughput), revenue, gross margin per model, channel and tenant, and break-even
     utilization."""
+    from modelmint.commerce.economics import economics
+
     rt = Runtime.open()
     with user_errors():
         cost_text = hardware_cost_per_hour or rt.settings.hardware_cost_per_hour

@@ -4,26 +4,21 @@ evaluation suites (run again on both, so the two columns measure the same thing)
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
-from modelmint.catalog import ModelRef
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
-from modelmint.compression import (
-    FLOAT_BY_DEFAULT,
-    METHODS,
-    Compressed,
-    compare_decode_speed,
-    directory_bytes,
-    prune,
-    quantize,
-)
-from modelmint.evaluation import EvaluationResult, rerun_evaluations
-from modelmint.modeling import load_causal_lm
-from modelmint.observability import ProgressFn
+from modelmint.compression.methods import METHODS
+
+if TYPE_CHECKING:
+    from modelmint.catalog import ModelRef
+    from modelmint.compression import Compressed
+    from modelmint.evaluation import EvaluationResult
+    from modelmint.observability import ProgressFn
 
 compress_app = typer.Typer(
     help="Smaller, cheaper versions of a model: int8 quantization and pruning.",
@@ -59,6 +54,8 @@ def quantize_command(
     threads: int | None = THREADS_OPTION,
 ) -> None:
     """Quantize a model's weights to int8 as a new model version whose parent is MODEL."""
+    from modelmint.compression import FLOAT_BY_DEFAULT, quantize
+
     rt = Runtime.open()
     try:
         source = rt.catalog.resolve_model(model)
@@ -96,6 +93,8 @@ def prune_command(
     threads: int | None = THREADS_OPTION,
 ) -> None:
     """Prune a model's decoder weights as a new model version whose parent is MODEL."""
+    from modelmint.compression import prune
+
     rt = Runtime.open()
     try:
         source = rt.catalog.resolve_model(model)
@@ -115,7 +114,8 @@ def prune_command(
     console.print(comparison_table(done.source, done.model, speeds, pairs))
 
 
-Measured = tuple[dict[str, dict[int, float]], list[tuple[EvaluationResult, EvaluationResult]]]
+if TYPE_CHECKING:
+    Measured = tuple[dict[str, dict[int, float]], list[tuple[EvaluationResult, EvaluationResult]]]
 
 
 def _measure(
@@ -128,6 +128,8 @@ def _measure(
 ) -> Measured:
     """Decode speed of parent and child, interleaved (stored on the child), and the parent's
     evaluations run again on both."""
+    from modelmint.evaluation import rerun_evaluations
+
     source, target = done.source, done.model
     facts = ", ".join(f"{k} {v}" for k, v in done.facts.items() if k != "method")
     console.print(
@@ -135,6 +137,11 @@ def _measure(
     )
     speeds: dict[str, dict[int, float]] = {}
     if rounds:
+        import torch
+
+        from modelmint.compression import compare_decode_speed
+        from modelmint.modeling import load_causal_lm
+
         if threads:
             torch.set_num_threads(threads)
         models = {"parent": load_causal_lm(source.path), "child": load_causal_lm(target.path)}
@@ -163,6 +170,8 @@ def comparison_table(
     speeds: dict[str, dict[int, float]],
     pairs: list[tuple[EvaluationResult, EvaluationResult]],
 ) -> Table:
+    from modelmint.compression import directory_bytes
+
     table = Table("", source.label, target.label, "change", title="compressed against its parent")
     size_a, size_b = directory_bytes(source.path), directory_bytes(target.path)
     table.add_row(

@@ -12,11 +12,6 @@ from rich.table import Table
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
-from modelmint.data import CurateConfig, SplitConfig, curate
-from modelmint.data.dedup import NearDupConfig
-from modelmint.data.quality import QualityConfig
-from modelmint.data.sample import write_sample_corpus
-from modelmint.data.stats import token_counts
 
 data_app = typer.Typer(help="Datasets: sample, ingest, stats, list.", no_args_is_help=True)
 
@@ -28,6 +23,8 @@ def data_sample(
     seed: int = typer.Option(0, help="Random seed (same seed, same corpus)."),
 ) -> None:
     """Write the synthetic bilingual customer-service corpus."""
+    from modelmint.data.sample import write_sample_corpus
+
     truth = write_sample_corpus(out, n_dialogues=n, seed=seed)
     console.print(
         f"wrote {n} synthetic dialogues to {out} "
@@ -60,6 +57,8 @@ def data_ingest(
     ),
 ) -> None:
     """Curate files into a new immutable dataset version (same input, same version)."""
+    from modelmint.data import CurateConfig, NearDupConfig, QualityConfig, SplitConfig, curate
+
     rt = Runtime.open()
     try:
         quality_config = {"default": QualityConfig(), "web": QualityConfig.web(), "off": None}
@@ -116,6 +115,8 @@ def data_stats(
         ds = rt.catalog.get_dataset(ds_name, int(ds_version) if ds_version else None)
         report = json.loads((ds.path / "report.json").read_text())
         if tokenizer:
+            from modelmint.data.stats import token_counts  # transformers' tokenizers
+
             tok_dir = (
                 Path(tokenizer)
                 if Path(tokenizer).is_dir()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -15,17 +15,10 @@ from typer.core import TyperGroup
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
-from modelmint.evaluation import (
-    DEFAULT_SUITE,
-    SUITES,
-    Comparison,
-    EvaluationResult,
-    compare_models,
-    comparison_dir,
-    comparison_report,
-    headline,
-    run_evaluation,
-)
+from modelmint.evaluation.suite_names import SUITE_NAMES
+
+if TYPE_CHECKING:
+    from modelmint.evaluation import Comparison, EvaluationResult
 
 _SHOWN_CHANGED = 5
 _CLIP = 60
@@ -46,7 +39,7 @@ eval_app = typer.Typer(
     cls=_ModelFirst,
     no_args_is_help=True,
     help="Evaluate model versions (suites: "
-    + ", ".join(SUITES)
+    + ", ".join(SUITE_NAMES)
     + "): mint eval MODEL --suite NAME; mint eval compare A B; mint eval list.",
 )
 
@@ -104,6 +97,8 @@ def eval_run(
     ),
 ) -> None:
     """Run a suite on a model version and store the result on it."""
+    from modelmint.evaluation import DEFAULT_SUITE, run_evaluation
+
     rt = Runtime.open()
     try:
         ref = rt.catalog.resolve_model(model)
@@ -167,6 +162,8 @@ def eval_compare(
     """B against A on their latest evaluations of the same measurements (running any that
     one of them lacks): differences with paired bootstrap 95% intervals, and the examples
     that changed most."""
+    from modelmint.evaluation import compare_models, comparison_dir, comparison_report
+
     rt = Runtime.open()
     try:
         ref_a, ref_b = rt.catalog.resolve_model(a), rt.catalog.resolve_model(b)
@@ -194,6 +191,8 @@ def eval_list(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Stored evaluations, newest last."""
+    from modelmint.evaluation import headline
+
     rt = Runtime.open()
     try:
         model_id = rt.catalog.resolve_model(model).id if model else None

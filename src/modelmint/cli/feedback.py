@@ -4,13 +4,16 @@ answers, and its export as SFT and preference datasets."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from modelmint.cli.common import console, fail
 from modelmint.cli.runtime import Runtime, cli_actor
-from modelmint.labeling.feedback import Feedback, FeedbackError, FeedbackRecord
+
+if TYPE_CHECKING:
+    from modelmint.labeling.feedback import FeedbackRecord
 
 feedback_app = typer.Typer(help="Feedback from API users: review it, export it as training data.")
 
@@ -40,6 +43,8 @@ def list_feedback(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The review queue: feedback, oldest first."""
+    from modelmint.labeling.feedback import Feedback, FeedbackError
+
     rt = Runtime.open()
     try:
         rows = Feedback(rt.store).list(status=status, model=model, limit=limit)
@@ -70,6 +75,8 @@ def review(
     reject: bool = typer.Option(False, "--reject", help="It never becomes training data."),
 ) -> None:
     """Accept or reject one piece of feedback."""
+    from modelmint.labeling.feedback import Feedback, FeedbackError
+
     if accept == reject:
         raise fail(ValueError("give exactly one of --accept or --reject"))
     rt = Runtime.open()
@@ -92,6 +99,8 @@ def export(
 ) -> None:
     """Accepted feedback as an SFT dataset (corrected answers and answers rated 4-5) and a
     preference dataset (corrected over original)."""
+    from modelmint.labeling.feedback import Feedback, FeedbackError
+
     rt = Runtime.open()
     try:
         out = Feedback(rt.store).export(rt.catalog, model, name, include_unreviewed)

@@ -12,14 +12,7 @@ from rich.table import Table
 
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.runtime import Runtime, cli_actor
-from modelmint.labeling import (
-    KINDS,
-    Annotations,
-    LabelingError,
-    LabelProjects,
-    LabelQueue,
-    export_labels,
-)
+from modelmint.labeling.choices import KINDS
 
 label_app = typer.Typer(
     help="Label projects: create, list, status, next, submit, export.", no_args_is_help=True
@@ -30,6 +23,8 @@ ANNOTATOR_HELP = "Who is labeling (default: cli:<os user>)."
 
 def _fields(pairs: list[str]) -> dict[str, str]:
     """``SHOWN=SOURCE`` pairs (``text=text``, ``hint=labels.intent``)."""
+    from modelmint.labeling import LabelingError
+
     out: dict[str, str] = {}
     for pair in pairs:
         shown, sep, source = pair.partition("=")
@@ -61,6 +56,8 @@ def label_create(
     guidelines: str = typer.Option("", help="Guidelines text, or @FILE to read them."),
 ) -> None:
     """Create a project with one item per record of the split."""
+    from modelmint.labeling import LabelingError, LabelProjects
+
     rt = Runtime.open()
     try:
         text = guidelines
@@ -90,6 +87,8 @@ def label_create(
 @label_app.command("list")
 def label_list() -> None:
     """Projects with their dataset, kind and progress."""
+    from modelmint.labeling import LabelProjects
+
     rt = Runtime.open()
     projects = LabelProjects(rt.store, rt.catalog)
     table = Table("project", "dataset", "kind", "labels", "overlap", "items", "finished")
@@ -110,6 +109,8 @@ def label_list() -> None:
 @label_app.command("status")
 def label_status(name: str = typer.Argument(..., help="Project name.")) -> None:
     """Progress per project and annotator, and how the model's suggestions fared."""
+    from modelmint.labeling import Annotations, LabelProjects
+
     rt = Runtime.open()
     try:
         progress = LabelProjects(rt.store, rt.catalog).progress(name)
@@ -140,6 +141,8 @@ def label_next(
     annotator: str = typer.Option("", help=ANNOTATOR_HELP),
 ) -> None:
     """Print the annotator's next item (with the suggestion) as JSON; null when done."""
+    from modelmint.labeling import LabelQueue
+
     rt = Runtime.open()
     try:
         item = LabelQueue(rt.store).next_item(name, annotator or cli_actor())
@@ -157,6 +160,8 @@ def label_submit(
     seconds: float | None = typer.Option(None, help="Seconds spent on the item."),
 ) -> None:
     """Record (or replace) the annotator's label for an item."""
+    from modelmint.labeling import Annotations
+
     rt = Runtime.open()
     try:
         a = Annotations(rt.store).submit(
@@ -179,6 +184,8 @@ def label_export(
 ) -> None:
     """Finished labels (majority) as a new dataset version; ties and unfinished items are
     left out and counted."""
+    from modelmint.labeling import export_labels
+
     rt = Runtime.open()
     try:
         res = export_labels(rt.store, rt.catalog, name, to, label_key=label_key)

@@ -4,6 +4,7 @@ serve``). ``add`` prints the sign-in token once; only a hash of it is kept."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -11,7 +12,10 @@ from rich.table import Table
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.label import label_app
 from modelmint.cli.runtime import Runtime
-from modelmint.labeling.annotators import LANGUAGES, AnnotatorInfo, Annotators
+from modelmint.labeling.choices import LANGUAGES
+
+if TYPE_CHECKING:
+    from modelmint.labeling.annotators import AnnotatorInfo, Annotators
 
 annotators_app = typer.Typer(
     help="Annotators who label in the browser: add (prints a token once), list, revoke.",
@@ -23,6 +27,8 @@ PAGE_URL = "http://127.0.0.1:8000/label"
 
 
 def _annotators(rt: Runtime) -> Annotators:
+    from modelmint.labeling.annotators import Annotators
+
     return Annotators(rt.store, rt.keys.pepper)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -14,9 +14,9 @@ from rich.table import Table
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.label import _value, label_app
 from modelmint.cli.runtime import Runtime, cli_actor
-from modelmint.labeling import AgreementReport, LabelingError
-from modelmint.labeling.label_studio_store import export_label_studio, import_label_studio
-from modelmint.labeling.review import Review
+
+if TYPE_CHECKING:
+    from modelmint.labeling import AgreementReport
 
 THRESHOLD_HELP = "An item needs review when its top label's share is below this (1: any split)."
 
@@ -41,6 +41,9 @@ def label_gold(
     ),
 ) -> None:
     """Mark items gold with their known answer, to measure annotators against."""
+    from modelmint.labeling import LabelingError
+    from modelmint.labeling.review import Review
+
     rt = Runtime.open()
     try:
         if (file is None) == (not column):
@@ -73,6 +76,8 @@ def label_agreement(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Cohen's kappa per pair, Fleiss' kappa, Krippendorff's alpha, accuracy on gold."""
+    from modelmint.labeling.review import Review
+
     rt = Runtime.open()
     try:
         report = Review(rt.store).agreement(name, threshold)
@@ -111,6 +116,8 @@ def label_review(
     as_json: bool = typer.Option(False, "--json", help="Print the queue as JSON."),
 ) -> None:
     """Items whose labels disagree or tie, most disputed first, for `mint label resolve`."""
+    from modelmint.labeling.review import Review
+
     rt = Runtime.open()
     try:
         queue = Review(rt.store).queue(name, threshold)
@@ -143,6 +150,8 @@ def label_resolve(
     reviewer: str = typer.Option("", help="Who decides (default: cli:<os user>)."),
 ) -> None:
     """Give an item its final label; it wins over the annotators' majority on export."""
+    from modelmint.labeling.review import Review
+
     rt = Runtime.open()
     try:
         res = Review(rt.store).resolve(name, item, reviewer or cli_actor(), _value(value))
@@ -163,6 +172,9 @@ def label_import_ls(
     overlap: int = typer.Option(1, help="Different annotators per item."),
 ) -> None:
     """Import Label Studio tasks, predictions and annotations into a new project."""
+    from modelmint.labeling import LabelingError
+    from modelmint.labeling.label_studio_store import import_label_studio
+
     rt = Runtime.open()
     try:
         if not file.is_file():
@@ -189,6 +201,8 @@ def label_export_ls(
     out: Path = typer.Option(..., "-o", "--out", help="File to write the Label Studio JSON to."),
 ) -> None:
     """Write the project (items, suggestions, every annotation) as Label Studio JSON."""
+    from modelmint.labeling.label_studio_store import export_label_studio
+
     rt = Runtime.open()
     try:
         text = export_label_studio(rt.store, project)

@@ -5,7 +5,7 @@ the queue then serves the least confident items first."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -14,17 +14,10 @@ from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.label import label_app
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
-from modelmint.labeling import LabelProjects
-from modelmint.labeling.suggest import (
-    Suggester,
-    SuggestError,
-    SuggestResult,
-    run_suggester,
-    stored_config,
-)
-from modelmint.labeling.suggest_classifier import ClassifierSuggester
-from modelmint.labeling.suggest_neighbours import DEFAULT_K, NeighbourSuggester
-from modelmint.labeling.suggest_zero_shot import API_KEY_ENV, ZeroShotSuggester
+from modelmint.labeling.choices import API_KEY_ENV, DEFAULT_K
+
+if TYPE_CHECKING:
+    from modelmint.labeling.suggest import Suggester, SuggestResult
 
 SOURCES = ("classifier", "neighbours", "zero-shot")
 ALIASES = {
@@ -36,14 +29,22 @@ ALIASES = {
 
 
 def build_suggester(rt: Runtime, config: dict[str, Any], api_key: str | None) -> Suggester:
+    from modelmint.labeling.suggest import SuggestError
+
     source = ALIASES.get(str(config.get("source")), str(config.get("source")))
     if source == "classifier":
         if not config.get("model"):
             raise SuggestError("--source classifier needs --model NAME[:VERSION]")
+        from modelmint.labeling.suggest_classifier import ClassifierSuggester
+
         return ClassifierSuggester(rt.catalog, str(config["model"]))
     if source == "neighbours":
+        from modelmint.labeling.suggest_neighbours import NeighbourSuggester
+
         return NeighbourSuggester(DEFAULT_K if config.get("k") is None else int(config["k"]))
     if source == "zero-shot":
+        from modelmint.labeling.suggest_zero_shot import ZeroShotSuggester
+
         if not config.get("base_url") or not config.get("model"):
             raise SuggestError("--source zero-shot needs --base-url URL and --model NAME")
         return ZeroShotSuggester(
@@ -96,6 +97,9 @@ def label_suggest(
     ),
 ) -> None:
     """Suggest a label for every unfinished item (replacing older suggestions)."""
+    from modelmint.labeling import LabelProjects
+    from modelmint.labeling.suggest import SuggestError, run_suggester, stored_config
+
     rt = Runtime.open()
     try:
         project = LabelProjects(rt.store, rt.catalog).get(name)

@@ -12,9 +12,8 @@ from rich.table import Table
 from modelmint.cli.accounts import parse_duration, user_errors
 from modelmint.cli.common import console
 from modelmint.cli.runtime import Runtime
-from modelmint.commerce.budgets import PERIODS, Budgets
+from modelmint.commerce.choices import PERIODS
 from modelmint.commerce.money import format_money, parse_money
-from modelmint.commerce.wallets import Wallets
 
 wallets_app = typer.Typer(help="Prepaid wallets: top-ups, credits, adjustments.")
 budgets_app = typer.Typer(help="Spending budgets per tenant or key (hard or soft).")
@@ -38,6 +37,8 @@ def wallets_topup(
     channel: str | None = CHANNEL,
 ) -> None:
     """Paid money into a prepaid tenant's wallet."""
+    from modelmint.commerce.wallets import Wallets
+
     rt = Runtime.open()
     with user_errors():
         e = Wallets(rt.store).topup(rt.scope(channel), tenant, parse_money(amount), note)
@@ -53,6 +54,8 @@ def wallets_credit(
     channel: str | None = CHANNEL,
 ) -> None:
     """A credit: spent before paid money; what is left when it expires disappears."""
+    from modelmint.commerce.wallets import Wallets
+
     rt = Runtime.open()
     with user_errors():
         wallets = Wallets(rt.store)
@@ -73,6 +76,8 @@ def wallets_adjust(
     channel: str | None = CHANNEL,
 ) -> None:
     """A signed correction of paid money."""
+    from modelmint.commerce.wallets import Wallets
+
     rt = Runtime.open()
     with user_errors():
         e = Wallets(rt.store).adjust(rt.scope(channel), tenant, parse_money(amount), note)
@@ -82,6 +87,8 @@ def wallets_adjust(
 @wallets_app.command("show")
 def wallets_show(tenant: str, channel: str | None = CHANNEL) -> None:
     """The balance (paid money and live credits) and every entry."""
+    from modelmint.commerce.wallets import Wallets
+
     rt = Runtime.open()
     with user_errors():
         wallets = Wallets(rt.store)
@@ -116,6 +123,8 @@ def budgets_set(
     channel: str | None = CHANNEL,
 ) -> None:
     """Create or change the budget of a tenant (or one of its keys) for a period."""
+    from modelmint.commerce.budgets import Budgets
+
     rt = Runtime.open()
     with user_errors():
         b = Budgets(rt.store).set(
@@ -132,6 +141,8 @@ def budgets_set(
 
 @budgets_app.command("list")
 def budgets_list(tenant: str | None = typer.Option(None), channel: str | None = CHANNEL) -> None:
+    from modelmint.commerce.budgets import Budgets
+
     rt = Runtime.open()
     with user_errors():
         rows = Budgets(rt.store).list(rt.scope(channel), tenant)
@@ -153,6 +164,8 @@ def budgets_list(tenant: str | None = typer.Option(None), channel: str | None = 
 
 @budgets_app.command("delete")
 def budgets_delete(budget_id: int, channel: str | None = CHANNEL) -> None:
+    from modelmint.commerce.budgets import Budgets
+
     rt = Runtime.open()
     with user_errors():
         Budgets(rt.store).delete(rt.scope(channel), budget_id)
@@ -161,6 +174,8 @@ def budgets_delete(budget_id: int, channel: str | None = CHANNEL) -> None:
 
 def alerts(tenant: str | None = typer.Option(None), channel: str | None = CHANNEL) -> None:
     """Budget alerts raised (once per budget, period and threshold), newest first."""
+    from modelmint.commerce.budgets import Budgets
+
     rt = Runtime.open()
     with user_errors():
         rows = Budgets(rt.store).alerts(rt.scope(channel), tenant)

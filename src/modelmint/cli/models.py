@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from modelmint.catalog import Catalog, CatalogError, EvaluationRecord, ModelRef, latest_by_key
+from modelmint.catalog import CatalogError
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.runtime import Runtime
-from modelmint.evaluation import headline
-from modelmint.modeling import count_parameters
-from modelmint.modeling.encoders import MINILM, load_encoder, minilm_path
-from modelmint.training.adapters import merge_adapter
+
+if TYPE_CHECKING:
+    from modelmint.catalog import Catalog, EvaluationRecord, ModelRef
 
 models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is_help=True)
 
@@ -24,6 +24,8 @@ models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is
 def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """Name, version, aliases, parameters, perplexity, source dataset and the headline metrics
     of the latest evaluation of each suite, for every version."""
+    from modelmint.catalog import latest_by_key
+
     catalog = Runtime.open().catalog
     rows = catalog.list_models()
     evaluations: dict[int, list[EvaluationRecord]] = {}
@@ -76,6 +78,8 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 def _latest_per_suite(records: list[EvaluationRecord]) -> str:
     """The headline of the newest evaluation of each suite."""
+    from modelmint.evaluation import headline
+
     newest = {e.suite: e for e in sorted(records, key=lambda e: e.id)}
     return "\n".join(headline(e.suite, e.metrics) for e in newest.values()) or "-"
 
@@ -147,6 +151,9 @@ def models_merge(
 
 def merge_into(rt: Runtime, adapter: ModelRef, out_dir: Path) -> str:
     """Writes the adapter folded into its base to ``out_dir``; returns the model's kind."""
+    from modelmint.modeling.encoders import MINILM, minilm_path
+    from modelmint.training.adapters import merge_adapter
+
     facts = json.loads((adapter.path / "modelmint.json").read_text())
     if adapter.parent_id is not None:
         base = rt.catalog.get_model(adapter.parent_id)
@@ -164,6 +171,9 @@ def merge_into(rt: Runtime, adapter: ModelRef, out_dir: Path) -> str:
 def bundled_encoder(catalog: Catalog) -> ModelRef:
     """The MiniLM encoder as a catalog version (copied in once), so its embeddings are
     metered against a model version like any other model's tokens."""
+    from modelmint.modeling import count_parameters
+    from modelmint.modeling.encoders import MINILM, load_encoder, minilm_path
+
     try:
         return catalog.resolve_model(MINILM)
     except CatalogError:

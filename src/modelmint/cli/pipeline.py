@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelmint.catalog import DatasetRef, ModelRef
 from modelmint.cli.runtime import Runtime
-from modelmint.evaluation import perplexity
-from modelmint.modeling import build_causal_lm, load_causal_lm, load_tokenizer
 from modelmint.observability import ProgressFn, no_progress
-from modelmint.training import parse_recipe, start_training
-from modelmint.training.examples import record_text
+
+if TYPE_CHECKING:
+    from modelmint.catalog import DatasetRef, ModelRef
 
 # Steps per size chosen so quickstart --size tiny stays under 3 minutes on 2 cores.
 DEFAULT_STEPS = {"tiny": 120, "small": 300}
@@ -31,6 +29,8 @@ def pretrain_recipe(
     dataset: DatasetRef, name: str, size: str, steps: int | None = None, **training: Any
 ) -> Any:
     """The pretrain-clm recipe the quickstart runs; `mint train --recipe` runs the same."""
+    from modelmint.training import parse_recipe
+
     return parse_recipe(
         {
             "recipe": "pretrain-clm",
@@ -53,6 +53,11 @@ def train_and_register(
 ) -> TrainedModel:
     """Runs the recipe, then measures held-out perplexity against the very same architecture
     and initialization before any training (the baseline a trained model must beat)."""
+    from modelmint.evaluation import perplexity
+    from modelmint.modeling import build_causal_lm, load_causal_lm, load_tokenizer
+    from modelmint.training import start_training
+    from modelmint.training.examples import record_text
+
     outcome = start_training(rt.catalog, recipe, progress)
     assert outcome.model is not None
     model = outcome.model

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from modelmint.catalog import Catalog
-from modelmint.commerce import (
-    AdminKeys,
-    ApiKeys,
-    AuditLog,
-    Channels,
-    PriceBooks,
-    Scope,
-    Tenants,
-    UsageLedger,
-)
-from modelmint.config import Settings
-from modelmint.store import Store
+if TYPE_CHECKING:  # imported where a command opens the runtime, not with every command
+    from modelmint.catalog import Catalog
+    from modelmint.commerce import (
+        AdminKeys,
+        ApiKeys,
+        AuditLog,
+        Channels,
+        PriceBooks,
+        Scope,
+        Tenants,
+        UsageLedger,
+    )
+    from modelmint.config import Settings
+    from modelmint.store import Store
 
 
 def cli_actor() -> str:
@@ -44,6 +46,19 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Runtime:
+        from modelmint.catalog import Catalog
+        from modelmint.commerce import (
+            AdminKeys,
+            ApiKeys,
+            AuditLog,
+            Channels,
+            PriceBooks,
+            Tenants,
+            UsageLedger,
+        )
+        from modelmint.config import Settings
+        from modelmint.store import Store
+
         settings = settings or Settings()
         settings.ensure_dirs()
         store = Store.open(settings.resolved_database_url())
@@ -64,5 +79,7 @@ class Runtime:
     def scope(self, channel: str | None = None) -> Scope:
         """The CLI acts as the platform; ``channel`` acts in that channel's scope (its
         books, tenants and admin keys). Raises NotFound for an unknown channel."""
+        from modelmint.commerce import Scope
+
         actor = cli_actor()
         return Scope(actor=actor) if channel is None else self.channels.scope_for(channel, actor)

@@ -6,32 +6,19 @@ import logging
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
 
-from modelmint.catalog import CatalogError, ModelRef
+from modelmint.catalog import CatalogError
 from modelmint.cli.common import console, fail
-from modelmint.cli.models import bundled_encoder, merge_into
 from modelmint.cli.runtime import Runtime
-from modelmint.commerce.admission import Admission
-from modelmint.commerce.admission_sql import SqlAdmission
-from modelmint.commerce.prices import PriceBooks
-from modelmint.gateway import GatewayContext, ServedModel, create_app
-from modelmint.gateway.context import Canary
-from modelmint.modeling.encoders import MINILM
-from modelmint.observability.serving_metrics import ServingMetrics
-from modelmint.serving import (
-    Embedder,
-    Engine,
-    EngineConfig,
-    ProcessEngine,
-    TextEngine,
-    VllmConfig,
-    VllmEngine,
-    vllm_available,
-)
-from modelmint.serving.text import TextCodec
+
+if TYPE_CHECKING:
+    from modelmint.catalog import ModelRef
+    from modelmint.commerce.admission import Admission
+    from modelmint.gateway import ServedModel
+    from modelmint.serving import EngineConfig, TextEngine, VllmConfig
 
 ENCODER_KINDS = {"masked-lm", "encoder"}
 
@@ -42,6 +29,9 @@ def build_admission(rt: Runtime) -> Admission:
     """SQL admission (rate limits kept in this process) or, with MINT_REDIS_URL, Redis
     admission shared by every replica. A fresh instance id on every start, so a restarted
     server sweeps what its killed predecessor left."""
+    from modelmint.commerce.admission_sql import SqlAdmission
+    from modelmint.commerce.prices import PriceBooks
+
     settings, prices = rt.settings, PriceBooks(rt.store)
     timeout = settings.instance_timeout_s
     if settings.redis_url:
@@ -121,12 +111,19 @@ class _Loader:
         *,
         engine_process: bool = True,
     ) -> None:
+        from modelmint.observability.serving_metrics import ServingMetrics
+
         self.rt, self.engine, self.config, self.vllm = rt, engine, config, vllm
         self.engine_process = engine_process
         self.metrics = ServingMetrics()
         self._built: dict[int, ServedModel] = {}
 
     def load(self, spec: str) -> ServedModel:
+        from modelmint.cli.models import bundled_encoder
+        from modelmint.gateway import ServedModel
+        from modelmint.modeling.encoders import MINILM
+        from modelmint.serving import Embedder
+
         if spec == MINILM:
             bundled_encoder(self.rt.catalog)
         ref = self.rt.catalog.resolve_model(spec)
@@ -147,6 +144,9 @@ class _Loader:
         return served
 
     def _engine(self, ref: ModelRef) -> TextEngine:
+        from modelmint.serving import Engine, ProcessEngine, VllmEngine
+        from modelmint.serving.text import TextCodec
+
         path = self._servable_path(ref)
         if self.engine == "vllm":
             return VllmEngine(path, TextCodec(path), self.vllm)
@@ -155,6 +155,8 @@ class _Loader:
         return native.load(path, config=self.config, observer=observer)
 
     def _servable_path(self, ref: ModelRef) -> Path:
+        from modelmint.cli.models import merge_into
+
         if ref.kind != "adapter":
             return ref.path
         # An adapter is served folded into its base, merged once into the cache.
@@ -208,6 +210,12 @@ def serve(
     log_level: str = typer.Option("info"),
 ) -> None:
     """Serve models over the OpenAI-compatible API; every request needs a key and is metered."""
+    import uvicorn
+
+    from modelmint.gateway import GatewayContext, create_app
+    from modelmint.gateway.context import Canary
+    from modelmint.serving import EngineConfig, VllmConfig, vllm_available
+
     if engine not in ("native", "vllm"):
         raise typer.BadParameter("choose native or vllm", param_hint="--engine")
     if engine == "vllm" and not vllm_available():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -13,14 +13,9 @@ from modelmint.cli.charts import line_chart, save_loss_png
 from modelmint.cli.common import USER_ERRORS, console, fail
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
-from modelmint.labeling.feedback import Feedback, FeedbackError
-from modelmint.training import (
-    RecipeError,
-    TrainOutcome,
-    load_recipe,
-    resume_training,
-    start_training,
-)
+
+if TYPE_CHECKING:
+    from modelmint.training import TrainOutcome
 
 train_app = typer.Typer(
     help="Train models from YAML recipes (pretrain-clm, pretrain-mlm, continue, sft, classify).",
@@ -60,6 +55,9 @@ def feedback_recipe(rt: Runtime, recipe: Path, set_: list[str], model: str) -> A
     """The sft recipe with ``dataset`` the SFT export of ``model``'s accepted feedback and
     ``base`` the model version that answered (the newest, when ``model`` names no version).
     The recipe is checked before anything is written."""
+    from modelmint.labeling.feedback import Feedback, FeedbackError
+    from modelmint.training import RecipeError, load_recipe
+
     if any(item.partition("=")[0].strip() in ("dataset", "base") for item in set_):
         raise RecipeError(
             "--from-feedback sets the recipe's dataset and base; leave them out of --set"
@@ -109,12 +107,16 @@ def train(
     if recipe is None:
         console.print(ctx.get_help())
         raise typer.Exit(2)
+    from modelmint.training import load_recipe
+
     rt = Runtime.open()
     try:
         if from_feedback:
             parsed = feedback_recipe(rt, recipe, set_, from_feedback)
         else:
             parsed = load_recipe(recipe, set_)
+        from modelmint.training import start_training  # torch and transformers, once it runs
+
         with RichProgress(console) as progress:
             outcome = start_training(rt.catalog, parsed, progress)
     except USER_ERRORS as e:
@@ -125,6 +127,8 @@ def train(
 @train_app.command("resume")
 def train_resume(run: int = typer.Argument(..., help="Run id (see `mint runs list`).")) -> None:
     """Continue a killed or failed run from its last complete checkpoint."""
+    from modelmint.training import resume_training
+
     rt = Runtime.open()
     try:
         with RichProgress(console) as progress:

@@ -25,22 +25,22 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from modelmint.catalog import Catalog, DatasetRef
-from modelmint.data.assemble import DROPS_SCHEMA, SCRATCH_SCHEMA, RowWriter, assemble_dataset
 from modelmint.data.dedup import NearDupConfig, exact_key, signatures
-from modelmint.data.duplicates import DuplicateFinder
 from modelmint.data.errors import DataError
 from modelmint.data.langid import LanguageFilter
 from modelmint.data.pii import scrub_pii
 from modelmint.data.quality import QualityConfig, QualityFilter
-from modelmint.data.readers import InputError, expand_paths, read_documents
-from modelmint.data.report import DatasetReport
 from modelmint.data.splits import (
     SplitConfig,
 )
 from modelmint.observability import ProgressEvent, ProgressFn, no_progress
+
+if TYPE_CHECKING:  # pyarrow and the catalog, imported when a dataset is curated
+    from modelmint.catalog import Catalog, DatasetRef
+    from modelmint.data.readers import InputError
+    from modelmint.data.report import DatasetReport
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,8 @@ def content_hash(files: Sequence[Path], config: CurateConfig) -> str:
 def _batches(
     files: Sequence[Path], config: CurateConfig, errors: list[InputError]
 ) -> Iterator[list[dict[str, Any]]]:
+    from modelmint.data.readers import InputError, read_documents
+
     batch: list[dict[str, Any]] = []
     for path in files:
         for item in read_documents(path, config.format, config.text_field):
@@ -204,6 +206,8 @@ def curate(
     config: CurateConfig = CurateConfig(),
     progress: ProgressFn = no_progress,
 ) -> CurateResult:
+    from modelmint.data.readers import InputError, expand_paths
+
     try:
         files = expand_paths(paths)
     except InputError as e:
@@ -234,6 +238,10 @@ def curate(
 def _run(
     files: Sequence[Path], config: CurateConfig, out: Path, progress: ProgressFn
 ) -> DatasetReport:
+    from modelmint.data.assemble import DROPS_SCHEMA, SCRATCH_SCHEMA, RowWriter, assemble_dataset
+    from modelmint.data.duplicates import DuplicateFinder
+    from modelmint.data.report import DatasetReport
+
     report = DatasetReport(files=[str(f) for f in files], config=asdict(config))
     errors: list[InputError] = []
     work = out / "_work"
