@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelmint.catalog import Catalog, DatasetRef
-from modelmint.catalog.catalog import DOCUMENT_SCHEMA
+from modelmint.catalog.documents import DOCUMENT_SCHEMA
 
 TEXTS = [
     ("r1", "I want a refund for my order", "en", "refund"),

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from modelmint.catalog import Catalog
-from modelmint.catalog.catalog import DOCUMENT_SCHEMA
+from modelmint.catalog.documents import DOCUMENT_SCHEMA
 from modelmint.data.sample import INTENTS, generate_sample_corpus
 from modelmint.labeling import Annotations, LabelProjects, LabelQueue
 from modelmint.labeling.suggest import SuggestError, load_items, run_suggester, stored_config

@@ -14,8 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,20 +21,6 @@ from modelmint.catalog.errors import CatalogError
 from modelmint.catalog.evaluations import EvaluationsMixin
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import Dataset, ModelAlias, ModelVersion, Run, RunMetric, Store
-
-# Every dataset split on disk has these columns. ``labels`` is a JSON object of strings
-# (intent, sentiment, ...); ``messages`` is set for chat documents, whose ``text`` is the
-# turns' contents joined by newlines.
-DOCUMENT_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("text", pa.string()),
-        ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
-        ("labels", pa.string()),
-        ("lang", pa.string()),
-        ("source", pa.string()),
-    ]
-)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MODEL_SPEC_RE = re.compile(r"^(?P<name>[^:@]+)(?::(?P<version>\d+)|@(?P<alias>[A-Za-z0-9._-]+))?$")
@@ -57,8 +41,10 @@ class DatasetRef:
         return f"{self.name}:{self.version}"
 
     def read_split(self, split: str) -> list[dict[str, Any]]:
-        """The documents of one split (see DOCUMENT_SCHEMA); stages read datasets through
+        """The documents of one split (see catalog.documents); stages read datasets through
         here, not through the data stage."""
+        import pyarrow.parquet as pq
+
         path = self.path / f"{split}.parquet"
         if not path.exists():
             raise CatalogError(f"dataset {self.label} has no split {split!r}")

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from modelmint.catalog.catalog import DOCUMENT_SCHEMA
+from modelmint.catalog.documents import DOCUMENT_SCHEMA
 from modelmint.data.duplicates import KEPT_CODE, Duplicates
 from modelmint.data.errors import DataError
 from modelmint.data.report import DatasetReport

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from modelmint.catalog import Catalog, DatasetRef
-from modelmint.catalog.catalog import DOCUMENT_SCHEMA
+from modelmint.catalog.documents import DOCUMENT_SCHEMA
 from modelmint.labeling.annotations import final_labels
 from modelmint.labeling.projects import LabelingError, LabelProjects
 from modelmint.store import LabelItem, Store

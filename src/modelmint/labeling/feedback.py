@@ -30,7 +30,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelmint.catalog import Catalog
-from modelmint.catalog.catalog import DOCUMENT_SCHEMA, DatasetRef
+from modelmint.catalog.catalog import DatasetRef
+from modelmint.catalog.documents import DOCUMENT_SCHEMA
 from modelmint.config.clock import Clock, utc_now
 from modelmint.labeling.transcripts import TranscriptRecord, Transcripts
 from modelmint.store import ModelVersion, Store

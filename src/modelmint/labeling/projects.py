@@ -17,7 +17,7 @@ from modelmint.store import Annotation, Dataset, LabelItem, LabelProject, Store
 
 RATING_LABELS = ["1", "2", "3", "4", "5"]
 PREFERENCE_LABELS = ["A", "B"]
-# Columns of a dataset split an item can show besides ``labels.KEY`` (see DOCUMENT_SCHEMA).
+# Columns of a dataset split an item can show besides ``labels.KEY`` (see catalog.documents).
 RECORD_COLUMNS = ("id", "text", "messages", "lang", "source")
 
 
