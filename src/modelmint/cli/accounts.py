@@ -104,6 +104,7 @@ def channels_create(name: str) -> None:
 
 @channels_app.command("list")
 def channels_list() -> None:
+    """Channels with their wholesale price book and how many tenants each has."""
     rt = Runtime.open()
     tenants = rt.tenants.list(rt.scope())
     table = Table("name", "wholesale book", "tenants", "created")
@@ -205,6 +206,7 @@ def tenants_suspend(name: str) -> None:
 
 @tenants_app.command("resume")
 def tenants_resume(name: str) -> None:
+    """Let a suspended tenant's keys call the API again."""
     rt = Runtime.open()
     with user_errors():
         rt.tenants.resume(rt.scope(), name)
@@ -228,6 +230,7 @@ def _tenant_row(t: TenantRef) -> list[str]:
 def tenants_list(
     channel: str | None = typer.Option(None, help="Only this channel's tenants."),
 ) -> None:
+    """Tenants with their channel, billing, plan, limits and status."""
     rt = Runtime.open()
     with user_errors():
         tenants = rt.tenants.list(rt.scope(), channel=channel)
@@ -347,6 +350,7 @@ def _key_row(k: KeyInfo) -> list[str]:
 
 @keys_app.command("list")
 def keys_list(tenant: str | None = typer.Option(None)) -> None:
+    """API keys (prefixes only: a key is shown once, when made), with their limits and status."""
     rt = Runtime.open()
     with user_errors():
         keys = rt.keys.list(rt.scope(), tenant)
@@ -385,6 +389,7 @@ def admin_keys_create(
 
 @admin_keys_app.command("list")
 def admin_keys_list() -> None:
+    """Admin keys of the platform and the channels (prefixes only)."""
     rt = Runtime.open()
     table = Table(_prefix_column(), "channel", "name", "created", "expires", "revoked")
     for k in rt.admin_keys.list(rt.scope()):
@@ -401,6 +406,7 @@ def admin_keys_list() -> None:
 
 @admin_keys_app.command("revoke")
 def admin_keys_revoke(prefix: str) -> None:
+    """Refuse the admin key from the next request on, in the API and the console."""
     rt = Runtime.open()
     with user_errors():
         rt.admin_keys.revoke(rt.scope(), prefix)

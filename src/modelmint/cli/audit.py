@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from modelmint.cli.accounts import user_errors, when
-from modelmint.cli.common import console
+from modelmint.cli.common import JSON_OUTPUT, console
 from modelmint.cli.runtime import Runtime
 
 
@@ -30,7 +30,7 @@ def audit(
     limit: int = typer.Option(50, help="How many entries, newest first."),
     action: str | None = typer.Option(None, help="Only this action, e.g. tenant.update."),
     channel: str | None = typer.Option(None, help="Only this channel's entries."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OUTPUT,
 ) -> None:
     """The audit log: who changed what, with the record before and after."""
     rt = Runtime.open()

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from modelmint.catalog import CatalogError
-from modelmint.cli.common import console, err, fail
+from modelmint.cli.common import JSON_OUTPUT, console, err, fail
 from modelmint.cli.runtime import Runtime
 from modelmint.commerce import CommerceError
 from modelmint.commerce.money import format_money, parse_money
@@ -77,6 +77,7 @@ def list_invoices(
     period: str | None = typer.Option(None, help="Only this month, YYYY-MM."),
     as_channel: str | None = AS_CHANNEL,
 ) -> None:
+    """Invoices with their period, who is billed and the total."""
     rt = Runtime.open()
     with user_errors():
         refs = _invoices(rt).list(rt.scope(as_channel), period)
@@ -94,6 +95,7 @@ def show(
     as_channel: str | None = AS_CHANNEL,
     as_json: bool = typer.Option(False, "--json", help="Lines and totals as JSON."),
 ) -> None:
+    """One invoice's lines and totals."""
     rt = Runtime.open()
     with user_errors():
         ref, doc = _invoices(rt).show(rt.scope(as_channel), number)
@@ -183,6 +185,7 @@ def credit_notes(
     period: str | None = typer.Option(None, help="Only this month, YYYY-MM."),
     as_channel: str | None = AS_CHANNEL,
 ) -> None:
+    """Credit notes issued to tenants and channels."""
     from modelmint.commerce.credit_notes import CreditNotes
 
     rt = Runtime.open()
@@ -331,7 +334,7 @@ def economics_command(
         False, "--measure", help="Measure the served model versions' throughput first."
     ),
     concurrency: int = typer.Option(16, help="Concurrent requests when measuring."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OUTPUT,
 ) -> None:
     """Cost per million output tokens per model version (hardware cost / measured
     throughput), revenue, gross margin per model, channel and tenant, and break-even

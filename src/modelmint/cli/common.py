@@ -14,6 +14,8 @@ err = Console(stderr=True)
 
 USER_ERRORS = (CatalogError, CommerceError, DataError, ValueError)
 
+JSON_OUTPUT = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
 
 def fail(e: Exception) -> typer.Exit:
     err.print(f"[bold red]error:[/] {e}")

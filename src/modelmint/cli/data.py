@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import JSON_OUTPUT, USER_ERRORS, console, fail
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
 
@@ -106,7 +106,7 @@ def data_stats(
         help="Count tokens with a model's tokenizer "
         "(NAME, NAME:VERSION, NAME@ALIAS or a directory).",
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OUTPUT,
 ) -> None:
     """What a dataset version holds and what curation dropped, with token counts."""
     rt = Runtime.open()

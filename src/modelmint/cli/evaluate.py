@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import JSON_OUTPUT, USER_ERRORS, console, fail
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
 from modelmint.evaluation.suite_names import SUITE_NAMES
@@ -188,7 +188,7 @@ def eval_compare(
 @eval_app.command("list")
 def eval_list(
     model: str | None = typer.Argument(None, help="Only this model version."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OUTPUT,
 ) -> None:
     """Stored evaluations, newest last."""
     from modelmint.evaluation import headline

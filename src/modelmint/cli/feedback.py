@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import console, fail
+from modelmint.cli.common import JSON_OUTPUT, console, fail
 from modelmint.cli.runtime import Runtime, cli_actor
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def list_feedback(
         None, help="Only feedback on this model: NAME or NAME:VERSION."
     ),
     limit: int = typer.Option(1000, help="At most this many, oldest first."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OUTPUT,
 ) -> None:
     """The review queue: feedback, oldest first."""
     from modelmint.labeling.feedback import Feedback, FeedbackError

@@ -15,7 +15,9 @@ from modelmint.cli.runtime import Runtime, cli_actor
 from modelmint.labeling.choices import KINDS
 
 label_app = typer.Typer(
-    help="Label projects: create, list, status, next, submit, export.", no_args_is_help=True
+    help="Label projects: create, label (next, submit), suggest, review, measure agreement, "
+    "manage annotators, export, and exchange with Label Studio.",
+    no_args_is_help=True,
 )
 
 ANNOTATOR_HELP = "Who is labeling (default: cli:<os user>)."

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import JSON_OUTPUT, USER_ERRORS, console, fail
 from modelmint.cli.label import label_app
 from modelmint.cli.runtime import Runtime
 from modelmint.labeling.choices import LANGUAGES
@@ -69,7 +69,7 @@ def annotators_add(
 
 
 @annotators_app.command("list")
-def annotators_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def annotators_list(as_json: bool = JSON_OUTPUT) -> None:
     """Annotators with their language, projects and whether they are revoked."""
     rt = Runtime.open()
     rows = _annotators(rt).list()

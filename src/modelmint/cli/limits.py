@@ -141,6 +141,7 @@ def budgets_set(
 
 @budgets_app.command("list")
 def budgets_list(tenant: str | None = typer.Option(None), channel: str | None = CHANNEL) -> None:
+    """Budgets with what was spent and what is held in the current period."""
     from modelmint.commerce.budgets import Budgets
 
     rt = Runtime.open()
@@ -164,6 +165,7 @@ def budgets_list(tenant: str | None = typer.Option(None), channel: str | None = 
 
 @budgets_app.command("delete")
 def budgets_delete(budget_id: int, channel: str | None = CHANNEL) -> None:
+    """Remove a budget; what was spent stays in the ledger."""
     from modelmint.commerce.budgets import Budgets
 
     rt = Runtime.open()

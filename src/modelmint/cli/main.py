@@ -12,7 +12,7 @@ from modelmint.cli import serve as serve_cmd
 from modelmint.cli.accounts import ACCOUNT_APPS
 from modelmint.cli.audit import audit as audit_cmd
 from modelmint.cli.billing import economics_command, invoices_app
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import JSON_OUTPUT, USER_ERRORS, console, fail
 from modelmint.cli.compress import compress_app
 from modelmint.cli.data import data_app
 from modelmint.cli.evaluate import eval_app
@@ -113,7 +113,7 @@ def quickstart(
 @app.command()
 def usage(
     tenant: str = typer.Option(..., help="Tenant name."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OUTPUT,
 ) -> None:
     """Requests and tokens a tenant used, from the usage ledger."""
     rt = Runtime.open()

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from modelmint.catalog import CatalogError
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import JSON_OUTPUT, USER_ERRORS, console, fail
 from modelmint.cli.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is
 
 
 @models_app.command("list")
-def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def models_list(as_json: bool = JSON_OUTPUT) -> None:
     """Name, version, aliases, parameters, perplexity, source dataset and the headline metrics
     of the latest evaluation of each suite, for every version."""
     from modelmint.catalog import latest_by_key

@@ -186,8 +186,8 @@ def serve(
     canary: list[str] = typer.Option(
         [], help="NAME@ALIAS=P%: send P% of the requests for NAME to NAME@ALIAS."
     ),
-    host: str = typer.Option("127.0.0.1"),
-    port: int = typer.Option(8000),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, help="Port to listen on."),
     engine: str = typer.Option("native", help="native (CPU or one GPU) or vllm (GPUs)."),
     tensor_parallel_size: int = typer.Option(1, help="vllm: GPUs per model."),
     dtype: str = typer.Option(
@@ -207,7 +207,7 @@ def serve(
         "holds its interpreter lock) or on a thread of the server's process.",
     ),
     drain_timeout: int = typer.Option(30, help="On SIGTERM, seconds to finish requests."),
-    log_level: str = typer.Option("info"),
+    log_level: str = typer.Option("info", help="uvicorn's log level: debug, info, warning, error."),
 ) -> None:
     """Serve models over the OpenAI-compatible API; every request needs a key and is metered."""
     import uvicorn

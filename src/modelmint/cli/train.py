@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from modelmint.training import TrainOutcome
 
 train_app = typer.Typer(
-    help="Train models from YAML recipes (pretrain-clm, pretrain-mlm, continue, sft, classify).",
+    help="Train models from YAML recipes (pretrain-clm, pretrain-mlm, continue, sft, classify, "
+    "distill).",
     invoke_without_command=True,
 )
 runs_app = typer.Typer(
@@ -140,6 +141,7 @@ def train_resume(run: int = typer.Argument(..., help="Run id (see `mint runs lis
 
 @runs_app.command("list")
 def runs_list(limit: int = typer.Option(20)) -> None:
+    """The newest runs (training, curation, evaluation...), with status and output."""
     table = Table("run", "kind", "status", "started", "seconds", "output")
     for r in Runtime.open().catalog.list_runs(limit):
         took = (r.finished_at - r.started_at).total_seconds() if r.finished_at else None
