@@ -1,4 +1,4 @@
-"""Compression figures of issue 5, all sides in one process, in one run.
+"""Compression figures, all sides in one process, in one run.
 
 The model: the ``small`` preset (Llama, 29.5M parameters, 8,192-token BPE) trained with the
 pretrain-clm recipe exactly as ``mint quickstart --size small`` trains it (300 steps of

@@ -1,5 +1,5 @@
-"""lm-evaluation-harness against ``mint serve``, agreement with direct computation (issue 5:
-"exact to 1e-4").
+"""lm-evaluation-harness against ``mint serve``, agreement with direct computation
+(the bar: exact to 1e-4).
 
 A micro Llama (~100k parameters, 600-token BPE) learns the answers of most questions of two
 tasks shipped in tests/lm_eval_tasks: ``mint_choice`` (12 multiple-choice questions, 36

@@ -1,4 +1,4 @@
-"""Serving figures of issue 6: modelmint's engine against ``transformers serve
+"""Serving figures: modelmint's engine against ``transformers serve
 --continuous-batching`` and against static batches through ``model.generate``, side by side
 in one invocation, each side in its own subprocess, one after another (never two at once).
 

@@ -1,4 +1,4 @@
-"""Training figures of issue 4, each side in its own subprocess, all in one run.
+"""Training figures, each side in its own subprocess, all in one run.
 
 1. Throughput. The same model (the ``tiny`` preset: Llama, 5.3M parameters, 8,192-token
    BPE trained on the data), the same data (the 6,000-dialogue sample corpus, curated, its

@@ -1,4 +1,4 @@
-"""Issue 6 behind the gateway: several models at once, a canary split, embeddings, the
+"""Serving behind the gateway: several models at once, a canary split, embeddings, the
 queue's 429 with Retry-After, and Prometheus metrics."""
 
 import base64

@@ -47,7 +47,7 @@ def quantize_command(
     quantize_mlp_output: bool = typer.Option(
         False,
         help="int8-dynamic: quantize the MLP output projections (down_proj) too; by default "
-        "they stay float32, which keeps perplexity within about 0.1% instead of about 2%.",
+        "they stay float32, which costs far less perplexity (docs/benchmarks.md has the figures).",
     ),
     evaluate: bool = EVAL_OPTION,
     rounds: int = ROUNDS_OPTION,
