@@ -69,8 +69,10 @@ def test_text_rules_agree_with_training(catalog: Catalog, clm: ModelRef) -> None
     tok = load_tokenizer(clm.path)
     for r in catalog.get_dataset("support").read_split("validation")[:30]:
         assert record_text(r, tok) == training_record_text(r, tok)
-        for source in ("text", "first_user_turn"):
+        for source in ("text", "first_user_turn", "first_assistant_turn"):
             assert classifier_input(r, source) == input_text(r, source)
+        reply = next(m["content"] for m in r["messages"] if m["role"] == "assistant")
+        assert input_text(r, "first_assistant_turn") == reply
 
 
 def test_rerun_repeats_the_latest_of_each_measurement(catalog: Catalog, clm: ModelRef) -> None:

@@ -29,7 +29,7 @@ _SHOWN_CHARS = 300
 class ClassificationOptions(SuiteOptions):
     # None: as the model's classify recipe had it
     label: str | None = None
-    input: Literal["text", "first_user_turn"] | None = None
+    input: Literal["text", "first_user_turn", "first_assistant_turn"] | None = None
     max_length: int | None = Field(None, ge=8)
     batch_size: int = Field(32, ge=1)
 

@@ -40,12 +40,17 @@ def record_text(record: dict[str, Any], tokenizer: Any) -> str:
     return str(record["text"])
 
 
+FIRST_TURN_OF = {"first_user_turn": "user", "first_assistant_turn": "assistant"}
+
+
 def classifier_input(record: dict[str, Any], source: str) -> str:
     """What a classifier reads, as its classify recipe set it (``input``): the whole text,
-    or the customer's first message (training.recipes.classify.input_text)."""
-    if source == "first_user_turn" and record.get("messages"):
+    the customer's first message or the agent's first reply
+    (training.recipes.classify.input_text)."""
+    role = FIRST_TURN_OF.get(source)
+    if role and record.get("messages"):
         for m in record["messages"]:
-            if m["role"] == "user":
+            if m["role"] == role:
                 return str(m["content"])
     return str(record["text"])
 

@@ -145,8 +145,9 @@ class Classify(_Recipe):
     recipe: Literal["classify"]
     base: str  # "minilm" (the bundled pretrained encoder), a model reference or a directory
     label: str = "intent"
-    # what the classifier reads: the record's whole text, or its first user message
-    input: Literal["text", "first_user_turn"] = "text"
+    # what the classifier reads: the record's whole text, its first user message, or its first
+    # assistant message (a classifier that judges a chat model's replies)
+    input: Literal["text", "first_user_turn", "first_assistant_turn"] = "text"
     # add characters the base tokenizer reads as unknown (MiniLM and Chinese) to its vocabulary
     extend_vocabulary: bool = True
     method: Literal["full", "lora"] = "full"

@@ -18,13 +18,17 @@ from modelmint.training.recipes.common import RecipeInputs, Trained, save_result
 from modelmint.training.trainer import TrainContext, build_trainer, train
 from modelmint.training.vocabulary import extend_vocabulary
 
+FIRST_TURN_OF = {"first_user_turn": "user", "first_assistant_turn": "assistant"}
+
 
 def input_text(record: dict[str, Any], source: str) -> str:
-    """What the classifier reads: the whole text, or the customer's first message (what a
-    live request carries before anyone has answered)."""
-    if source == "first_user_turn" and record.get("messages"):
+    """What the classifier reads: the whole text; the customer's first message (what a live
+    request carries before anyone has answered); or the agent's first reply (what a chat
+    model answers to that message, so the classifier can judge a model's answers)."""
+    role = FIRST_TURN_OF.get(source)
+    if role and record.get("messages"):
         for m in record["messages"]:
-            if m["role"] == "user":
+            if m["role"] == role:
                 return str(m["content"])
     return str(record["text"])
 
