@@ -83,17 +83,19 @@ class Upkeep:
 
 
 def usage_hint(model: str, host: str, port: int, key: str = "$MINT_API_KEY") -> str:
+    """A first call as curl and as the openai client. Greedy (temperature 0): a small model's
+    single most likely answer reads better than a draw at the API's default temperature 1."""
     base = f"http://{host}:{port}/v1"
     return f"""
 [bold]Call it[/]
   curl {base}/chat/completions -H "Authorization: Bearer {key}" \\
     -H "Content-Type: application/json" \\
-    -d '{{"model": "{model}",
+    -d '{{"model": "{model}", "temperature": 0,
          "messages": [{{"role": "user", "content": "我的订单什么时候发货？"}}]}}'
 
   from openai import OpenAI
   client = OpenAI(base_url="{base}", api_key="{key}")
-  r = client.chat.completions.create(model="{model}",
+  r = client.chat.completions.create(model="{model}", temperature=0,
       messages=[{{"role": "user", "content": "Where is my order?"}}])
   print(r.choices[0].message.content)
 """
