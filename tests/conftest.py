@@ -18,6 +18,10 @@ from sqlalchemy import create_engine, text
 from modelmint.config import Settings
 from modelmint.store import Store
 
+# rich takes its width from COLUMNS once, when the CLI's consoles are made at import; which
+# test imports the CLI first differs between runs and workers, so the width is set before any.
+os.environ["COLUMNS"] = "250"
+
 PG_URL = os.environ.get("MINT_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("MINT_TEST_REDIS_URL")
 SERVICE_MARKS = {"pg_schema_url": "postgres", "redis_prefix": "redis"}
