@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,6 +11,16 @@ import torch.nn.functional as F
 from modelmint.serving.decode_attention import NAME, decode_attention, kernel_available
 from modelmint.serving.model_runner import ModelRunner, RowInput
 from serving_support import tiny_llama
+
+
+@pytest.fixture(autouse=True)
+def two_threads() -> Iterator[None]:
+    """The kernel splits its rows over torch's threads: two of them, even where the suite
+    gives each worker a single core, so the split itself is what these tests check."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _case(dtype: torch.dtype, heads: int, kv_heads: int) -> tuple[torch.Tensor, ...]:
