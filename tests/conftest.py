@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -106,3 +106,19 @@ def store(store_url: str) -> Iterator[Store]:
     s = Store.open(store_url)
     yield s
     s.close()
+
+
+@pytest.fixture(scope="module", params=STORE_BACKENDS)
+def module_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    """One store per backend for a module's tests that only read what they find there, so
+    what they read is built once rather than before each of them."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'mint.db'}"
+        else:
+            url = stack.enter_context(private_schema())
+        s = Store.open(url)
+        stack.callback(s.close)
+        yield s
