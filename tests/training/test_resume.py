@@ -30,7 +30,9 @@ RECIPE = {
     "architecture": MICRO_ARCH | {"hidden_size": 128, "intermediate_size": 256},
     "tokenizer": {"vocab_size": 1000},
     "block_size": 128,
-    "training": {"max_steps": 40, "batch_size": 16, "warmup_steps": 2, "save_every": 10},
+    # Steps of this size (not the micro one) leave the kill below 15 steps to land in, far
+    # more than its polling needs.
+    "training": {"max_steps": 20, "batch_size": 16, "warmup_steps": 2, "save_every": 5},
 }
 
 
@@ -58,8 +60,8 @@ def test_killed_run_resumes_to_the_same_loss_and_weights(tmp_path: Path) -> None
 
     finish(mint(home, "train", "--recipe", str(recipe)))  # run 1: uninterrupted
 
-    killed = mint(home, "train", "--recipe", str(recipe))  # run 2: killed after step 10
-    done = catalog.run_dir(2) / "checkpoints" / "checkpoint-10" / "trainer_state.json"
+    killed = mint(home, "train", "--recipe", str(recipe))  # run 2: killed after step 5
+    done = catalog.run_dir(2) / "checkpoints" / "checkpoint-5" / "trainer_state.json"
     deadline = time.monotonic() + 300
     while not done.exists():
         assert killed.poll() is None, killed.communicate()[0].decode()
@@ -68,13 +70,13 @@ def test_killed_run_resumes_to_the_same_loss_and_weights(tmp_path: Path) -> None
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     assert catalog.get_run(2).status == "running"  # nobody got to say otherwise
-    assert not (catalog.run_dir(2) / "checkpoints" / "checkpoint-40").exists()
+    assert not (catalog.run_dir(2) / "checkpoints" / "checkpoint-20").exists()
 
     out = finish(mint(home, "train", "resume", "2"))
     assert "registered resumable:2" in out
 
     whole, resumed = catalog.run_metrics(1)["loss"], catalog.run_metrics(2)["loss"]
-    assert [s for s, _ in resumed] == [s for s, _ in whole] == list(range(1, 41))
+    assert [s for s, _ in resumed] == [s for s, _ in whole] == list(range(1, 21))
     worst = max(abs(a - b) for (_, a), (_, b) in zip(whole, resumed, strict=True))
     assert worst <= 1e-6, f"losses differ by up to {worst}"
     a = load_file(catalog.resolve_model("resumable:1").path / "model.safetensors")
