@@ -13,10 +13,11 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
 from modelmint.catalog import Catalog
+from modelmint.data import curate
 from modelmint.modeling import load_tokenizer
 from modelmint.training import RecipeError, parse_recipe, start_training
 from modelmint.training.adapters import merge_adapter
-from modelmint.training.examples import IGNORE, chat_example
+from modelmint.training.examples import IGNORE, chat_example, record_text
 from modelmint.training.recipes.masked_lm import ContentSeededMasking
 from training_support import MICRO_ARCH, micro_clm
 
@@ -57,6 +58,34 @@ def test_chat_example_trains_on_assistant_tokens_only(catalog: Catalog, micro_ba
     )
     assert trained == "It ships today.<|im_end|>\n不客气！<|im_end|>\n"
     assert len(ex["input_ids"]) == len(ex["labels"])
+
+
+def test_first_exchange_reads_a_conversation_up_to_its_first_reply(
+    catalog: Catalog, micro_base: str
+) -> None:
+    tok = load_tokenizer(catalog.resolve_model(micro_base).path)
+    record = {
+        "text": "whole",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Where is my order?"},
+            {"role": "assistant", "content": "It ships today."},
+            {"role": "user", "content": "谢谢"},
+            {"role": "assistant", "content": "不客气！"},
+        ],
+    }
+    first = record_text(record, tok, "first_exchange")
+    assert first == (
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhere is my order?"
+        "<|im_end|>\n<|im_start|>assistant\nIt ships today.<|im_end|>\n"
+    )
+    assert record_text(record, tok).startswith(first) and "不客气" in record_text(record, tok)
+    assert record_text({"text": "plain"}, tok, "first_exchange") == "plain"
+
+    outcome = start_training(
+        catalog, parse_recipe(micro_clm("openings", steps=4) | {"input": "first_exchange"})
+    )
+    assert outcome.model is not None and outcome.model.metrics["perplexity"] > 1
 
 
 @pytest.mark.parametrize("packing", [False, True])
@@ -216,7 +245,9 @@ def test_classify_from_the_bundled_minilm_encoder_learns_intents(catalog: Catalo
     assert catalog.lineage(out.model)["parents"] == []  # a base outside the catalog
 
 
-def test_bad_inputs_are_refused_before_training(catalog: Catalog, micro_base: str) -> None:
+def test_bad_inputs_are_refused_before_training(
+    catalog: Catalog, micro_base: str, tmp_path: Path
+) -> None:
     with pytest.raises(RecipeError, match="no label 'topic'"):
         start_training(
             catalog,
@@ -244,6 +275,23 @@ def test_bad_inputs_are_refused_before_training(catalog: Catalog, micro_base: st
                 }
             ),
         )
+    texts = tmp_path / "notes.jsonl"
+    texts.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "text": f"Note {n}: the parcel that was sent to the customer {n * 7} has "
+                    "left the depot, and it is on the way to them with the courier."
+                }
+            )
+            + "\n"
+            for n in range(60)
+        )
+    )
+    curate(catalog, [texts], "notes")
+    with pytest.raises(RecipeError, match="input: first_exchange reads conversations"):
+        recipe = micro_clm() | {"dataset": "notes", "input": "first_exchange"}
+        start_training(catalog, parse_recipe(recipe))
     with pytest.raises(RecipeError, match=r"training.batch_size=\d+ and training.grad_accum="):
         start_training(catalog, parse_recipe(micro_clm("huge", batch_size=2_000_000)))
     failed = [r for r in catalog.list_runs() if r.status == "failed"]

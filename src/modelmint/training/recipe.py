@@ -97,6 +97,11 @@ class _Recipe(_Strict):
         return data
 
 
+# What a causal LM reads of each record: all of it, or of a conversation only its opening
+# and the agent's first reply, so that every block is the moment a chat model is asked most.
+LMInput = Literal["text", "first_exchange"]
+
+
 class PretrainCLM(_Recipe):
     """A causal (GPT/Llama-style) LM from scratch on packed blocks of text."""
 
@@ -104,6 +109,7 @@ class PretrainCLM(_Recipe):
     architecture: ArchitectureSpec = ArchitectureSpec()
     tokenizer: TokenizerSpec = TokenizerSpec()
     block_size: int = Field(256, ge=8)
+    input: LMInput = "text"
 
 
 class PretrainMLM(_Recipe):
@@ -123,6 +129,7 @@ class ContinuePretrain(_Recipe):
     recipe: Literal["continue"]
     base: str
     block_size: int = Field(256, ge=8)
+    input: LMInput = "text"
     training_defaults: ClassVar[dict[str, Any]] = {"learning_rate": 5e-4, "warmup_steps": 10}
 
 

@@ -47,5 +47,13 @@ def run(
         )
 
     return train_on_blocks(
-        recipe, model, tokenizer, inputs, ctx, resume, kind="causal-lm", labels=True
+        recipe,
+        model,
+        tokenizer,
+        inputs,
+        ctx,
+        resume,
+        kind="causal-lm",
+        labels=True,
+        input=recipe.input,
     )

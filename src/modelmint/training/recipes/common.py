@@ -9,7 +9,7 @@ from typing import Any
 
 from modelmint.modeling import count_parameters, load_tokenizer
 from modelmint.training.examples import Rows, causal_blocks, pack_blocks, record_text
-from modelmint.training.recipe import TokenizerSpec
+from modelmint.training.recipe import LMInput, RecipeError, TokenizerSpec
 from modelmint.training.tokenizer import train_tokenizer
 from modelmint.training.trainer import TrainContext, build_trainer, train
 
@@ -75,12 +75,18 @@ def train_on_blocks(
     labels: bool,
     collator: Any = None,
     trainer_class: Any = None,
+    input: LMInput = "text",
 ) -> Trained:
     """Pretraining on packed blocks of the dataset's text (causal: labels are the inputs;
     masked: the collator makes them), evaluated by perplexity, saved with its tokenizer."""
+    if input == "first_exchange" and not any(r.get("messages") for r in inputs.train):
+        raise RecipeError(
+            "input: first_exchange reads conversations, and the training split has no "
+            "record with 'messages'; use input: text for a dataset of plain text"
+        )
 
     def blocks(records: list[dict[str, Any]]) -> Rows:
-        texts = [record_text(r, tokenizer) for r in records]
+        texts = [record_text(r, tokenizer, input) for r in records]
         packed = pack_blocks(texts, tokenizer, recipe.block_size)
         return causal_blocks(packed) if labels else Rows([{"input_ids": b} for b in packed])
 
