@@ -11,10 +11,8 @@ EXTRAS := dev,docs
 # The demo's model size: tiny answers within the first minutes; SIZE=small is the better model.
 SIZE   ?= tiny
 # xdist workers, each running torch on its own cores; a module stays on one worker
-# (loadscope), so a module fixture that trains or serves is built once. Modules go out in
-# the order tests/conftest.py sorts them (the heavy ones first), not largest-count first.
+# (loadscope), so a module fixture that trains or serves is built once.
 WORKERS ?= 2
-XDIST   := -n $(WORKERS) --dist loadscope --no-loadscope-reorder
 # The unit tier: no browsers, no servers, no external services, no end-to-end training.
 FAST   := not slow and not browser and not postgres and not redis
 
@@ -45,10 +43,10 @@ demo: setup
 	$(BIN)/mint serve --model demo --host 127.0.0.1 --port 8000
 
 test: setup
-	$(BIN)/pytest -q $(XDIST) --durations=15
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadscope --durations=15
 
 test-fast: $(STAMP)
-	$(BIN)/pytest -q $(XDIST) --durations=15 -m "$(FAST)"
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadscope --durations=15 -m "$(FAST)"
 
 bench: setup
 	@for b in $(wildcard benchmarks/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done

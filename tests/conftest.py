@@ -92,17 +92,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture, mark in SERVICE_MARKS.items():
             if fixture in used:
                 item.add_marker(mark)
-    # xdist hands out modules in this order (make test keeps it: --no-loadscope-reorder); a
-    # module that trains, serves or drives a browser started last would leave the other
-    # worker idle for as long as it runs, so those go first and the quick ones fill the end.
-    heavy = {
-        _module(i) for i in items if i.get_closest_marker("slow") or i.get_closest_marker("browser")
-    }
-    items.sort(key=lambda i: _module(i) not in heavy)
-
-
-def _module(item: pytest.Item) -> str:
-    return item.nodeid.split("::")[0]
 
 
 @pytest.fixture(params=STORE_BACKENDS)
