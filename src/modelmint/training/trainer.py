@@ -108,6 +108,7 @@ def training_arguments(
         lr_scheduler_type=spec.schedule,
         warmup_steps=spec.warmup_steps,
         weight_decay=spec.weight_decay,
+        adam_beta2=spec.adam_beta2,
         max_grad_norm=spec.max_grad_norm,
         bf16=use_bf16(spec),
         use_cpu=not on_gpu,
