@@ -43,10 +43,10 @@ demo: setup
 	$(BIN)/mint serve --model demo --host 127.0.0.1 --port 8000
 
 test: setup
-	$(BIN)/pytest -q -n $(WORKERS) --dist loadscope --durations=15
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder --durations=15
 
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -n $(WORKERS) --dist loadscope --durations=15 -m "$(FAST)"
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder --durations=15 -m "$(FAST)"
 
 bench: setup
 	@for b in $(wildcard benchmarks/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -92,6 +92,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture, mark in SERVICE_MARKS.items():
             if fixture in used:
                 item.add_marker(mark)
+    # xdist hands out modules in this order (make test keeps it: --no-loadscope-reorder); a
+    # module that alone takes most of the run must start at once, or the run waits for it.
+    items.sort(key=lambda i: i.get_closest_marker("first") is None)
 
 
 @pytest.fixture(params=STORE_BACKENDS)

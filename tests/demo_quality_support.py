@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 QUESTIONS_PER_INTENT = 5
 # A short run of the classify recipe on the first assistant turn (200 steps): it tells the
 # agent's replies apart well enough (about 90% of them; what it confuses most are requests
