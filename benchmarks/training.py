@@ -154,7 +154,7 @@ def side_torch(home: Path) -> dict[str, Any]:
     import torch
     from transformers import get_cosine_schedule_with_warmup
 
-    from modelmint.modeling import cpu_supports_bf16
+    from modelmint.modeling import cpu_trains_faster_in_bf16
     from modelmint.training import pack_blocks
 
     texts, tokenizer = _texts_and_tokenizer(home)
@@ -170,7 +170,7 @@ def side_torch(home: Path) -> dict[str, Any]:
     )
     sched = get_cosine_schedule_with_warmup(opt, 10, STEPS)
     order = torch.randperm(len(blocks), generator=torch.Generator().manual_seed(0))
-    bf16 = cpu_supports_bf16()
+    bf16 = cpu_trains_faster_in_bf16()
     clock = StepClock()
     for step in range(1, STEPS + 1):
         idx = order[(step - 1) * BATCH % len(order) :][:BATCH]

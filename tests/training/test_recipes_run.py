@@ -43,6 +43,19 @@ def test_pretrain_clm_registers_a_model_with_metrics_and_lineage(catalog: Catalo
     assert facts["recipe"] == "pretrain-clm" and facts["run"] == outcome.run_id
 
 
+def test_pretrain_clm_with_muon_trains_and_logs_the_adamw_rate(catalog: Catalog) -> None:
+    recipe = micro_clm("clm-muon", steps=8, optimizer="muon", learning_rate=3e-3)
+    outcome = start_training(
+        catalog,
+        parse_recipe({**recipe, "training": {**recipe["training"], "schedule": "constant"}}),
+    )
+    assert outcome.model is not None
+    series = catalog.run_metrics(outcome.run_id)
+    assert series["loss"][-1][1] < series["loss"][0][1] - 0.3
+    # the logged rate is AdamW's (embeddings, norms), Muon's runs beside it at its own
+    assert {round(v, 9) for _, v in series["learning_rate"]} == {3e-3}
+
+
 def test_chat_example_trains_on_assistant_tokens_only(catalog: Catalog, micro_base: str) -> None:
     tok = load_tokenizer(catalog.resolve_model(micro_base).path)
     messages = [
@@ -320,16 +333,16 @@ def test_the_compiled_forward_returns_only_the_loss_while_training(tmp_path: Pat
     import inspect
 
     from helpers import build_micro_model
-    from modelmint.training.trainer import _loss_only_in_training
+    from modelmint.training.trainer import _compiled_training_forward
 
     model = AutoModelForCausalLM.from_pretrained(str(build_micro_model(tmp_path / "m")))
-    forward = _loss_only_in_training(model)
+    forward = _compiled_training_forward(model)
     assert "input_ids" in inspect.signature(forward).parameters
     x = torch.tensor([[5, 9, 12, 40, 7]])
     model.train()
     out = forward(input_ids=x, labels=x)
     full = model.forward(input_ids=x, labels=x)
-    assert out.logits is None and torch.allclose(out.loss, full.loss)
+    assert list(out.keys()) == ["loss"] and torch.allclose(out.loss, full.loss)
     out.loss.backward()  # gradients flow through the loss alone
     assert model.model.embed_tokens.weight.grad is not None
     model.eval()

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
         build_causal_lm,
         count_parameters,
         cpu_supports_bf16,
+        cpu_trains_faster_in_bf16,
         load_causal_lm,
     )
     from modelmint.modeling.presets import (
@@ -44,6 +45,7 @@ __all__ = [
     "build_causal_lm",
     "count_parameters",
     "cpu_supports_bf16",
+    "cpu_trains_faster_in_bf16",
     "llama_config",
     "llama_config_for",
     "load_causal_lm",

@@ -68,6 +68,11 @@ class TrainingSpec(_Strict):
     # AdamW's second-moment decay: 0.999 is the usual default; language-model pretraining
     # (GPT-3, Llama, nanoGPT) uses 0.95, which follows the gradients' scale faster
     adam_beta2: float = Field(0.999, gt=0, lt=1)
+    # muon: Muon on the weight matrices of the transformer's blocks (at muon_learning_rate),
+    # AdamW on embeddings, heads and norms (at learning_rate); a model trained from scratch
+    # learns from far fewer steps with it (docs/benchmarks.md, "The demo model")
+    optimizer: Literal["adamw", "muon"] = "adamw"
+    muon_learning_rate: float = Field(0.02, gt=0)
     max_grad_norm: float = Field(1.0, gt=0)
     bf16: bool | None = None  # None: on where the hardware supports it
     gradient_checkpointing: bool = False

@@ -23,9 +23,11 @@ from transformers import (
     TrainerState,
     TrainingArguments,
 )
+from transformers.utils import ModelOutput
 
-from modelmint.modeling import cpu_supports_bf16
+from modelmint.modeling import cpu_trains_faster_in_bf16
 from modelmint.observability import ProgressEvent, ProgressFn
+from modelmint.training.muon import MuonWithAdamW
 from modelmint.training.recipe import TrainingSpec
 
 MetricsSink = Callable[[int, dict[str, float]], None]  # (step, {name: value})
@@ -51,7 +53,7 @@ class TrainContext:
 def use_bf16(spec: TrainingSpec) -> bool:
     if spec.bf16 is not None:
         return spec.bf16
-    return torch.cuda.is_available() or cpu_supports_bf16()
+    return torch.cuda.is_available() or cpu_trains_faster_in_bf16()
 
 
 def last_checkpoint(run_dir: Path) -> Path | None:
@@ -91,6 +93,7 @@ def training_arguments(
     *,
     evaluate: bool,
     best_metric: str = "eval_loss",
+    drop_last: bool = False,
 ) -> TrainingArguments:
     on_gpu = torch.cuda.is_available()
     max_steps = spec.max_steps or -1
@@ -127,6 +130,7 @@ def training_arguments(
         data_seed=spec.seed,
         disable_tqdm=True,
         dataloader_num_workers=0,
+        dataloader_drop_last=drop_last,
         ddp_find_unused_parameters=False,
     )
 
@@ -167,22 +171,66 @@ class _Report(TrainerCallback):
         self.ctx.progress(ProgressEvent(self.stage, state.global_step, state.max_steps, info))
 
 
-def _loss_only_in_training(model: Any) -> Any:
-    """The model's forward, returning only the loss while training with labels. The Trainer
-    reads nothing else, but logits returned from the compiled graph are kept whole and then
-    copied to float32 by accelerate's mixed-precision wrapper ([batch, block, vocab] per
-    step), a sizeable share of a small model's step (docs/benchmarks.md, "Training").
-    Evaluation still gets logits."""
+@dataclass
+class LossOnly(ModelOutput):
+    loss: torch.Tensor | None = None
+
+
+def _compiled_training_forward(model: Any) -> Any:
+    """The model's forward with its training steps compiled: a call in training mode with
+    labels runs a compiled function that returns only the loss. The Trainer reads nothing
+    else, but logits returned from the compiled graph are kept whole and then copied to
+    float32 by accelerate's mixed-precision wrapper ([batch, block, vocab] per step), a
+    sizeable share of a small model's step (docs/benchmarks.md, "Training"). Every other
+    call (evaluation, generation, no labels) runs the eager forward and gets logits: inside
+    the compiled function it was a second graph, compiled at the end of a run for a single
+    evaluation, 30 s of the quickstart's 225 s of training on 2 cores."""
     forward = model.forward
+    loss_only = torch.compile(lambda *args, **kwargs: forward(*args, **kwargs)["loss"])
 
     @functools.wraps(forward)
-    def loss_forward(*args: Any, **kwargs: Any) -> Any:
-        out = forward(*args, **kwargs)
+    def training_forward(*args: Any, **kwargs: Any) -> Any:
         if model.training and kwargs.get("labels") is not None:
-            return type(out)(loss=out["loss"])
-        return out
+            return LossOnly(loss=loss_only(*args, **kwargs))
+        return forward(*args, **kwargs)
 
-    return loss_forward
+    return training_forward
+
+
+def muon_optimizer(model: Any, spec: TrainingSpec) -> MuonWithAdamW:
+    """Muon for the linear layers of the model's body, AdamW for everything else: the
+    embeddings, the output or classification head, the norms and biases. Only what
+    requires grad (a LoRA run's adapters). AdamW's groups come first, so the learning rate
+    the Trainer logs is the recipe's ``learning_rate``."""
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    head_ids = {id(p) for p in head.parameters()} if head is not None else set()
+    body = getattr(model, "base_model", model)
+    matrices = {
+        id(m.weight): m.weight
+        for m in body.modules()
+        if isinstance(m, torch.nn.Linear)
+        and m.weight.requires_grad
+        and id(m.weight) not in head_ids
+    }
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in matrices]
+    adamw = {"muon": False, "lr": spec.learning_rate, "betas": (0.9, spec.adam_beta2)}
+    return MuonWithAdamW(
+        [
+            {
+                **adamw,
+                "params": [p for p in rest if p.ndim >= 2],
+                "weight_decay": spec.weight_decay,
+            },
+            {**adamw, "params": [p for p in rest if p.ndim < 2], "weight_decay": 0.0},
+            {
+                "muon": True,
+                "params": list(matrices.values()),
+                "lr": spec.muon_learning_rate,
+                "weight_decay": spec.weight_decay,
+            },
+        ],
+        ns_dtype=torch.bfloat16 if use_bf16(spec) else torch.float32,
+    )
 
 
 def _number(v: Any) -> bool:
@@ -210,19 +258,26 @@ def build_trainer(
         )
         ctx.check_memory(model, spec, longest, use_bf16(spec))
     evaluate = eval_dataset is not None and len(eval_dataset) > 0
-    if use_compile(spec, len(train_dataset), fixed_shapes):
+    compiled = use_compile(spec, len(train_dataset), fixed_shapes)
+    if compiled:
         # The forward alone is compiled, so the bf16 autocast accelerate wraps around it is
         # entered outside the compiled graph (inside it, the same loop ran slower; see
-        # docs/benchmarks.md, "Training"), and
-        # the module stays itself for checkpoints and saving.
-        model.forward = torch.compile(_loss_only_in_training(model))
-    args = training_arguments(spec, ctx, evaluate=evaluate, best_metric=best_metric)
+        # docs/benchmarks.md, "Training"), and the module stays itself for checkpoints
+        # and saving.
+        model.forward = _compiled_training_forward(model)
+    # Compiled, an epoch's short last batch would be a new shape: the graph compiles again,
+    # with a symbolic batch size, and runs slower from then on.
+    args = training_arguments(
+        spec, ctx, evaluate=evaluate, best_metric=best_metric, drop_last=compiled
+    )
     callbacks: list[TrainerCallback] = [_Report(ctx, stage, tokens_per_step), *ctx.callbacks]
     if spec.early_stopping_patience and args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(spec.early_stopping_patience))
+    optimizer = muon_optimizer(model, spec) if spec.optimizer == "muon" else None
     trainer = trainer_class(
         model=model,
         args=args,
+        optimizers=(optimizer, None),  # None: the Trainer's own AdamW; the schedule is its own
         train_dataset=train_dataset,
         eval_dataset=eval_dataset if evaluate else None,
         data_collator=data_collator,

@@ -100,7 +100,7 @@ def train_on_blocks(
         eval_dataset=blocks(inputs.validation) if inputs.validation else None,
         data_collator=collator,
         tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
-        fixed_shapes=True,  # packed blocks: every batch is batch_size x block_size
+        fixed_shapes=True,  # packed blocks: batch_size x block_size (bar an epoch's last)
         **({"trainer_class": trainer_class} if trainer_class else {}),
     )
     metrics = with_perplexity(train(trainer, ctx, resume))
