@@ -8,7 +8,7 @@ TORCH  := torch==2.13.0
 # Exact versions of everything else; `make lock` re-resolves it from pyproject.toml's ranges.
 LOCK   := requirements.lock
 EXTRAS := dev,docs
-# The demo's model size: tiny (about 6 minutes to a live API on 2 cores) or small (larger, slower).
+# The demo's model size: tiny (a few minutes to a live API on 2 cores) or small (larger, slower).
 SIZE   ?= tiny
 # xdist workers, each running torch on its own cores; a module stays on one worker
 # (loadscope), so a module fixture that trains or serves is built once.

@@ -62,7 +62,9 @@ app.command("alerts")(alerts_command)
 # quickstart --------------------------------------------------------------------------------
 @app.command()
 def quickstart(
-    size: str = typer.Option("tiny", help="Model size preset: tiny (~5M) or small (~30M)."),
+    size: str = typer.Option(
+        "tiny", help="Model size: tiny (~1.3M, a few minutes on 2 cores) or small (~30M)."
+    ),
     steps: int | None = typer.Option(None, help="Training steps (default depends on size)."),
     name: str = typer.Option("demo", help="Model name to register."),
     tenant: str = typer.Option("demo", help="Tenant that gets the API key."),
