@@ -44,11 +44,10 @@ def test_pretrain_clm_registers_a_model_with_metrics_and_lineage(catalog: Catalo
 
 
 def test_pretrain_clm_with_muon_trains_and_logs_the_adamw_rate(catalog: Catalog) -> None:
-    recipe = micro_clm("clm-muon", steps=8, optimizer="muon", learning_rate=3e-3)
-    outcome = start_training(
-        catalog,
-        parse_recipe({**recipe, "training": {**recipe["training"], "schedule": "constant"}}),
+    recipe = micro_clm(
+        "clm-muon", steps=8, optimizer="muon", learning_rate=3e-3, schedule="constant"
     )
+    outcome = start_training(catalog, parse_recipe(recipe))
     assert outcome.model is not None
     series = catalog.run_metrics(outcome.run_id)
     assert series["loss"][-1][1] < series["loss"][0][1] - 0.3
