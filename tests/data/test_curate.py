@@ -130,3 +130,70 @@ def test_workers_and_memory_do_not_change_the_dataset(catalog: Catalog, tmp_path
         assert drops[0].equals(drops[1])
     # how fast or in how much memory is not part of what the version is
     assert curate(catalog, [path], "one", CurateConfig(num_proc=2, memory_mb=1)).created is False
+
+
+def test_pii_leaves_no_field_and_no_id(catalog: Catalog, tmp_path: Path) -> None:
+    complaint = (
+        "The headphones I ordered last week arrived with a broken left ear cup. Could you "
+        "please send me a replacement or refund the payment to my card?"
+    )
+    rows = [
+        {
+            "id": "zhang.wei@example.com",
+            "text": complaint,
+            "customer_email": "zhang.wei@example.com",
+            "contact": "call me on +86 138 1234 5678 please",
+            "intent": "refund",
+        },
+        {
+            "id": "13812345678",
+            "text": "I would like to change the delivery address for my parcel, because I am "
+            "moving to a new apartment on Monday and will not be at home.",
+            "phone": 13812345678,
+        },
+        {
+            "id": "T-1001",
+            "text": "Is the blue winter jacket still available in a medium size? I checked the "
+            "website yesterday and it said that it was out of stock.",
+            "zhao.liu@example.com": "vip",
+        },
+        {"id": "wang.wu@example.org", "text": complaint},  # a duplicate: drops name it
+        {"id": "li.si@example.cn", "text": "Hi."},  # too short: drops name it
+    ]
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    config = CurateConfig(splits=SplitConfig(validation=0, stratify_by=None))
+    res = curate(catalog, [path], "pii", config)
+
+    kept = {d["id"]: d for d in res.dataset.read_split("train")}
+    # An id that is PII becomes the record's place, file:line, like a record without an id.
+    assert set(kept) == {"p.jsonl:1", "p.jsonl:2", "T-1001"}
+    assert kept["p.jsonl:1"]["labels"] == {
+        "customer_email": "<EMAIL>",
+        "contact": "call me on <PHONE> please",
+        "intent": "refund",
+    }
+    assert kept["p.jsonl:2"]["labels"] == {"phone": "<PHONE>"}
+    assert kept["T-1001"]["labels"] == {"<EMAIL>": "vip"}
+    drops = pq.read_table(res.dataset.path / "drops.parquet").to_pylist()
+    assert {(d["id"], d["reason"], d["duplicate_of"]) for d in drops} == {
+        ("p.jsonl:4", "exact_duplicate", "p.jsonl:1"),
+        ("p.jsonl:5", "too_short", None),
+    }
+    assert res.report["pii_replaced"] == {"EMAIL": 3, "PHONE": 3}
+    # Nothing of the dataset version holds any of them: splits, drops, report.
+    written = "".join(
+        str(pq.read_table(f).to_pylist()) if f.suffix == ".parquet" else f.read_text()
+        for f in res.dataset.path.iterdir()
+    )
+    for personal in ("zhang.wei", "wang.wu", "li.si", "zhao.liu", "13812345678", "138 1234"):
+        assert personal not in written
+
+
+def test_without_pii_scrubbing_ids_and_fields_stay(catalog: Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    text = "Please send the invoice for my last order to the address in my account settings."
+    path.write_text(json.dumps({"id": "a@example.com", "text": text, "mail": "a@example.com"}))
+    config = CurateConfig(scrub_pii=False, splits=SplitConfig(validation=0, stratify_by=None))
+    (doc,) = curate(catalog, [path], "raw", config).dataset.read_split("train")
+    assert doc["id"] == "a@example.com" and doc["labels"] == {"mail": "a@example.com"}

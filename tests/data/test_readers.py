@@ -93,3 +93,32 @@ def test_paths_dirs_and_globs(tmp_path: Path) -> None:
     assert [p.name for p in expand_paths([str(tmp_path / "*.csv")])] == ["c.csv"]
     with pytest.raises(InputError, match="no such file"):
         expand_paths([tmp_path / "nothing*.jsonl"])
+
+
+def test_records_that_crashed_the_reader_are_errors_naming_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(
+        b'{"text": "ok"}\n'
+        b'{"text": "x", "n": ' + b"1" * 5000 + b"}\n"  # beyond int()'s digit limit
+        b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+        b'{"text": "caf\xe9"}\n'  # Latin-1, not UTF-8
+        b'{"text": "half a pair \\ud800"}\n'
+        b'{"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}\n'
+        b'{"text": "still read"}\n'
+    )
+    ok, digits, nested, latin1, surrogate, parts, last = _docs(path)
+    assert ok["text"] == "ok" and last["text"] == "still read"
+    for line, error in enumerate((digits, nested, latin1, surrogate, parts), 2):
+        assert isinstance(error, InputError) and error.source == f"{path}:{line}", error
+    assert "invalid JSON" in str(digits) and "invalid JSON" in str(nested)
+    assert "not UTF-8" in str(latin1) and "'text'" in str(surrogate)
+    assert "messages[0].content[].text" in str(parts)
+
+
+def test_csv_field_over_the_limit_is_an_error_and_the_next_row_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    path.write_text(f"text,intent\n{'x' * 200_000},a\nshort,b\n", encoding="utf-8")
+    long, short = _docs(path)
+    assert isinstance(long, InputError) and long.source == f"{path}:2"
+    assert "JSONL or Parquet" in str(long)
+    assert short["text"] == "short" and short["labels"] == {"intent": "b"}

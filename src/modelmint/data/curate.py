@@ -88,6 +88,9 @@ def _init_worker(config: CurateConfig) -> None:
 
 
 def _scrub(doc: dict[str, Any], counts: Counter[str]) -> None:
+    """Every string of a kept document that reaches the dataset: the text or the chat turns,
+    and the labels, names as well as values (a ``customer_email`` field is as personal as
+    the text). Two names that scrub alike keep the first one's value."""
     if doc["messages"] is not None:
         for m in doc["messages"]:
             res = scrub_pii(m["content"])
@@ -98,6 +101,28 @@ def _scrub(doc: dict[str, Any], counts: Counter[str]) -> None:
         res = scrub_pii(doc["text"])
         doc["text"] = res.text
         counts.update(res.counts)
+    labels: dict[str, str] = {}
+    for name, value in doc["labels"].items():
+        scrubbed_name, scrubbed_value = scrub_pii(name), scrub_pii(value)
+        counts.update(scrubbed_name.counts)
+        counts.update(scrubbed_value.counts)
+        labels.setdefault(scrubbed_name.text, scrubbed_value.text)
+    doc["labels"] = labels
+
+
+def _scrub_id(doc: dict[str, Any], counts: Counter[str]) -> None:
+    """An id that holds PII (a customer's e-mail address or phone number used as the record
+    id) is replaced by the record's place in its input, ``file:line``: the id a record without
+    one gets. That id is stable (the same input gives the same id, so the same version), unique
+    within a file, and ``source`` still leads back to the record. A placeholder such as
+    ``<EMAIL>`` would give many records one id, and ``duplicate_of`` and the cluster lists name
+    documents by id; a hash of the address is no better, since hashing a list of known
+    addresses reverses it. Splits and de-duplication go by the text, never the id, so a
+    replaced id moves no document. Runs on dropped documents too: drops.parquet names them."""
+    res = scrub_pii(doc["id"])
+    if res.counts:
+        counts.update(res.counts)
+        doc["id"] = scrub_pii(doc["place_id"]).text  # a file named by an address is scrubbed
 
 
 Processed = tuple[dict[str, Any], str | None, bytes, Any]
@@ -110,7 +135,14 @@ def _process(docs: list[dict[str, Any]]) -> list[Processed]:
     out: list[Processed] = []
     for doc in docs:
         reason, doc["lang"] = None, None
-        if _worker["lang"] is not None:
+        pii: Counter[str] = Counter()
+        if config.scrub_pii:
+            _scrub_id(doc, pii)
+        if _worker["quality"] is not None:
+            # Length first: it needs no language, and a record far over the limit is dropped
+            # before language identification reads all of it.
+            reason = _worker["quality"].check_length(doc["text"])
+        if reason is None and _worker["lang"] is not None:
             guess, reason = _worker["lang"].check(doc["text"])
             doc["lang"] = guess.lang
         if reason is None and _worker["quality"] is not None:
@@ -119,7 +151,6 @@ def _process(docs: list[dict[str, Any]]) -> list[Processed]:
             if reason is None and doc["messages"] is None:
                 doc["text"] = verdict.text  # line-level rules edit plain text, not chat turns
         if reason is None and config.scrub_pii:
-            pii: Counter[str] = Counter()
             _scrub(doc, pii)
             doc["pii"] = dict(pii)
         out.append((doc, reason, exact_key(doc["text"]) if reason is None else b"", None))
@@ -129,6 +160,13 @@ def _process(docs: list[dict[str, Any]]) -> list[Processed]:
         for i, sig in zip(kept, sigs, strict=True):
             out[i] = (*out[i][:3], sig)
     return out
+
+
+def curate_batch(docs: list[dict[str, Any]], config: CurateConfig) -> list[Processed]:
+    """Pass 1's per-document work on one batch, in this process: what each worker runs on
+    the documents it is given (language, quality rules, PII scrubbing, key and signature)."""
+    _init_worker(config)
+    return _process(docs)
 
 
 # the pipeline -----------------------------------------------------------------------------

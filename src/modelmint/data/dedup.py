@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from rensa import RMinHash
 
+from modelmint.data.langid import cap_combining_runs
+
 EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
 
@@ -57,8 +59,10 @@ def _punctuation() -> dict[int, str]:
 
 def normalize_text(text: str) -> str:
     """NFKC, lowercase, punctuation (ASCII and CJK) to spaces, whitespace runs to one space,
-    no space beside a Han or kana character."""
-    text = unicodedata.normalize("NFKC", text).lower().translate(_punctuation())
+    no space beside a Han or kana character. Combining marks past the 30th of a run are
+    dropped first: they would make NFKC quadratic (see :func:`cap_combining_runs`)."""
+    text = unicodedata.normalize("NFKC", cap_combining_runs(text)).lower()
+    text = text.translate(_punctuation())
     return _SPACE_BY_CJK.sub("", " ".join(text.split()))
 
 

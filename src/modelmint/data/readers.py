@@ -8,6 +8,8 @@ A document is a dict:
     messages  list[{role, content}] | None   chat turns, roles system/user/assistant
     labels    dict[str, str]      scalar fields carried through (intent, sentiment, label, …)
     source    str                 "<path>:<line>" (or "<path>:<row>" / "<path>") for errors
+    place_id  str                 "<file name>:<line>", the id when the input has none; also
+                                  the one curation gives a record whose own id is PII
 
 Chat shapes recognised: OpenAI ``messages`` ([{role, content}]), ShareGPT ``conversations``
 ([{from: human|gpt|system, value}]) and Alpaca (``instruction``, optional ``input``,
@@ -21,9 +23,10 @@ import glob
 import gzip
 import io
 import json
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import pyarrow.parquet as pq
 
@@ -97,16 +100,22 @@ def detect_format(path: Path) -> str:
     return aliases[ext]
 
 
-def open_text(path: Path) -> IO[str]:
+def open_bytes(path: Path) -> IO[bytes]:
     name = path.name.lower()
     if name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+        return cast("IO[bytes]", gzip.open(path, "rb"))  # typeshed: GzipFile is not IO
     if name.endswith((".zst", ".zstd")):
         import zstandard
 
-        raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb"))
-        return io.TextIOWrapper(raw, encoding="utf-8")
-    return path.open(encoding="utf-8")
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(path.open("rb")))
+    return path.open("rb")
+
+
+def open_text(path: Path) -> IO[str]:
+    return io.TextIOWrapper(open_bytes(path), encoding="utf-8")
+
+
+_NOT_UTF8 = "not UTF-8 text; convert the file to UTF-8"
 
 
 def _messages_openai(value: Any, source: str) -> list[dict[str, str]]:
@@ -122,7 +131,10 @@ def _messages_openai(value: Any, source: str) -> list[dict[str, str]]:
             )
         content = m.get("content")
         if isinstance(content, list):  # content parts: keep the text ones
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            texts = [p["text"] for p in content if isinstance(p, dict) and "text" in p]
+            if not all(isinstance(t, str) for t in texts):
+                raise InputError(source, f"field 'messages[{i}].content[].text' must be a string")
+            content = "".join(texts)
         if not isinstance(content, str):
             raise InputError(source, f"field 'messages[{i}].content' must be a string")
         out.append({"role": m["role"], "content": content})
@@ -191,6 +203,7 @@ def to_document(obj: Any, source: str, fallback_id: str, text_field: str) -> dic
         "messages": messages,
         "labels": labels,
         "source": source,
+        "place_id": fallback_id,
     }
 
 
@@ -208,30 +221,98 @@ def read_documents(
                 row += 1
                 yield _safe(obj, f"{path}:row {row}", f"{path.name}:{row}", text_field)
         return
+    if fmt == "txt":  # a text file is one document
+        with open_text(path) as f:
+            try:
+                text = f.read()
+            except UnicodeDecodeError:
+                yield InputError(str(path), _NOT_UTF8)
+                return
+        yield {
+            "id": path.name,
+            "text": text,
+            "messages": None,
+            "labels": {},
+            "source": str(path),
+            "place_id": path.name,
+        }
+    elif fmt == "csv":
+        yield from _read_csv(path, text_field)
+    else:
+        yield from _read_jsonl(path, text_field)
+
+
+def _read_csv(path: Path, text_field: str) -> Iterator[dict[str, Any] | InputError]:
+    dialect = "excel-tab" if ".tsv" in path.name.lower() else "excel"
     with open_text(path) as f:
-        if fmt == "txt":  # a text file is one document
-            yield {
-                "id": path.name,
-                "text": f.read(),
-                "messages": None,
-                "labels": {},
-                "source": str(path),
-            }
-        elif fmt == "csv":
-            dialect = "excel-tab" if ".tsv" in path.name.lower() else "excel"
-            for row, obj in enumerate(csv.DictReader(f, dialect=dialect), 2):
-                yield _safe(obj, f"{path}:{row}", f"{path.name}:{row}", text_field)
-        else:
-            for line_no, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                source = f"{path}:{line_no}"
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    yield InputError(source, f"invalid JSON at column {e.colno}: {e.msg}")
-                    continue
-                yield _safe(obj, source, f"{path.name}:{line_no}", text_field)
+        rows = csv.DictReader(f, dialect=dialect)
+        row = 1
+        while True:
+            row += 1
+            try:
+                obj = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as e:  # the reader goes on with the next record
+                fix = (
+                    "put documents this long in a JSONL or Parquet file"
+                    if "field larger than field limit" in str(e)
+                    else "fix the record's quoting"
+                )
+                yield InputError(f"{path}:{row}", f"invalid CSV: {e}; {fix}")
+                continue
+            except UnicodeDecodeError:  # the decoder cannot resume: the rest is unread
+                yield InputError(f"{path}:{row}", f"{_NOT_UTF8}; the rest of the file is unread")
+                return
+            yield _safe(obj, f"{path}:{row}", f"{path.name}:{row}", text_field)
+
+
+# A JSON escape of half a UTF-16 surrogate pair; only such a line can decode to a string that
+# is not text (a lone surrogate), which no later step can encode.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _read_jsonl(path: Path, text_field: str) -> Iterator[dict[str, Any] | InputError]:
+    # Lines are decoded one by one, so one bad byte rejects its line and not the file.
+    with open_bytes(path) as f:
+        for line_no, raw in enumerate(f, 1):
+            source = f"{path}:{line_no}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield InputError(source, f"byte {e.start + 1}: {_NOT_UTF8}")
+                continue
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield InputError(source, f"invalid JSON at column {e.colno}: {e.msg}")
+                continue
+            except (ValueError, RecursionError) as e:  # an integer too long, nesting too deep
+                yield InputError(source, f"invalid JSON: {str(e).split(';')[0]}")
+                continue
+            doc = _safe(obj, source, f"{path.name}:{line_no}", text_field)
+            if _SURROGATE_ESCAPE.search(line) and isinstance(doc, dict):
+                field = _field_not_text(doc)
+                if field is not None:
+                    doc = InputError(
+                        source, f"field {field!r} holds a lone surrogate escape (\\udXXX); fix it"
+                    )
+            yield doc
+
+
+def _field_not_text(doc: dict[str, Any]) -> str | None:
+    """The first field of a document that is not encodable text, if any."""
+    turns = enumerate(doc["messages"] or [])
+    strings = [("id", doc["id"]), *((f"messages[{i}].content", m["content"]) for i, m in turns)]
+    strings += [("text", doc["text"]), *((k, k) for k in doc["labels"]), *doc["labels"].items()]
+    for field, value in strings:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return field
+    return None
 
 
 def _safe(obj: Any, source: str, fallback_id: str, text_field: str) -> dict[str, Any] | InputError:
