@@ -123,13 +123,14 @@ def _side(world: AdminWorld, name: str, model_version_id: int) -> ChannelSide:
     world.ok(
         "POST", f"/admin/v1/tenants/{tenant}/wallet/topups", h, json={"amount_micros": 10_000_000}
     )
+    _billed_request(world.store, key["prefix"], model_version_id)
+    # after the request: a credit note takes off at most what the month billed (200)
     world.ok(
         "POST",
         "/admin/v1/credit-notes",
         h,
-        json={"period": PERIOD, "amount_micros": 1000, "reason": "late reply", "tenant": tenant},
+        json={"period": PERIOD, "amount_micros": 100, "reason": "late reply", "tenant": tenant},
     )
-    _billed_request(world.store, key["prefix"], model_version_id)
     # a soft budget the request passed, so the tenant has alerts (raised as settlement does)
     world.ok(
         "PUT",

@@ -1,25 +1,36 @@
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from billing_support import BillingWorld, fixed_clock
+from billing_support import JAN, BillingWorld, fixed_clock
 from modelmint.commerce import CommerceError
 from modelmint.commerce.audit import AuditLog
 from modelmint.commerce.credit_notes import CreditNotes
 from modelmint.commerce.errors import NotFound
+from modelmint.commerce.invoices import Invoices
 from modelmint.commerce.scope import PLATFORM, Scope
 from modelmint.store import AuditEntry, CreditNote, Store
+
+FEB = datetime(2025, 2, 10, tzinfo=UTC)
+# each tenant's bill is 2,000 micro-units a month (1,000 tokens in, 500 out), and for a
+# channel's tenant the channel's bill 1,000
+RETAIL, WHOLESALE = (1_000_000, 2_000_000), (500_000, 1_000_000)
 
 
 @pytest.fixture
 def channels(store: Store, tmp_path: Path) -> dict[str, int]:
-    """Channels resell (tenant shop) and other (tenant far); acme is direct."""
+    """Channels resell (tenant shop) and other (tenant far); acme is direct. Every tenant
+    was billed in January and February 2025."""
     w = BillingWorld(store, tmp_path / "artifacts")
     ids = {"resell": w.channel("resell"), "other": w.channel("other")}
-    w.tenant("acme")
-    w.tenant("shop", ids["resell"])
-    w.tenant("far", ids["other"])
+    model = w.model("chat")
+    tenants = [w.tenant("acme"), w.tenant("shop", ids["resell"]), w.tenant("far", ids["other"])]
+    for tenant_id in tenants:
+        for at in (JAN, FEB):
+            w.use(tenant_id, model, 1000, 500, price=RETAIL, wholesale=WHOLESALE, at=at)
     return ids
 
 
@@ -91,3 +102,60 @@ def test_bad_credit_notes_are_refused_clearly(
     with store.session() as s:
         assert s.scalars(select(CreditNote)).all() == []
         assert s.scalars(select(AuditEntry)).all() == []
+
+
+def test_credit_notes_never_add_up_to_more_than_the_bill(
+    channels: dict[str, int], store: Store, tmp_path: Path
+) -> None:
+    notes = CreditNotes(store, fixed_clock())
+    jan = {"period": "2025-01", "reason": "outage"}
+    notes.issue(PLATFORM, tenant="acme", amount_micros=1_500, **jan)
+    with pytest.raises(CommerceError) as refused:
+        notes.issue(PLATFORM, tenant="acme", amount_micros=600, **jan)
+    message = str(refused.value)
+    assert "the 2025-01 bill of tenant 'acme' billed 0.002" in message
+    assert "0.0015 credited already, so 0.0005 is left to credit" in message
+    assert "mint wallets credit acme" in message  # what to do for money beyond the bill
+    notes.issue(PLATFORM, tenant="acme", amount_micros=500, **jan)
+    with pytest.raises(CommerceError, match=r"so 0\.00 is left to credit"):
+        notes.issue(PLATFORM, tenant="acme", amount_micros=1, **jan)
+    notes.issue(PLATFORM, tenant="acme", period="2025-02", amount_micros=2_000, reason="x")
+    # a channel's bill is its wholesale usage; a channel crediting its tenant is capped
+    # by what it billed that tenant at retail
+    with pytest.raises(CommerceError, match=r"channel 'resell' billed 0\.001 "):
+        notes.issue(PLATFORM, channel="resell", amount_micros=1_001, **jan)
+    notes.issue(PLATFORM, channel="resell", amount_micros=1_000, **jan)
+    resell = Scope(channel_id=channels["resell"], actor="channel:resell:abc")
+    with pytest.raises(CommerceError, match=r"billed 0\.002 "):
+        notes.issue(resell, tenant="shop", amount_micros=2_001, **jan)
+    with pytest.raises(CommerceError, match=r"billed 0\.00 and"):  # nothing billed in March
+        notes.issue(PLATFORM, tenant="acme", period="2025-03", amount_micros=1, reason="x")
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(CreditNote)) == 4
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == 4
+    refs = Invoices(store, tmp_path / "artifacts", fixed_clock()).generate("2025-01", PLATFORM)
+    assert min(r.total_micros for r in refs) == 0
+    acme = next(r for r in refs if r.bill_to == "acme")
+    assert (acme.subtotal_micros, acme.credits_micros, acme.total_micros) == (2_000, 2_000, 0)
+
+
+def test_notes_issued_at_once_still_fit_the_bill(channels: dict[str, int], store: Store) -> None:
+    """Each checks what is left and inserts in one locked transaction: of eight notes of
+    600 against a bill of 2,000, three fit, whatever the interleaving."""
+    notes = CreditNotes(store)
+
+    def issue(i: int) -> bool:
+        try:
+            notes.issue(
+                PLATFORM, tenant="acme", period="2025-01", amount_micros=600, reason=f"n{i}"
+            )
+        except CommerceError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        issued = list(pool.map(issue, range(8)))
+    assert sum(issued) == 3
+    with store.session() as s:
+        total = s.scalar(select(func.sum(CreditNote.amount_micros)))
+    assert total == 1_800

@@ -216,15 +216,20 @@ def test_credit_notes_are_negative_lines_on_the_regenerated_invoice(
     assert far.generated_at == before[far.number].generated_at
 
 
-def test_a_tenant_with_only_a_credit_note_gets_an_invoice(store: Store, tmp_path: Path) -> None:
+def test_credit_notes_never_take_an_invoice_below_zero(store: Store, tmp_path: Path) -> None:
     w = BillingWorld(store, tmp_path / "artifacts")
-    quiet = w.tenant("quiet")
-    CreditNotes(store).issue(
-        PLATFORM, tenant="quiet", period="2025-04", amount_micros=5_000_000, reason="refund"
-    )
+    quiet, chat = w.tenant("quiet"), w.model("chat")
+    notes = CreditNotes(store)
+    with pytest.raises(CommerceError, match=r"billed 0\.00 .* so 0\.00 is left to credit"):
+        notes.issue(
+            PLATFORM, tenant="quiet", period="2025-04", amount_micros=5_000_000, reason="refund"
+        )
+    april = datetime(2025, 4, 2, tzinfo=UTC)
+    retail, _ = w.use(quiet, chat, 1000, 500, price=RETAIL_A, at=april)
+    notes.issue(PLATFORM, tenant="quiet", period="2025-04", amount_micros=retail, reason="refund")
     (ref,) = invoices(store, tmp_path).generate("2025-04", PLATFORM)
     assert ref.number == f"INV-202504-T{quiet}"
-    assert (ref.subtotal_micros, ref.credits_micros, ref.total_micros) == (0, 5_000_000, -5_000_000)
+    assert (ref.subtotal_micros, ref.credits_micros, ref.total_micros) == (retail, retail, 0)
 
 
 def test_a_channel_sees_only_its_own_invoices(jan: Jan, store: Store, tmp_path: Path) -> None:

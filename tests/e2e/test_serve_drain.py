@@ -1,5 +1,5 @@
 """`mint serve` on SIGTERM: stops taking requests, lets the ones in flight finish (up to
---drain-timeout), then exits cleanly."""
+--drain-timeout), bills them exactly as they were delivered, then exits cleanly."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from helpers import build_micro_model
 from lm_eval_support import serve_process
 from modelmint.cli.runtime import Runtime
 from modelmint.config import Settings
 from modelmint.modeling import count_parameters, load_causal_lm
+from modelmint.store import Store, UsageEvent
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +52,7 @@ def test_sigterm_drains_in_flight_streams(tmp_path: Path) -> None:
                 "temperature": 1.0,
                 "seed": 3,
                 "stream": True,
+                "stream_options": {"include_usage": True},
             }
             headers = {"Authorization": f"Bearer {key}"}
             with httpx.stream(
@@ -68,7 +71,17 @@ def test_sigterm_drains_in_flight_streams(tmp_path: Path) -> None:
         # uvicorn re-raises the signal once drained, so the exit status is SIGTERM's own.
         assert proc.wait(timeout=60) in (0, -signal.SIGTERM)
         assert events[-1] == "[DONE]", events[-3:]
-        finished = [json.loads(e)["choices"][0] for e in events[:-1]]
+        chunks = [json.loads(e) for e in events[:-1]]
+        finished = [c["choices"][0] for c in chunks if c["choices"]]
         assert {c["index"] for c in finished if c["finish_reason"]} == set(range(16))
+        usage = chunks[-1]["usage"]
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{base}/health", timeout=2)
+    store = Store.open(f"sqlite:///{tmp_path / 'mint.db'}")
+    try:
+        with store.session() as s:
+            [event] = s.scalars(select(UsageEvent)).all()
+            billed = (event.status, event.prompt_tokens, event.completion_tokens)
+    finally:
+        store.close()
+    assert billed == ("completed", usage["prompt_tokens"], usage["completion_tokens"])

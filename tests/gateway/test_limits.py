@@ -20,16 +20,13 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
+from metered_gateway_support import BIG_BUDGET, INPUT_PRICE, Gateway, reservations, usage_events
 from modelmint.catalog import Catalog
 from modelmint.cli.models import bundled_encoder
-from modelmint.commerce import ApiKeys, Tenants, UsageLedger
-from modelmint.commerce.admission_sql import SqlAdmission
-from modelmint.commerce.budgets import Budgets
 from modelmint.commerce.prices import PriceBooks
 from modelmint.commerce.scope import PLATFORM
-from modelmint.gateway import GatewayContext, ServedModel, create_app
+from modelmint.gateway import ServedModel
 from modelmint.gateway.metering import format_reset
 from modelmint.modeling.encoders import minilm_path
 from modelmint.serving import (
@@ -37,77 +34,13 @@ from modelmint.serving import (
     Engine,
     EngineOverloaded,
     PromptScores,
+    QueueTimeout,
     SamplingParams,
     TextDelta,
 )
 from modelmint.serving.protocol import Completion, collect
 from modelmint.serving.text import TextCodec
-from modelmint.store import Reservation, Store, UsageEvent
-
-INPUT_PRICE, OUTPUT_PRICE = 1_000_000, 2_000_000  # 1 and 2 micro-units per token
-BIG_BUDGET = 10_000_000
-
-
-def reservations(store: Store) -> int:
-    with store.session() as s:
-        return int(s.scalar(select(func.count()).select_from(Reservation)) or 0)
-
-
-def usage_events(store: Store) -> list[UsageEvent]:
-    with store.session() as s:
-        rows = list(s.scalars(select(UsageEvent).order_by(UsageEvent.id)))
-        s.expunge_all()
-        return rows
-
-
-class Gateway:
-    """A gateway on a tiny model whose tenant ``acme`` pays per token under a hard budget
-    (so every admitted request holds a reservation until it is settled or released)."""
-
-    def __init__(self, store: Store, tmp_path: Path, engine: Engine) -> None:
-        self.store = store
-        self.artifacts = tmp_path / "artifacts"
-        catalog = Catalog(store, self.artifacts)
-        refs = [
-            catalog.add_model_version(
-                name,
-                catalog.staging_dir("model"),
-                run_id=None,
-                kind="causal-lm",
-                num_parameters=1,
-                metrics={},
-            )
-            for name in ("micro", "mini")
-        ]
-        Tenants(store).create("acme")
-        books = PriceBooks(store)
-        books.ensure_book(PLATFORM, "standard")
-        for name in ("micro", "mini"):
-            books.set_price(PLATFORM, "standard", name, INPUT_PRICE, OUTPUT_PRICE)
-        self.budgets = Budgets(store)
-        self.budgets.set(PLATFORM, "acme", BIG_BUDGET, "month", hard=True)
-        self.keys = ApiKeys(store, pepper=b"test")
-        self.key = self.keys.create("acme").key
-        self.engine = engine
-        self.models = {
-            name: ServedModel(name, ref.label, ref.id, engine=engine)
-            for name, ref in zip(("micro", "mini"), refs, strict=True)
-        }
-        self.admission = SqlAdmission(store, books)
-
-    def app(self, models: dict[str, ServedModel] | None = None) -> Any:
-        context = GatewayContext(
-            keys=self.keys,
-            ledger=UsageLedger(self.store),
-            models=models or self.models,
-            admission=self.admission,
-        )
-        return create_app(context)
-
-    def client(self, key: str | None = None, **kwargs: Any) -> TestClient:
-        client = TestClient(self.app(), **kwargs)
-        client.headers["Authorization"] = f"Bearer {key or self.key}"
-        return client
+from modelmint.store import Store
 
 
 @pytest.fixture
@@ -219,6 +152,26 @@ def test_key_sees_and_calls_only_its_allowed_models(gw: Gateway) -> None:
     ]
 
 
+def test_tokenizer_routes_keep_to_the_keys_models_and_limits(gw: Gateway) -> None:
+    only_mini = gw.keys.create("acme", allowed_models=["mini"], rpm_limit=3).key
+    with gw.client(only_mini) as c:
+        hidden = c.post("/tokenize", json={"model": "micro", "prompt": "Hi"})
+        assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "model_not_found"
+        assert c.get("/tokenizer_info", params={"model": "micro"}).status_code == 404
+        # without a model: the one generating model this key may use
+        tokens = c.post("/tokenize", json={"prompt": "Hi"}).json()["tokens"]
+        assert c.post("/detokenize", json={"tokens": tokens}).status_code == 200
+        assert c.get("/tokenizer_info").status_code == 200
+        refused = c.post("/tokenize", json={"prompt": "Hi"})  # the fourth in a minute
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    events = usage_events(gw.store)
+    assert [e.endpoint for e in events] == ["tokenize", "detokenize", "tokenizer_info"]
+    assert {(e.prompt_tokens, e.completion_tokens, e.retail_micros) for e in events} == {(0, 0, 0)}
+    assert {e.model_version_id for e in events} == {gw.models["mini"].model_version_id}
+    assert reservations(gw.store) == 0
+
+
 # -- the ledger on every path -----------------------------------------------------------------
 
 
@@ -281,15 +234,46 @@ def test_failure_on_our_side_is_released_not_billed(gw: Gateway, stream: bool) -
     assert usage_events(gw.store) == [] and reservations(gw.store) == 0
 
 
-def test_stream_failing_midway_is_released_not_billed(gw: Gateway) -> None:
+def test_stream_failing_midway_bills_what_the_client_got(gw: Gateway) -> None:
     fake = FailingFakeEngine(gw.engine.codec, gw.store, good_pieces=3)
     with _fake_client(gw, fake) as c:
         r = completion(c, stream=True, max_tokens=10)
     assert r.status_code == 200  # the stream had started; the error is its last event
     events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
     assert events[-1]["error"]["type"] == "server_error"
+    assert "".join(e["choices"][0]["text"] for e in events[:-1]) == "xxx"
     assert fake.held_while_running == [1]
-    assert usage_events(gw.store) == [] and reservations(gw.store) == 0
+    [event] = usage_events(gw.store)  # the client keeps its three tokens: they are billed
+    assert (event.status, event.completion_tokens) == ("failed", 3)
+    assert reservations(gw.store) == 0
+
+
+class SecondChoiceTimesOutFakeEngine(FailingFakeEngine):
+    """Choice 0 streams three pieces; choice 1 waited too long for a slot."""
+
+    async def stream(
+        self, prompt_ids: Sequence[int], params: SamplingParams
+    ) -> AsyncIterator[TextDelta]:
+        if params.seed == 1:
+            await asyncio.sleep(0.05)
+            raise QueueTimeout("the request waited 60 s without a free slot")
+        for i in range(3):
+            yield TextDelta("x", i + 1)
+            await asyncio.sleep(0.01)
+        yield TextDelta("", 3, "stop")
+
+
+def test_a_queue_timeout_mid_stream_is_a_503_event_and_bills_what_was_sent(gw: Gateway) -> None:
+    fake = SecondChoiceTimesOutFakeEngine(gw.engine.codec, gw.store)
+    with _fake_client(gw, fake) as c:
+        r = completion(c, stream=True, n=2, seed=0, max_tokens=10)
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    error = events[-1]["error"]
+    assert error["code"] == "server_overloaded" and "retry later" in error["message"]
+    sent = sum(len(e["choices"][0]["text"]) for e in events[:-1])
+    [event] = usage_events(gw.store)
+    assert (event.status, event.completion_tokens) == ("failed", sent)
+    assert reservations(gw.store) == 0
 
 
 @pytest.mark.parametrize("stream", [False, True])

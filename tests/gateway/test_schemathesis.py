@@ -5,6 +5,8 @@ a server error and with a response that matches its documented schema."""
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -128,3 +130,102 @@ def test_a_tiny_sampling_parameter_is_not_a_server_error(target: Target, param: 
     client = TestClient(target.app)  # the fixture runs the app's lifespan
     r = client.post("/v1/completions", headers=target.headers("/v1/"), json=body)
     assert r.status_code < 500, r.text
+
+
+# Values at and past every boundary a number or a string can have, sent in place of each
+# field of a valid request to every operation.
+NUMBERS: list[Any] = [0, -1, 2**31, 2**63, 2**64, -(2**64), 1e308, -1e308, math.nan, math.inf]
+STRINGS: list[Any] = ["", "x" * 100_000, "\x00", "🙂" * 2_000, "' OR 1=1 --"]
+LISTS: list[Any] = [[], [0] * 10_000, [2**64], ["x" * 100_000], [[[]]], {"a": {"b": None}}]
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+
+
+def _valid_case(operation: Any) -> Any:
+    found: list[Any] = []
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE).map(served_model))
+    @settings(
+        max_examples=1,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def take(case: Any) -> None:
+        found.append(case)
+
+    take()
+    return found[0]
+
+
+def _fields(openapi: dict[str, Any], operation: Any) -> tuple[list[str], list[str]]:
+    """Every property of the operation's JSON body, and every query parameter, by the
+    app's own OpenAPI document: optional ones too, which a generated example may omit."""
+    spec = openapi["paths"][operation.path][operation.method.lower()]
+    query = [p["name"] for p in spec.get("parameters", []) if p["in"] == "query"]
+    schema = spec.get("requestBody", {}).get("content", {}).get("application/json", {})
+    ref = schema.get("schema", {}).get("$ref", "")
+    body = openapi["components"]["schemas"][ref.rpartition("/")[2]] if ref else {}
+    return list(body.get("properties", {})), query
+
+
+def _boundary_variants(
+    case: Any, body_fields: list[str], query_fields: list[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(what was changed, the case's request with one field at one boundary value)."""
+    body = case.body if isinstance(case.body, dict) else None
+    query = dict(case.query or {})
+    for where, names in (("body", body_fields), ("query", query_fields)):
+        for name in names:
+            # a URL carries a few kB at most (clients refuse longer ones)
+            long_query = ["x" * 8_000]
+            values = [*NUMBERS, *STRINGS[:1], *STRINGS[2:], *long_query]
+            if where == "body":
+                values = [*NUMBERS, *STRINGS, *LISTS]
+            for v in values:
+                sent = {**(body or {}), name: v} if where == "body" else body
+                # NaN and infinities as Python's json writes them: what a client may send
+                content = None if sent is None else json.dumps(sent).encode()
+                params = {**query, name: v} if where == "query" else query
+                yield f"{where}.{name}={str(v)[:20]!r}", {"content": content, "params": params}
+
+
+def test_boundary_values_never_give_a_server_error(target: Target) -> None:
+    """Every field of every /v1 and /admin/v1 operation at 0, -1, 2^31, 2^63, 2^64, 1e308,
+    NaN, a very long string, and every body as deeply nested JSON: no response is a 5xx,
+    and the engine still answers afterwards."""
+    loaded = schemathesis.openapi.from_asgi("/openapi.json", target.app)
+    schema = loaded.include(path_regex=r"^/(v1|admin/v1)(/|$)")
+    client = TestClient(target.app, raise_server_exceptions=False)
+    openapi = target.app.openapi()
+    tried, failures = 0, []
+    for result in schema.get_all_operations():  # type: ignore[union-attr]
+        operation = result.ok()
+        case = _valid_case(operation)
+        headers = target.headers(case.path)
+        method = operation.method.upper()
+        for changed, request in _boundary_variants(case, *_fields(openapi, operation)):
+            tried += 1
+            json_headers = {**headers, "Content-Type": "application/json"}
+            r = client.request(method, case.formatted_path, headers=json_headers, **request)
+            if r.status_code >= 500:
+                failures.append(f"{operation.label} {changed}: {r.status_code} {r.text[:200]}")
+        if method in ("POST", "PUT", "PATCH"):
+            tried += 1
+            r = client.request(
+                method,
+                case.formatted_path,
+                content=DEEP_JSON,
+                headers={**headers, "Content-Type": "application/json"},
+            )
+            if r.status_code >= 500:
+                failures.append(f"{operation.label} deep JSON: {r.status_code} {r.text[:200]}")
+    print(f"\n{tried} boundary requests, {len(failures)} server errors")
+    assert tried > 2000 and not failures, "\n".join(failures)
+    alive = client.post(
+        "/v1/completions",
+        headers=target.headers("/v1/"),
+        json={"model": "micro", "prompt": "Hi", "max_tokens": 2},
+    )
+    assert alive.status_code == 200, alive.text

@@ -1,5 +1,6 @@
 """The native engine in its own process: the same answers as on a thread, requests that
-leave free their slot, the waiting bound, scoring, metrics, and a child that dies."""
+leave free their slot, the waiting bound, scoring, metrics, and a child that dies and is
+replaced."""
 
 import asyncio
 import os
@@ -41,6 +42,9 @@ class RecordingObserverFake:
 
     def finished(self, reason: str, seconds: float, completion_tokens: int) -> None:
         self._add("finished", reason, seconds, completion_tokens)
+
+    def restarted(self, seconds: float) -> None:
+        self._add("restarted", seconds)
 
 
 @pytest.fixture(scope="module")
@@ -129,33 +133,63 @@ def test_the_waiting_bound_refuses_at_once(model_dir: Path) -> None:
             *[engine.complete(ids, params) for _ in range(3)], return_exceptions=True
         )
 
+    async def scores() -> list[object]:  # scoring waits in the same bounded queue
+        ids = engine.codec.encode("Hi")
+        return await asyncio.gather(
+            *[engine.score(ids, 0) for _ in range(3)], return_exceptions=True
+        )
+
     try:
-        results = asyncio.run(main())
-        refused = [r for r in results if isinstance(r, EngineOverloaded)]
-        assert len(refused) == 1 and refused[0].retry_after_s == 1
-        assert sum(1 for r in results if not isinstance(r, BaseException)) == 2
+        for results in (asyncio.run(main()), asyncio.run(scores())):
+            refused = [r for r in results if isinstance(r, EngineOverloaded)]
+            assert len(refused) == 1 and refused[0].retry_after_s == 1
+            assert sum(1 for r in results if not isinstance(r, BaseException)) == 2
     finally:
         engine.close()
 
 
-def test_a_killed_engine_process_fails_requests_and_refuses_new_ones(model_dir: Path) -> None:
-    engine = ProcessEngine(model_dir, config=EngineConfig(slots=2))
+def test_a_killed_engine_process_fails_its_requests_and_is_replaced(model_dir: Path) -> None:
+    observer = RecordingObserverFake()
+    engine = ProcessEngine(model_dir, config=EngineConfig(slots=2), observer=observer)
     ids = engine.codec.encode("Where is my order")
+    long = SamplingParams(max_tokens=100, temperature=0)
 
-    async def main() -> None:
-        stream = engine.stream(ids, SamplingParams(max_tokens=100, temperature=0))
-        await stream.__anext__()
-        pid = engine._process.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        with pytest.raises(EngineDied, match="restart the server"):
-            async for _ in stream:
-                pass
+    async def killed_under_load() -> list[BaseException]:
+        streams = [engine.stream(ids, long) for _ in range(4)]  # two run, two wait
+        await asyncio.gather(*[s.__anext__() for s in streams[:2]])
+        first = engine.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        failures = []
+        for stream in streams:
+            try:
+                async for _ in stream:
+                    pass
+            except EngineDied as e:
+                failures.append(e)
+        return failures
+
+    async def first_answer() -> float:
+        killed_at = time.monotonic()
+        while True:
+            try:
+                await engine.complete(ids, SamplingParams(max_tokens=3))
+                return time.monotonic() - killed_at
+            except EngineDied as e:  # refused at once while the new child loads
+                assert "retry in a few seconds" in str(e)
+                await asyncio.sleep(0.05)
 
     try:
-        asyncio.run(main())
-        with pytest.raises(EngineDied):
-            asyncio.run(engine.complete(ids, SamplingParams(max_tokens=3)))
+        first_pid = engine.pid
+        failures = asyncio.run(killed_under_load())
+        assert len(failures) == 4 and all("stopped" in str(e) for e in failures)
+        recovered_s = asyncio.run(asyncio.wait_for(first_answer(), 120))
+        print(f"\nback to serving {recovered_s:.1f} s after the kill")
+        assert engine.pid != first_pid and engine.restarts == 1
+        assert len(observer.calls["restarted"]) == 1
+        # the new child serves the same answers
+        again = asyncio.run(engine.complete(ids, SamplingParams(max_tokens=8, temperature=0)))
+        assert again.completion_tokens >= 1
     finally:
         engine.close()
 

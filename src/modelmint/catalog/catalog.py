@@ -1,14 +1,18 @@
 """Datasets, runs and model versions with their lineage, and the artifacts on disk.
 
 A dataset or model is staged in a scratch directory by the stage that makes it, then
-handed to the catalog, which moves it into ``artifacts/`` and records it in one step:
-a failure leaves no half-registered version behind."""
+handed to the catalog, which moves it into ``artifacts/`` and records it in one step. From
+that hand-over the staged directory is the catalog's: registered, or, when registering
+fails (a bad name, the database), removed with whatever was moved into ``artifacts/``, so
+a failure leaves neither a half-registered version nor an orphaned directory behind."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -169,6 +173,18 @@ class Catalog(EvaluationsMixin):
             except FileExistsError:
                 n += 1
 
+    @contextmanager
+    def _registering(self, staged: Path) -> Iterator[list[Path]]:
+        """Runs a registration of ``staged``; if it fails, removes ``staged`` and each
+        directory the body appended to the yielded list (what it moved into artifacts/)."""
+        adopted: list[Path] = []
+        try:
+            yield adopted
+        except BaseException:
+            for path in (staged, *adopted):
+                shutil.rmtree(path, ignore_errors=True)
+            raise
+
     def _adopt(self, staged: Path, dest: Path) -> Path:
         """Moves a staged directory to its place in artifacts/. Nothing there is ever
         deleted: a directory left by a crashed or concurrent registration of the same
@@ -192,14 +208,15 @@ class Catalog(EvaluationsMixin):
     ) -> tuple[DatasetRef, bool]:
         """Registers a staged dataset. Returns (ref, created); the same content under the same
         name returns the existing version and discards the staged copy."""
-        _check_name(name)
-        with self.store.session() as s:
+        with self._registering(staged) as adopted, self.store.session() as s:
+            _check_name(name)
             same = _dataset_with_hash(s, name, content_hash)
             if same is not None:
                 shutil.rmtree(staged, ignore_errors=True)
                 return dataset_ref(same), False
             version = _next_version(s, Dataset, name)
             dest = self._adopt(staged, self.artifacts_dir / "datasets" / name / f"v{version}")
+            adopted.append(dest)
             row = Dataset(
                 name=name,
                 version=version,
@@ -322,10 +339,11 @@ class Catalog(EvaluationsMixin):
         metrics: dict[str, Any],
         parent_id: int | None = None,
     ) -> ModelRef:
-        _check_name(name)
-        with self.store.session() as s:
+        with self._registering(staged) as adopted, self.store.session() as s:
+            _check_name(name)
             version = _next_version(s, ModelVersion, name)
             dest = self._adopt(staged, self.artifacts_dir / "models" / name / f"v{version}")
+            adopted.append(dest)
             row = ModelVersion(
                 name=name,
                 version=version,

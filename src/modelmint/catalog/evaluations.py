@@ -1,10 +1,12 @@
 """Evaluations stored on model versions: what was measured, on what, with which options, and
 where the per-example records are. The evaluation stage writes the files in a staging
-directory; registering moves them to ``artifacts/evaluations/<id>/`` and records the row."""
+directory; registering moves them to ``artifacts/evaluations/<id>/`` and records the row
+(or, when it fails, removes them: see ``catalog.catalog``)."""
 
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -71,6 +73,8 @@ class _CatalogParts(Protocol):
 
     def _adopt(self, staged: Path, dest: Path) -> Path: ...
 
+    def _registering(self, staged: Path) -> AbstractContextManager[list[Path]]: ...
+
 
 class EvaluationsMixin:
     """The evaluation half of the catalog (kept apart so each module stays short)."""
@@ -88,7 +92,7 @@ class EvaluationsMixin:
         options: dict[str, Any],
         metrics: dict[str, Any],
     ) -> EvaluationRecord:
-        with self.store.session() as s:
+        with self._registering(staged) as adopted, self.store.session() as s:
             mv = s.get_one(ModelVersion, model_id)
             row = Evaluation(
                 model_version_id=model_id,
@@ -104,7 +108,9 @@ class EvaluationsMixin:
             )
             s.add(row)
             s.flush()  # the id names the directory
-            row.path = str(self._adopt(staged, self.artifacts_dir / "evaluations" / str(row.id)))
+            dest = self._adopt(staged, self.artifacts_dir / "evaluations" / str(row.id))
+            adopted.append(dest)
+            row.path = str(dest)
             return _record(row, mv)
 
     def list_evaluations(

@@ -112,6 +112,36 @@ def wallets_show(tenant: str, channel: str | None = CHANNEL) -> None:
     )
 
 
+@wallets_app.command("verify")
+def wallets_verify(
+    tenant: str | None = typer.Argument(None, help="One tenant; default: every wallet."),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Replace a differing running balance with the ledger's."
+    ),
+    channel: str | None = CHANNEL,
+) -> None:
+    """Re-derive each running balance (what admission reads) from the ledger and compare;
+    exit code 1 if any differs (and was not rebuilt)."""
+    from modelmint.commerce.wallets import Wallets
+
+    rt = Runtime.open()
+    with user_errors():
+        wallets = Wallets(rt.store)
+        scope = rt.scope(channel)
+        checks = wallets.verify(scope, tenant)
+        for c in checks:
+            if c.mismatch is None:
+                console.print(f"{c.tenant}: ok")
+                continue
+            console.print(f"{c.tenant}: DIFFERS: {c.mismatch.describe(c.tenant)}")
+            if rebuild:
+                wallets.rebuild(scope, c.tenant)
+                console.print(f"{c.tenant}: rebuilt from the ledger")
+    if any(not c.ok for c in checks) and not rebuild:
+        console.print("rebuild with `mint wallets verify TENANT --rebuild`")
+        raise typer.Exit(1)
+
+
 @budgets_app.command("set")
 def budgets_set(
     tenant: str,

@@ -158,15 +158,14 @@ class _Loader:
 
     def _servable_path(self, ref: ModelRef) -> Path:
         from modelmint.cli.models import merge_into
+        from modelmint.compression.merged import build_once
 
         if ref.kind != "adapter":
             return ref.path
-        # An adapter is served folded into its base, merged once into the cache.
+        # An adapter is served folded into its base, merged once into the cache (an
+        # interrupted merge is never served: it is made again).
         merged = self.rt.settings.home / "cache" / "merged" / str(ref.id)
-        if not (merged / "config.json").exists():
-            merged.mkdir(parents=True, exist_ok=True)
-            merge_into(self.rt, ref, merged)
-        return merged
+        return build_once(merged, lambda out: merge_into(self.rt, ref, out))
 
 
 def parse_canary(spec: str) -> tuple[str, str, float]:

@@ -6,7 +6,6 @@ once; the distinct ``mma-`` start keeps an admin key from being mistaken for an 
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from modelmint.commerce.audit import change_audited, snapshot, utc, write_audit
 from modelmint.commerce.errors import CommerceError, NotFound
-from modelmint.commerce.keys import hash_secret
+from modelmint.commerce.keys import hash_secret, same_secret
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import AdminKey, Channel, Store
@@ -124,7 +123,7 @@ class AdminKeys:
         if found is None:
             self._hash(secret)  # same work whether or not the prefix exists
             return None
-        if not hmac.compare_digest(found[0].secret_hash, self._hash(secret)):
+        if not same_secret(self._hash(secret), found[0].secret_hash):
             return None
         return self._principal(*found)
 

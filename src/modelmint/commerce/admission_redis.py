@@ -3,8 +3,8 @@ replica through atomic Lua scripts, the database ledger staying the source of tr
 
 Per limit one counter of spent + held micro-units:
 - ``<prefix>wallet:<tenant>``: all retail usage ever + held; the limit is the wallet's
-  funds less the expired part of its credits (``WalletBalance.total + usage``, read from
-  the database at admission; usage settling now does not change it);
+  funds less the expired part of its credits (total + usage of the tenant's running
+  balance, read from the database at admission; usage settling now does not change it);
 - ``<prefix>budget:<id>:<period start>``: usage in the period + held; the limit is the
   budget's amount. Expires a day after its period ends.
 A missing counter is seeded from the ledger (SET NX, so two replicas seeding agree).
@@ -45,7 +45,7 @@ from modelmint.commerce.prices import PriceBooks, Quote
 from modelmint.commerce.rate_limits import RateLimiter, admit_counted
 from modelmint.commerce.rate_limits_redis import RedisRateLimiter
 from modelmint.commerce.usage import append_usage
-from modelmint.commerce.wallets import wallet_balance
+from modelmint.commerce.wallet_balances import WalletFunds, admission_funds, running_funds
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import Budget, Store, Tenant, UsageEvent
 
@@ -140,7 +140,7 @@ class RedisAdmission:
             # (name, counter key, limit, ttl ms, the budget row or None for the wallet)
             scopes: list[tuple[str, str, int, int, Budget | None]] = []
             if tenant.billing == "prepaid":
-                bal = wallet_balance(s, tenant.id, now)
+                bal = running_funds(s, tenant.id, now) or self._create_running(tenant.id, now)
                 key = f"{self.prefix}wallet:{tenant.id}"
                 scopes.append(("wallet", key, bal.total_micros + bal.usage_micros, 0, None))
             for b in budgets_for(s, tenant.id, p.key_id, hard_only=True):
@@ -186,6 +186,12 @@ class RedisAdmission:
                 used = bal.usage_micros if budget is None else spent_in_period(s, budget, now)
                 seeds[i] = str(used)
         raise CommerceError("could not seed the limit counters; is Redis evicting keys?")
+
+    def _create_running(self, tenant_id: int, now: datetime) -> WalletFunds:
+        """The tenant's first running balance, re-derived from the ledger in a write
+        transaction of its own (this admission's reads are not one)."""
+        with self.store.write_session() as w:
+            return admission_funds(w, tenant_id, now)
 
     @staticmethod
     def _held(tenant_id: int, used_and_held: int, usage: int) -> int:

@@ -34,7 +34,7 @@ from modelmint.commerce.money import format_money
 from modelmint.commerce.prices import PriceBooks, Quote
 from modelmint.commerce.rate_limits import MemoryRateLimiter, RateLimiter, admit_counted
 from modelmint.commerce.usage import UsageRecord, append_usage
-from modelmint.commerce.wallets import wallet_balance
+from modelmint.commerce.wallet_balances import admission_funds
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import Budget, Reservation, Store, Tenant
 
@@ -98,10 +98,11 @@ def budget_refusal(tenant: Tenant, b: Budget, left: int, cost: int, at: datetime
 def check_limits(
     s: Session, tenant: Tenant, api_key_id: int, cost: int, at: datetime
 ) -> tuple[str, ...]:
-    """Raises QuotaExceeded unless ``cost`` fits every hard limit; returns their names."""
+    """Raises QuotaExceeded unless ``cost`` fits every hard limit; returns their names.
+    In a write transaction holding the tenant lock (``lock_tenant``)."""
     held_names: list[str] = []
     if tenant.billing == "prepaid":
-        balance = wallet_balance(s, tenant.id, at).total_micros
+        balance = admission_funds(s, tenant.id, at).total_micros
         held = int(
             s.scalar(
                 select(func.coalesce(func.sum(Reservation.amount_micros), 0)).where(

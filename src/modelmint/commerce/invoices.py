@@ -201,19 +201,23 @@ class Invoices:
         p = parse_period(period)
         with self.store.session() as s:
             data = _PeriodData(s, p, scope)
-            docs = [data.tenant_document(p, i) for i in data.tenant_ids()]
-            docs += [data.channel_document(p, i) for i in data.channel_ids()]
+            # each with the id of whom it bills: names are unique per owner only
+            docs = [(data.tenant_document(p, i), i) for i in data.tenant_ids()]
+            docs += [(data.channel_document(p, i), i) for i in data.channel_ids()]
         out_dir = self.period_dir(p.text)
         out_dir.mkdir(parents=True, exist_ok=True)
         refs = []
-        for doc in docs:
+        for doc, account_id in docs:
             csv_bytes, html_bytes = render_csv(doc), render_html(doc)
             write_if_changed(out_dir / f"{doc.number}.csv", csv_bytes)
             write_if_changed(out_dir / f"{doc.number}.html", html_bytes)
-            refs.append(self._upsert(doc, content_hash(csv_bytes, html_bytes), out_dir))
+            digest = content_hash(csv_bytes, html_bytes)
+            refs.append(self._upsert(doc, account_id, digest, out_dir))
         return refs
 
-    def _upsert(self, doc: InvoiceDocument, digest: str, out_dir: Path) -> InvoiceRef:
+    def _upsert(
+        self, doc: InvoiceDocument, account_id: int, digest: str, out_dir: Path
+    ) -> InvoiceRef:
         """Same content: the row is left as it is (generated_at too). Changed content (a
         credit note issued since): the row is rewritten. Two generators racing to insert
         the same number: the second finds the first's row and compares."""
@@ -221,7 +225,7 @@ class Invoices:
             try:
                 with self.store.session() as s:
                     row = s.scalar(select(Invoice).where(Invoice.number == doc.number))
-                    values = self._values(s, doc, digest, out_dir)
+                    values = self._values(s, doc, account_id, digest, out_dir)
                     if row is None:
                         row = Invoice(**values, generated_at=self.clock())
                         s.add(row)
@@ -237,14 +241,16 @@ class Invoices:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _values(s: Session, doc: InvoiceDocument, digest: str, out_dir: Path) -> dict[str, Any]:
+    def _values(
+        s: Session, doc: InvoiceDocument, account_id: int, digest: str, out_dir: Path
+    ) -> dict[str, Any]:
+        """``account_id``: the tenant's id (a retail invoice) or the channel's."""
+        tenant_id: int | None
         if doc.kind == "retail":
-            tenant = s.scalar(select(Tenant).where(Tenant.name == doc.bill_to))
-            assert tenant is not None
+            tenant = s.get_one(Tenant, account_id)
             tenant_id, channel_id = tenant.id, tenant.channel_id
         else:
-            tenant_id = None
-            channel_id = s.scalar(select(Channel.id).where(Channel.name == doc.bill_to))
+            tenant_id, channel_id = None, account_id
         return {
             "number": doc.number,
             "period": doc.period,

@@ -77,10 +77,23 @@ class KeyInfo:
     id: int = 0
 
 
+def _utf8(text: str) -> bytes:
+    # surrogatepass: a lone surrogate (JSON allows "\ud800") is bytes like any other,
+    # never a UnicodeEncodeError; every other string encodes exactly as plain UTF-8
+    return text.encode("utf-8", "surrogatepass")
+
+
 def hash_secret(pepper: bytes, secret: str) -> str:
     """What is stored of a key's secret (API and admin keys alike): HMAC-SHA256 under the
     server's pepper, so the database alone cannot be used to check guessed keys."""
-    return hmac.new(pepper, secret.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(pepper, _utf8(secret), hashlib.sha256).hexdigest()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time equality of two secrets (hashes, signatures, tokens) as UTF-8 bytes:
+    ``hmac.compare_digest`` raises TypeError on a str with a non-ASCII character, which
+    a caller can send, and that must be a wrong secret, not a server error."""
+    return hmac.compare_digest(_utf8(given), _utf8(expected))
 
 
 def split_key(key: str) -> tuple[str, str] | None:
@@ -148,7 +161,7 @@ class ApiKeys:
             self._hash(secret)  # same work whether or not the prefix exists
             return None
         api_key, tenant = row
-        if not hmac.compare_digest(api_key.secret_hash, self._hash(secret)):
+        if not same_secret(self._hash(secret), api_key.secret_hash):
             return None
         if api_key.revoked_at is not None or tenant.suspended_at is not None:
             return None

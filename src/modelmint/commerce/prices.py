@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from modelmint.catalog.catalog import NAME_RE
@@ -129,9 +130,19 @@ class PriceBooks:
     def create_book(self, scope: Scope, name: str) -> PriceBookRef:
         if not NAME_RE.match(name):
             raise CommerceError(f"invalid price book name {name!r}: use letters, digits, . _ -")
+        exists = CommerceError(
+            f"price book {name!r} already exists; change its prices with "
+            f"`mint prices set {name} MODEL --input USD --output USD`"
+        )
+        try:
+            return self._create_book(scope, name, exists)
+        except IntegrityError:  # the unique index settles two creations racing past the check
+            raise exists from None
+
+    def _create_book(self, scope: Scope, name: str, exists: CommerceError) -> PriceBookRef:
         with self.store.session() as s:
             if _book_id(s, scope.channel_id, name) is not None:
-                raise CommerceError(f"price book {name!r} already exists")
+                raise exists
             book = PriceBook(name=name, channel_id=scope.channel_id, created_at=self.clock())
             s.add(book)
             s.flush()

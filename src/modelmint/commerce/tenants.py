@@ -1,6 +1,12 @@
 """Tenants: the customers whose keys call the API and whose usage is billed. A tenant is
 owned by the platform directly or by a channel; a channel scope sees only its own tenants,
-and anyone else's is reported as not found."""
+and anyone else's is reported as not found.
+
+Names are unique per owner, not platform-wide: two channels may each have an ``acme``, so
+creating one tells a channel nothing about any other channel's tenants (a platform-wide
+name would: "already exists" would answer whether anyone has it). The platform, which sees
+every owner, names a channel's tenant ``CHANNEL/NAME``; a bare name is its own (direct)
+tenant, or the one channel tenant of that name."""
 
 from __future__ import annotations
 
@@ -74,12 +80,46 @@ def tenant_ref(s: Session, row: Tenant) -> TenantRef:
     )
 
 
+QUALIFIER = "/"  # the platform names a channel's tenant CHANNEL/NAME (names have no "/")
+
+
 def find_tenant(s: Session, scope: Scope, name: str) -> Tenant:
-    """The tenant row of that name, if this scope may see it; else NotFound."""
-    row = s.scalar(select(Tenant).where(Tenant.name == name))
-    if row is None or (scope.channel_id is not None and row.channel_id != scope.channel_id):
-        raise NotFound(f"no tenant {name!r}; create it with `mint tenants create {name}`")
-    return row
+    """The tenant row ``name`` stands for in this scope; else NotFound (a name several
+    channels use, given bare by the platform: a CommerceError listing the choices)."""
+    missing = NotFound(f"no tenant {name!r}; create it with `mint tenants create {name}`")
+    channel, qualified, local = name.rpartition(QUALIFIER)
+    if scope.channel_id is not None:
+        q = select(Tenant).where(Tenant.channel_id == scope.channel_id)
+        if qualified:  # its own channel's name may be given too, as the platform gives it
+            q = q.join(Channel, Channel.id == Tenant.channel_id).where(Channel.name == channel)
+        row = s.scalar(q.where(Tenant.name == local))
+        if row is None:
+            raise missing
+        return row
+    if qualified:
+        row = s.scalar(
+            select(Tenant)
+            .join(Channel, Channel.id == Tenant.channel_id)
+            .where(Channel.name == channel, Tenant.name == local)
+        )
+        if row is None:
+            raise missing
+        return row
+    rows = list(s.scalars(select(Tenant).where(Tenant.name == name).order_by(Tenant.id)))
+    direct = [r for r in rows if r.channel_id is None]
+    if direct:
+        return direct[0]
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
+        raise missing
+    owners = s.scalars(
+        select(Channel.name).where(Channel.id.in_([r.channel_id for r in rows]))
+    ).all()
+    choices = ", ".join(f"{c}{QUALIFIER}{name}" for c in sorted(owners))
+    raise CommerceError(
+        f"several channels have a tenant {name!r}; name the one you mean: {choices}"
+    )
 
 
 def check_limit(value: int | None, what: str) -> int | None:
@@ -145,8 +185,22 @@ class Tenants:
             if channel is not None:
                 owner = find_channel(s, scope, channel)
                 channel_id = owner.id
-            if s.scalar(select(Tenant.id).where(Tenant.name == name)) is not None:
-                raise CommerceError(f"tenant {name!r} already exists; choose another name")
+            # only the owner's own names are looked at: another channel's tenants, which
+            # this scope may not know of, never make a name unavailable
+            same_owner = (
+                Tenant.channel_id.is_(None)
+                if channel_id is None
+                else Tenant.channel_id == channel_id
+            )
+            if s.scalar(select(Tenant.id).where(Tenant.name == name, same_owner)) is not None:
+                namespace = (
+                    "the platform's own tenants"
+                    if channel_id is None
+                    else ("this channel" if channel is None else f"channel {channel!r}")
+                )
+                raise CommerceError(
+                    f"tenant {name!r} already exists in {namespace}; choose another name"
+                )
             row = Tenant(
                 name=name,
                 created_at=now,

@@ -10,8 +10,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from modelmint.commerce.scope import PLATFORM, Scope
+from modelmint.commerce.tenants import TenantRef, find_tenant
+from modelmint.commerce.wallet_balances import apply_usage
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import ModelVersion, Store, Tenant, UsageEvent
+from modelmint.store import ModelVersion, Store, UsageEvent
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,13 @@ class UsageSummary:
 
 def append_usage(s: Session, event: UsageRecord, at: datetime) -> bool:
     """Appends one event in the caller's transaction (``ON CONFLICT (request_id) DO
-    NOTHING``); False if that request id was already billed."""
+    NOTHING``) and draws it on the tenant's running wallet balance, if it has one; False
+    if that request id was already billed.
+
+    The insert comes first: on SQLite it takes the write lock before anything is read (a
+    transaction that read first could not write after another's commit), and on
+    PostgreSQL its foreign key holds the tenant row (FOR KEY SHARE) before the balance row
+    is locked, the order ``wallet_balances`` needs."""
     values = {**event.__dict__, "created_at": at}
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
@@ -69,7 +78,11 @@ def append_usage(s: Session, event: UsageRecord, at: datetime) -> bool:
         .on_conflict_do_nothing(index_elements=["request_id"])
         .returning(UsageEvent.id)
     )
-    return s.execute(stmt).scalar() is not None
+    usage_id = s.execute(stmt).scalar()
+    if usage_id is None:
+        return False
+    apply_usage(s, event.tenant_id, usage_id, at, event.retail_micros)
+    return True
 
 
 class UsageLedger:
@@ -84,9 +97,20 @@ class UsageLedger:
             return append_usage(s, event, self.clock())
 
     def summarize(
-        self, tenant: str, since: datetime | None = None, until: datetime | None = None
+        self,
+        tenant: str | TenantRef,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        scope: Scope = PLATFORM,
     ) -> UsageSummary:
+        """One tenant's usage: a tenant already found (its id is what counts), or a name
+        as ``scope`` sees it (names are unique per owner only)."""
         with self.store.session() as s:
+            if isinstance(tenant, TenantRef):
+                tenant_id, tenant = tenant.id, tenant.name
+            else:
+                tenant_id = find_tenant(s, scope, tenant).id
             q = (
                 select(
                     ModelVersion.name,
@@ -97,9 +121,8 @@ class UsageLedger:
                     func.coalesce(func.sum(UsageEvent.retail_micros), 0),
                     func.coalesce(func.sum(UsageEvent.wholesale_micros), 0),
                 )
-                .join(Tenant, Tenant.id == UsageEvent.tenant_id)
                 .join(ModelVersion, ModelVersion.id == UsageEvent.model_version_id)
-                .where(Tenant.name == tenant)
+                .where(UsageEvent.tenant_id == tenant_id)
                 .group_by(ModelVersion.name, ModelVersion.version)
                 .order_by(ModelVersion.name, ModelVersion.version)
             )

@@ -17,7 +17,7 @@ micro-units."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, func, select
 from modelmint.commerce.economics import SECONDS_PER_HOUR, USAGE_GROUP, USAGE_TOTALS
 from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.scope import Scope
+from modelmint.commerce.tenants import QUALIFIER
 from modelmint.store import Channel, ModelVersion, Store, Tenant, UsageEvent
 
 Bucket = Literal["hour", "day"]
@@ -186,8 +187,17 @@ def usage_series(
             mv.id: f"{mv.name}:{mv.version}"
             for mv in s.scalars(select(ModelVersion).where(ModelVersion.id.in_(model_ids)))
         }
-        tenants = {t.id: t.name for t in s.scalars(select(Tenant).where(Tenant.id.in_(tenant_ids)))}
         channels = {c.id: c.name for c in s.scalars(select(Channel))}
+        found = list(s.scalars(select(Tenant).where(Tenant.id.in_(tenant_ids))))
+        # names are unique per owner only: where two owners' tenants share one (the
+        # platform's view), a channel's tenant is named CHANNEL/NAME, as the platform names it
+        shared = {n for n, k in Counter(t.name for t in found).items() if k > 1}
+        tenants = {
+            t.id: f"{channels[t.channel_id]}{QUALIFIER}{t.name}"
+            if t.name in shared and t.channel_id is not None
+            else t.name
+            for t in found
+        }
 
     platform = scope.channel_id is None
     hourly = hardware_cost_per_hour_micros

@@ -1,54 +1,37 @@
 """Prepaid wallets: top-ups (paid money), credits (given, may expire) and signed
-adjustments, all append-only ``wallet_entries``; spending is the usage ledger.
-
-The balance rule: spending draws first on live credits, the one expiring first first (a
-credit without expiry after those that have one), then on paid money, which may go below
-zero (a request reserved while funds lasted can still finish). When a credit expires its
-unused part disappears. ``wallet_balance`` replays this: it walks the entries and the
-expiries in time order and draws the usage between each two (one indexed SUM per
-interval) from the credits live at that time."""
+adjustments, all append-only ``wallet_entries``; spending is the usage ledger. The balance
+rule is in ``wallet_rule``, the running balance that admission reads in ``wallet_balances``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelmint.commerce.audit import snapshot, write_audit
 from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.scope import Scope
 from modelmint.commerce.tenants import find_tenant
+from modelmint.commerce.wallet_balances import (
+    BalanceMismatch,
+    apply_entry,
+    ensure_running_balance,
+    entry_time,
+    rebuild_balance,
+    verify_balance,
+    wallet_balance,
+)
+from modelmint.commerce.wallet_rule import CreditLot, WalletBalance
 from modelmint.config.clock import Clock, utc_now
 from modelmint.config.clock import utc as aware
-from modelmint.store import Store, Tenant, UsageEvent, WalletEntry
+from modelmint.store import Store, Tenant, WalletEntry, WalletRunningBalance
 
 KINDS = ("topup", "credit", "adjustment")
-
-
-@dataclass
-class CreditLot:
-    entry_id: int
-    remaining_micros: int
-    expires_at: datetime | None
-
-
-@dataclass(frozen=True)
-class WalletBalance:
-    paid_micros: int  # top-ups and adjustments less what credits did not cover; may be < 0
-    credits: list[CreditLot] = field(default_factory=list)  # live at the time asked
-    # all usage up to then, as read by the same walk: total + usage = the funds less the
-    # expired part of credits, which usage settling now does not change (Redis uses it)
-    usage_micros: int = 0
-
-    @property
-    def credit_micros(self) -> int:
-        return sum(c.remaining_micros for c in self.credits)
-
-    @property
-    def total_micros(self) -> int:
-        return self.paid_micros + self.credit_micros
+__all__ = ["KINDS", "CreditLot", "WalletBalance", "WalletEntryInfo", "Wallets", "wallet_balance"]
 
 
 @dataclass(frozen=True)
@@ -62,65 +45,17 @@ class WalletEntryInfo:
     created_at: datetime
 
 
-def _usage_between(
-    s: Session, tenant_id: int, since: datetime | None, until: datetime, *, through: bool = False
-) -> int:
-    """Retail usage in [since, until) (or [since, until] with ``through``)."""
-    end = UsageEvent.created_at <= until if through else UsageEvent.created_at < until
-    q = select(func.coalesce(func.sum(UsageEvent.retail_micros), 0)).where(
-        UsageEvent.tenant_id == tenant_id, end
-    )
-    if since is not None:
-        q = q.where(UsageEvent.created_at >= since)
-    return int(s.scalar(q) or 0)
+@dataclass(frozen=True)
+class BalanceCheck:
+    """``Wallets.verify`` for one tenant: ``mismatch`` None when the running balance equals
+    the one re-derived from the ledger."""
 
+    tenant: str
+    mismatch: BalanceMismatch | None
 
-def _draw(amount: int, paid: int, lots: list[CreditLot]) -> int:
-    """Takes ``amount`` from the live credits in order of expiry, the rest from paid money;
-    returns the new paid amount (the lots are changed in place)."""
-    for lot in sorted(lots, key=lambda c: (c.expires_at is None, c.expires_at, c.entry_id)):
-        if amount <= 0:
-            break
-        take = min(lot.remaining_micros, amount)
-        lot.remaining_micros -= take
-        amount -= take
-    return paid - amount
-
-
-def wallet_balance(s: Session, tenant_id: int, at: datetime) -> WalletBalance:
-    """The balance at ``at`` per the rule above, in the caller's transaction."""
-    at = aware(at)
-    entries = list(
-        s.scalars(
-            select(WalletEntry)
-            .where(WalletEntry.tenant_id == tenant_id, WalletEntry.created_at <= at)
-            .order_by(WalletEntry.created_at, WalletEntry.id)
-        )
-    )
-    # (time, 0 = an expiry / 1 = an entry, the entry): an expiry and an entry at the same
-    # instant meet the same usage before them, so their order there does not matter
-    events: list[tuple[datetime, int, WalletEntry]] = []
-    for e in entries:
-        events.append((aware(e.created_at), 1, e))
-        if e.kind == "credit" and e.expires_at is not None and aware(e.expires_at) <= at:
-            events.append((aware(e.expires_at), 0, e))
-    events.sort(key=lambda ev: (ev[0], ev[1], ev[2].id))
-    paid, since, used = 0, None, 0
-    lots: dict[int, CreditLot] = {}
-    for when, is_entry, e in events:
-        spent = _usage_between(s, tenant_id, since, when)
-        paid, used, since = _draw(spent, paid, list(lots.values())), used + spent, when
-        if not is_entry:
-            lots.pop(e.id, None)  # the unused part of an expired credit disappears
-        elif e.kind == "credit":
-            lots[e.id] = CreditLot(
-                e.id, e.amount_micros, aware(e.expires_at) if e.expires_at else None
-            )
-        else:
-            paid += e.amount_micros
-    spent = _usage_between(s, tenant_id, since, at, through=True)
-    paid, used = _draw(spent, paid, list(lots.values())), used + spent
-    return WalletBalance(paid, [c for c in lots.values() if c.remaining_micros > 0], used)
+    @property
+    def ok(self) -> bool:
+        return self.mismatch is None
 
 
 class Wallets:
@@ -180,6 +115,53 @@ class Wallets:
         with self.store.session() as s:
             return wallet_balance(s, find_tenant(s, scope, tenant).id, at or self.clock())
 
+    def verify(self, scope: Scope, tenant: str | None = None) -> list[BalanceCheck]:
+        """Re-derives each running balance (one tenant's, or every one this scope sees)
+        from the ledger and compares, in one snapshot of the database. Slow with many
+        credits (one SUM per credit): an operator's check, not a request's."""
+        now = self.clock()
+        with self._snapshot() as s:
+            q = select(Tenant).join(
+                WalletRunningBalance, WalletRunningBalance.tenant_id == Tenant.id
+            )
+            if tenant is not None:
+                q = q.where(Tenant.id == find_tenant(s, scope, tenant).id)
+            elif scope.channel_id is not None:
+                q = q.where(Tenant.channel_id == scope.channel_id)
+            rows = list(s.scalars(q.order_by(Tenant.name)))
+            return [BalanceCheck(t.name, verify_balance(s, t.id, now)) for t in rows]
+
+    def rebuild(self, scope: Scope, tenant: str) -> WalletBalance:
+        """Replaces a tenant's running balance with the one re-derived from the ledger
+        (after ``verify`` reported a difference); audited as ``wallet.rebuild``."""
+        now = self.clock()
+        with self.store.write_session() as s:
+            t = find_tenant(s, scope, tenant)
+            ensure_running_balance(s, t.id)  # takes the tenant lock before reading
+            before = wallet_balance(s, t.id, now)
+            rebuild_balance(s, t.id)
+            after = wallet_balance(s, t.id, now)
+            write_audit(
+                s,
+                actor=scope.actor,
+                action="wallet.rebuild",
+                target=f"tenant:{t.name}/wallet",
+                before=_balance_snapshot(before),
+                after=_balance_snapshot(after),
+                at=now,
+                channel_id=t.channel_id,
+            )
+            return after
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Session]:
+        """A read-only transaction that sees one state of the database throughout: SQLite
+        (WAL) reads from one snapshot anyway; PostgreSQL needs REPEATABLE READ for that."""
+        with self.store.session() as s:
+            if not self.store.is_sqlite:
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield s
+
     def _add(
         self,
         scope: Scope,
@@ -190,9 +172,10 @@ class Wallets:
         note: str,
     ) -> WalletEntryInfo:
         now = self.clock()
-        with self.store.session() as s:
+        with self.store.write_session() as s:
             t = find_tenant(s, scope, tenant)
             _require_prepaid(t)
+            running = ensure_running_balance(s, t.id)
             row = WalletEntry(
                 tenant_id=t.id,
                 kind=kind,
@@ -200,10 +183,11 @@ class Wallets:
                 expires_at=expires_at,
                 note=note,
                 actor=scope.actor,
-                created_at=now,
+                created_at=entry_time(running, now) if kind == "credit" else now,
             )
             s.add(row)
             s.flush()
+            apply_entry(s, running, row)
             write_audit(
                 s,
                 actor=scope.actor,
@@ -215,6 +199,14 @@ class Wallets:
                 channel_id=t.channel_id,
             )
             return _info(row)
+
+
+def _balance_snapshot(b: WalletBalance) -> dict[str, object]:
+    return {
+        "paid_micros": b.paid_micros,
+        "usage_micros": b.usage_micros,
+        "credits": {str(c.entry_id): c.remaining_micros for c in b.credits},
+    }
 
 
 def _require_prepaid(t: Tenant) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -44,13 +46,36 @@ class Settings(BaseSettings):
         path = self.home / "key_pepper"
         if not path.exists():
             self.home.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
-        return path.read_text().strip().encode()
+            create_secret_file(path, secrets.token_hex(32))
+        pepper = path.read_text().strip()
+        if not pepper:
+            raise ValueError(
+                f"the key pepper file {path} is empty; restore it from a backup (every API "
+                "and admin key was hashed with it), or set MINT_KEY_PEPPER"
+            )
+        return pepper.encode()
 
     def ensure_dirs(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+
+
+def create_secret_file(path: Path, text: str) -> None:
+    """Writes ``text`` to a new file only its owner can read, whatever the umask: the file
+    is opened with O_EXCL and mode 0600 (never readable by others, not even for an
+    instant), filled under a temporary name and linked into place, so nobody reads it
+    half-written. If ``path`` exists already (another process made it first), it is kept."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            os.link(partial, path)
+    finally:
+        partial.unlink()
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 import modelmint
 from modelmint.gateway.admin import ROUTERS as ADMIN_ROUTERS
+from modelmint.gateway.body_limit import BodyLimit
 from modelmint.gateway.context import GatewayContext
 from modelmint.gateway.errors import install_error_handlers
 from modelmint.gateway.routes import (
@@ -37,6 +38,7 @@ def create_app(context: GatewayContext) -> FastAPI:
     app = FastAPI(title="modelmint", version=modelmint.__version__, lifespan=lifespan)
     app.state.context = context
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
     routers = (models, completions, chat, embeddings, feedback, tokenization, health, metrics)
     for r in (*(m.router for m in routers), *ADMIN_ROUTERS):
         app.include_router(r)

@@ -148,18 +148,18 @@ class GatewayContext:
             )
         return served, served.engine
 
-    def model_or_only(self, name: str | None) -> TextEngine:
-        """``name``'s engine; without a name, the one generating model served (the tokenizer
-        routes make ``model`` optional, as vLLM does)."""
+    def model_or_only(self, name: str | None, principal: KeyPrincipal) -> ServedModel:
+        """``name``'s generating model; without a name, the one generating model the key may
+        use (the tokenizer routes make ``model`` optional, as vLLM does)."""
         if name is not None:
-            return self.generating_model(name)[1]
-        engines = [m.engine for m in self.models.values() if m.engine is not None]
-        if len(engines) == 1:
-            return engines[0]
+            return self.generating_model(name, principal)[0]
+        usable = [m for m in self.visible_models(principal) if m.engine is not None]
+        if len(usable) == 1:
+            return usable[0]
         raise APIError(
             400,
-            "Missing required parameter: 'model' (this server serves "
-            f"{', '.join(sorted(self.models))}).",
+            "Missing required parameter: 'model' (this key may use "
+            f"{', '.join(sorted(m.id for m in usable)) or 'no generating model'}).",
             param="model",
             code="missing_required_parameter",
         )

@@ -12,12 +12,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("modelmint.gateway")
 
+# FastAPI's detail for a body it could read but not parse
+UNPARSABLE_BODY = "There was an error parsing the body"
+
 TYPE_BY_STATUS = {
     400: "invalid_request_error",
     401: "invalid_request_error",
     403: "permission_error",
     404: "invalid_request_error",
     405: "invalid_request_error",
+    413: "invalid_request_error",
     429: "rate_limit_error",
     500: "server_error",
     503: "server_error",
@@ -105,10 +109,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        code = {413: "request_too_large"}.get(exc.status_code)
         if exc.status_code == 404:
             message = "Unknown request URL. Please check the URL and method."
+        if exc.status_code == 400 and message == UNPARSABLE_BODY:  # e.g. nested too deep
+            message = (
+                "We could not parse the JSON body of your request: it is malformed or nested "
+                "too deeply. Send plain, valid JSON."
+            )
+            code = "invalid_json"
         return JSONResponse(
-            error_body(exc.status_code, message),
+            error_body(exc.status_code, message, code=code),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

@@ -1,8 +1,17 @@
 """The flow every generating route shares: check the prompt fits, admit (reserve the most
 the request can cost), generate, settle, and answer whole or as a server-sent event stream.
-The usage event is committed before the response (or the stream's last event) is sent, so
-no completed request goes unbilled; a request that fails on our side is released, not
-billed; a stream the client cuts is billed for the tokens generated up to the cut."""
+
+The billing rule, on every path: what the client received is billed, exactly once, and
+nothing else is.
+- A whole answer: the usage event is committed before the response is sent. If any choice
+  or prompt fails, the others are stopped at once (they would generate for nobody) and the
+  request is released, unbilled: the client gets an error and no text.
+- A stream: the usage event is committed before its last event. If the client cuts it,
+  stops reading and goes, or the engine fails in the middle (an error event follows), it is
+  billed for the tokens whose text the client was handed, and released if none was.
+  `DeliveredTally` counts those tokens; the stream's own ``finally`` and the fallback for a
+  stream dropped before it ran both close the request through it, so whichever runs first
+  bills and the other does nothing."""
 
 from __future__ import annotations
 
@@ -13,9 +22,9 @@ import logging
 import secrets
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
@@ -23,13 +32,14 @@ from fastapi.responses import StreamingResponse
 from modelmint.commerce import KeyPrincipal
 from modelmint.commerce.admission import Admission, AdmissionRequest
 from modelmint.gateway.context import ServedModel
-from modelmint.gateway.errors import APIError, error_body
+from modelmint.gateway.errors import APIError
 from modelmint.gateway.metering import Metered, admit
 from modelmint.gateway.schemas import SamplingFields, Usage
 from modelmint.serving import (
     Completion,
     EngineDied,
     EngineOverloaded,
+    InvalidSampling,
     PromptScores,
     QueueTimeout,
     SamplingParams,
@@ -38,6 +48,9 @@ from modelmint.serving import (
 )
 
 log = logging.getLogger("modelmint.gateway")
+T = TypeVar("T")
+# While a new engine process loads after one died: seconds for a client to wait and retry.
+ENGINE_RETRY_AFTER_S = 3
 
 
 @dataclass
@@ -159,7 +172,8 @@ async def complete_and_meter(
     metered: Metered, call: GenerationCall, score_top_k: int | None = None
 ) -> list[Answer]:
     """Answers every choice of every prompt at once (the engine batches them), then settles
-    the whole request as one usage event; any failure releases it unbilled.
+    the whole request as one usage event. The first failure cancels every other choice
+    (their sequences leave the engine at its next step) and releases the request unbilled.
     ``score_top_k``: also score each prompt, with that many alternatives per token."""
     engine = call.engine
 
@@ -172,10 +186,10 @@ async def complete_and_meter(
         return await engine.complete(ids, call.choice_params(i))
 
     try:
-        with overload_as_api_errors():
-            scores = await asyncio.gather(*[scored(ids) for ids in call.prompts])
-            done = await asyncio.gather(
-                *[answer(ids, i) for ids in call.prompts for i in range(call.n)]
+        with engine_errors_as_api_errors():
+            scores = await _all_or_none([scored(ids) for ids in call.prompts])
+            done = await _all_or_none(
+                [answer(ids, i) for ids in call.prompts for i in range(call.n)]
             )
     except BaseException:
         await metered.release()
@@ -187,12 +201,61 @@ async def complete_and_meter(
     return answers
 
 
+async def _all_or_none(jobs: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Every job's result, in order; the first failure cancels the rest and is raised."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(job) for job in jobs]
+    except BaseExceptionGroup as failed:
+        raise _first_leaf(failed) from None
+    return [t.result() for t in tasks]
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
 def _sse(body: dict[str, Any]) -> str:
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-class overload_as_api_errors:
-    """The engine's refusals as the HTTP errors OpenAI clients retry on."""
+def as_api_error(exc: BaseException) -> APIError | None:
+    """The engine's refusals as the HTTP errors OpenAI clients act on (retrying the 429s
+    and 503s); None for a failure of ours."""
+    if isinstance(exc, APIError):
+        return exc
+    if isinstance(exc, EngineOverloaded):
+        return APIError(
+            429,
+            f"{exc} Retry after {exc.retry_after_s} s.",
+            code="server_overloaded",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
+    if isinstance(exc, EngineDied):
+        return APIError(
+            503,
+            f"{exc}.",
+            kind="server_error",
+            code="engine_unavailable",
+            headers={"Retry-After": str(ENGINE_RETRY_AFTER_S)},
+        )
+    if isinstance(exc, QueueTimeout):
+        return APIError(
+            503,
+            f"{exc}; the server is overloaded, retry later.",
+            code="server_overloaded",
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, InvalidSampling):  # the schema's bounds should have caught it
+        return APIError(
+            400, f"Invalid value for '{exc.field}': {exc}.", param=exc.field, code="invalid_value"
+        )
+    return None
+
+
+class engine_errors_as_api_errors:
+    """Raises `as_api_error`'s answer in place of an engine's refusal."""
 
     def __enter__(self) -> None:
         return None
@@ -200,22 +263,34 @@ class overload_as_api_errors:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
     ) -> None:
-        if isinstance(exc, EngineOverloaded):
-            raise APIError(
-                429,
-                f"{exc} Retry after {exc.retry_after_s} s.",
-                code="server_overloaded",
-                headers={"Retry-After": str(exc.retry_after_s)},
-            ) from exc
-        if isinstance(exc, EngineDied):
-            raise APIError(503, f"{exc}.", kind="server_error", code="engine_unavailable") from exc
-        if isinstance(exc, QueueTimeout):
-            raise APIError(
-                503,
-                f"{exc}; the server is overloaded, retry later.",
-                code="server_overloaded",
-                headers={"Retry-After": "5"},
-            ) from exc
+        if exc is not None and (err := as_api_error(exc)) is not None and err is not exc:
+            raise err from exc
+
+
+@dataclass
+class DeliveredTally:
+    """The tokens of each choice whose text a stream has handed to its client, and the one
+    way that stream's request is closed when it ends early: billed for those, or released
+    when there are none. It holds no reference to the stream, so the fallback for a stream
+    that is dropped unrun can keep it."""
+
+    metered: Metered
+    call: GenerationCall
+    tokens: list[int]
+
+    def close(self, status: str) -> None:
+        """Bills what was delivered (a no-op once the request is settled or released).
+        Blocking, so it can run where nothing may be awaited: in a cancelled task or a
+        finalizer."""
+        if self.metered.closed:
+            return
+        if any(self.tokens):
+            with contextlib.suppress(Exception):  # logged; released instead
+                self.metered.settle_now(
+                    self.call.prompt_tokens, sum(self.tokens), self.call.latency_ms, status
+                )
+        else:
+            self.metered.release_now()
 
 
 class StreamFormat(Protocol):
@@ -264,7 +339,7 @@ async def stream_and_meter(
     an HTTP error with its status code rather than an event inside a 200 stream."""
     pieces = _merged(call)
     try:
-        with overload_as_api_errors():
+        with engine_errors_as_api_errors():
             head = await anext(pieces)
     except BaseException:
         await pieces.aclose()
@@ -276,8 +351,9 @@ async def stream_and_meter(
         async for piece in pieces:
             yield piece
 
+    tally = DeliveredTally(metered, call, [0] * call.n)
+
     async def events() -> AsyncIterator[str]:
-        tokens: list[int] = [0] * call.n
         texts: list[str] = [""] * call.n
         last: dict[int, TextDelta] = {}
         try:
@@ -285,41 +361,39 @@ async def stream_and_meter(
                 if (first := fmt.first(i)) is not None:
                     yield _sse(first)
             async for i, delta in everything():
-                tokens[i] = delta.completion_tokens
                 texts[i] += delta.text
                 if delta.finish_reason is None:
                     if delta.text:
+                        tally.tokens[i] = delta.completion_tokens  # handed over next
                         yield _sse(fmt.chunk(delta, i))
                 else:
                     last[i] = delta
-            await metered.settle(call.prompt_tokens, sum(tokens), call.latency_ms, "completed")
+            generated = sum(d.completion_tokens for d in last.values())
+            await metered.settle(call.prompt_tokens, generated, call.latency_ms, "completed")
             await call.kept(texts)
             for i in range(call.n):
                 yield _sse(fmt.chunk(last[i], i))
             if include_usage:
-                yield _sse(fmt.usage(usage_of(call, sum(tokens))))
+                yield _sse(fmt.usage(usage_of(call, generated)))
             yield "data: [DONE]\n\n"
-        except Exception:
-            metered.release_now()  # our fault: not billed (a no-op once settled)
-            log.exception("generation failed in stream %s", call.request_id)
-            yield _sse(error_body(500, "The server had an error while processing your request."))
+        except Exception as e:
+            # The client keeps what it got: billed for that, told why the rest is missing.
+            tally.close("failed")
+            err = as_api_error(e)
+            if err is None:
+                log.exception("generation failed in stream %s", call.request_id)
+                err = APIError(500, "The server had an error while processing your request.")
+            yield _sse(err.body())
         finally:
             # Still open: the client went away mid-stream. The task is being cancelled, so
-            # the bookkeeping runs inline, before anything is awaited: bill the tokens
-            # generated up to the cut, or release a request that produced none.
-            if not metered.closed:
-                if any(tokens):
-                    with contextlib.suppress(Exception):  # logged; released instead
-                        metered.settle_now(
-                            call.prompt_tokens, sum(tokens), call.latency_ms, "cancelled"
-                        )
-                else:
-                    metered.release_now()
+            # the bookkeeping runs inline, before anything is awaited.
+            tally.close("cancelled")
             await pieces.aclose()
 
     body = events()
-    # A client gone before the first event may leave the generator never started, and then
-    # its finally never runs: release when it is dropped (a no-op once settled or released).
-    weakref.finalize(body, metered.release_now)
+    # A client gone before the first event may leave the generator never started, and a
+    # dropped generator's finally runs late, on the loop, if at all: the tally closes the
+    # request when the generator is collected (a no-op once closed).
+    weakref.finalize(body, tally.close, "cancelled")
     headers = {"x-request-id": call.request_id, "cache-control": "no-cache", **metered.headers}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)

@@ -6,18 +6,27 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+# Every field a request can carry is bounded here, so a value no engine can run with is a
+# 400 naming the field before anything is reserved or queued.
 # vLLM's default ceiling for alternatives per position (OpenAI's own is 5).
 MAX_LOGPROBS = 20
 MAX_CHOICES = 16
+# prompts x n: what one request may put in the engine's queue at once
+MAX_SEQUENCES = 64
 MAX_EMBEDDING_INPUTS = 2048  # as OpenAI
+MAX_STOP_SEQUENCES = 4  # as OpenAI
+MAX_STOP_CHARS = 256
+MAX_INT32 = 2**31 - 1
+INT64 = (-(2**63), 2**63 - 1)  # a seed, as vLLM bounds it
+MAX_NAME_CHARS = 256  # model names, user ids, message names
 
 PROMPT_SHAPES = "a string, a list of strings, a list of token ids or a list of lists of token ids"
 
 
 class _Request(BaseModel):
     # Parameters we do not implement are accepted and ignored, as most OpenAI-compatible
-    # servers do, so existing clients keep working.
-    model_config = ConfigDict(extra="ignore")
+    # servers do, so existing clients keep working. NaN and infinities are never a value.
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
 
 class StreamOptions(BaseModel):
@@ -25,11 +34,11 @@ class StreamOptions(BaseModel):
 
 
 class SamplingFields(_Request):
-    model: str
+    model: str = Field(max_length=MAX_NAME_CHARS)
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     # Not OpenAI's, but vLLM's and transformers': -1 or 0 for all tokens.
-    top_k: int = Field(0, ge=-1)
+    top_k: int = Field(0, ge=-1, le=MAX_INT32)
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)
     frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0)
     repetition_penalty: float = Field(1.0, gt=0.0, le=10.0)
@@ -37,16 +46,19 @@ class SamplingFields(_Request):
     stream: bool = False
     stream_options: StreamOptions | None = None
     stop: str | list[str] | None = None
-    seed: int | None = None
-    user: str | None = None
+    seed: int | None = Field(None, ge=INT64[0], le=INT64[1])
+    user: str | None = Field(None, max_length=MAX_NAME_CHARS)
     # OpenAI's: keep the request and its answers (a transcript) so feedback can train on them
     store: bool = False
 
     @field_validator("stop")
     @classmethod
-    def _at_most_four(cls, v: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(v, list) and len(v) > 4:
-            raise ValueError("at most 4 stop sequences are allowed")
+    def _bounded_stops(cls, v: str | list[str] | None) -> str | list[str] | None:
+        stops = [v] if isinstance(v, str) else v or []
+        if len(stops) > MAX_STOP_SEQUENCES:
+            raise ValueError(f"at most {MAX_STOP_SEQUENCES} stop sequences are allowed")
+        if any(len(s) > MAX_STOP_CHARS for s in stops):
+            raise ValueError(f"a stop sequence has at most {MAX_STOP_CHARS} characters")
         return v
 
     def kept_params(self) -> dict[str, object]:
@@ -69,7 +81,7 @@ def _is_token_ids(v: object) -> bool:
 class CompletionRequest(SamplingFields):
     prompt: str | list[str] | list[StrictInt] | list[list[StrictInt]]
     # 0 only with echo: score the prompt without generating (lm-evaluation-harness does so).
-    max_tokens: int | None = Field(16, ge=0)
+    max_tokens: int | None = Field(16, ge=0, le=MAX_INT32)
     echo: bool = False
     logprobs: int | None = Field(None, ge=0, le=MAX_LOGPROBS)
 
@@ -81,6 +93,8 @@ class CompletionRequest(SamplingFields):
         if not isinstance(v, list) or not v:
             raise ValueError(f"must be {PROMPT_SHAPES}, and not empty")
         if all(isinstance(p, str) for p in v) or all(_is_token_ids(p) for p in v):
+            if len(v) > MAX_SEQUENCES:
+                raise ValueError(f"at most {MAX_SEQUENCES} prompts are allowed in one request")
             return v
         raise ValueError(f"must be {PROMPT_SHAPES}, and not empty")
 
@@ -102,7 +116,7 @@ class TextPart(BaseModel):
 class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant", "developer"]
     content: str | list[TextPart]
-    name: str | None = None
+    name: str | None = Field(None, max_length=MAX_NAME_CHARS)
 
     def text(self) -> str:
         if isinstance(self.content, str):
@@ -112,8 +126,8 @@ class ChatMessage(BaseModel):
 
 class ChatRequest(SamplingFields):
     messages: list[ChatMessage] = Field(min_length=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1, le=MAX_INT32)
+    max_completion_tokens: int | None = Field(None, ge=1, le=MAX_INT32)
     logprobs: bool = False
     top_logprobs: int | None = Field(None, ge=0, le=MAX_LOGPROBS)
 

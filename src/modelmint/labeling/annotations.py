@@ -5,6 +5,7 @@ the model's suggestion; suggestions from suggesters; the final label of each ite
 from __future__ import annotations
 
 import json
+import reprlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import exists, select
 
 from modelmint.config.clock import Clock, utc_now
+from modelmint.labeling.names import check_annotator_name, is_review
 from modelmint.labeling.projects import LabelingError, project_row
 from modelmint.labeling.queue import assigned_count, lock_project
 from modelmint.store import Annotation, LabelAssignment, LabelItem, LabelProject, Store
@@ -51,45 +53,55 @@ class SuggestionReport:
     accuracy: float | None
 
 
+MAX_CORRECTION_CHARS = 100_000  # as a corrected answer given as API feedback
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxlist, _SHORT.maxother = 60, 5, 60
+
+
+def _shown(value: Any) -> str:
+    """The value for an error message: a huge one (a list of thousands) is cut short."""
+    return _SHORT.repr(value)
+
+
 def check_value(kind: str, labels: list[str], value: Any) -> Any:
     """The value in its stored form, or a LabelingError saying what the kind takes."""
     if kind == "classification":
         if not isinstance(value, str) or value not in labels:
-            raise LabelingError(f"value {value!r}: a classification label is one of {labels}")
+            raise LabelingError(f"value {_shown(value)}: a classification label is one of {labels}")
         return value
     if kind == "multilabel":
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise LabelingError(f"value {value!r}: a multilabel value is a list of {labels}")
+            raise LabelingError(f"value {_shown(value)}: a multilabel value is a list of {labels}")
         unknown = [v for v in value if v not in labels]
         if unknown:
-            raise LabelingError(f"value {value!r}: {unknown} not among the labels {labels}")
+            raise LabelingError(
+                f"value {_shown(value)}: {_shown(unknown)} not among the labels {labels}"
+            )
         return [label for label in labels if label in value]  # the labels' order, once each
     if kind == "rating":
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-            raise LabelingError(f"value {value!r}: a rating is a whole number from 1 to 5")
+            raise LabelingError(f"value {_shown(value)}: a rating is a whole number from 1 to 5")
         return value
     if kind == "correction":
         if not isinstance(value, str) or not value.strip():
             raise LabelingError("value is empty: a correction is the corrected text")
+        if len(value) > MAX_CORRECTION_CHARS:
+            raise LabelingError(
+                f"value is {len(value)} characters long: a correction takes at most "
+                f"{MAX_CORRECTION_CHARS}; shorten it"
+            )
+        if "\x00" in value:
+            raise LabelingError("value contains a NUL character: remove it from the correction")
         return value
     if kind == "preference":
         if not isinstance(value, str) or value.strip().upper() not in ("A", "B"):
-            raise LabelingError(f"value {value!r}: a preference is 'A' or 'B'")
+            raise LabelingError(f"value {_shown(value)}: a preference is 'A' or 'B'")
         return value.strip().upper()
     raise LabelingError(f"kind {kind!r} is not known")
-
-
-# A reviewer's decision is stored as an annotation by "review:NAME"; it wins over the
-# annotators' majority (see labeling.review). Annotators cannot take such a name.
-REVIEW_PREFIX = "review:"
-
-
-def is_review(annotator: str) -> bool:
-    return annotator.startswith(REVIEW_PREFIX)
 
 
 def _key(value: Any) -> str:
@@ -165,14 +177,7 @@ class Annotations:
     ) -> AnnotationInfo:
         """Records (or replaces) this annotator's label for the item. An item already
         given to ``overlap`` other annotators takes no label from a new one."""
-        annotator = annotator.strip()
-        if not annotator:
-            raise LabelingError("annotator is empty: give who is labeling (--annotator NAME)")
-        if is_review(annotator):
-            raise LabelingError(
-                f"annotator {annotator!r}: names starting {REVIEW_PREFIX!r} are reviewers'; "
-                "resolve items with `mint label resolve`"
-            )
+        annotator = check_annotator_name(annotator)
         if seconds is not None and seconds < 0:
             raise LabelingError(f"seconds {seconds} is negative: give the time spent, or none")
         now = self.clock()

@@ -7,7 +7,6 @@ looks it up on every request, so a revoke locks it out on the next one."""
 from __future__ import annotations
 
 import builtins
-import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,9 +15,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelmint.commerce.keys import hash_secret
+from modelmint.commerce.keys import hash_secret, same_secret
 from modelmint.config.clock import Clock, utc, utc_now
 from modelmint.labeling.choices import LANGUAGES
+from modelmint.labeling.names import check_annotator_name
 from modelmint.labeling.projects import LabelingError
 from modelmint.store import LabelProject, Store
 from modelmint.store.labeling_tables import Annotator
@@ -91,6 +91,7 @@ class Annotators:
         name = name.strip()
         if not name or len(name) > 200:
             raise LabelingError("an annotator needs a name of 1 to 200 characters")
+        check_annotator_name(name)  # not a reviewer's
         language = check_language(language)
         wanted = list(dict.fromkeys(p.strip() for p in projects if p.strip()))
         prefix, secret = secrets.token_hex(PREFIX_LEN // 2), secrets.token_urlsafe(32)
@@ -126,7 +127,7 @@ class Annotators:
             info = _info(row) if row is not None else None
             stored = row.secret_hash if row is not None else ""
         given = hash_secret(self.pepper, secret)  # same work whether or not the prefix exists
-        if info is None or not hmac.compare_digest(stored, given) or not info.active:
+        if info is None or not same_secret(given, stored) or not info.active:
             return None
         return info
 

@@ -7,6 +7,11 @@ stored in ``LabelItem.extra`` and ``Annotation.extra``. Numbers kept in float co
 (``score`` as ``confidence``, ``lead_time`` as ``seconds``) remember the number as written
 (``3`` stays ``3``, not ``3.0``) so an unchanged project exports byte for byte as imported.
 
+No imported annotation is a review: a user whose name is, or reads as, a reviewer's
+(``review:…``, see ``labeling.names``) is refused, naming the task, so a file cannot
+overrule the annotators' majority. (An export writes reviewers' decisions as such users;
+importing it back therefore asks to rename them.)
+
 One annotation per (task, user): the ``annotations`` table holds one label per item and
 annotator, so a task with two annotations by the same user is refused, naming the task and
 user, rather than silently keeping one of them."""
@@ -26,6 +31,7 @@ from modelmint.labeling.label_studio import (
     from_label_studio,
     to_label_studio_json,
 )
+from modelmint.labeling.names import REVIEW_PREFIX, is_reserved_name
 from modelmint.labeling.projects import LabelingError, ProjectInfo, _check_kind, _info, project_row
 from modelmint.store import Annotation, LabelAssignment, LabelItem, LabelProject, Store
 
@@ -51,6 +57,15 @@ def _check_annotators(tasks: list[LSTask]) -> None:
     for i, t in enumerate(tasks):
         seen: set[str] = set()
         for j, a in enumerate(t.annotations):
+            if is_reserved_name(a.annotator):
+                # a file could otherwise carry a "review:" decision that overrules the vote
+                raise LabelingError(
+                    f"task {i} (id {t.id!r}).annotations[{j}].completed_by: user "
+                    f"{a.annotator!r} has a reviewer's name ({REVIEW_PREFIX}…), which an "
+                    "imported annotation cannot take; rename that user in the file (the "
+                    "label then counts as one annotator's) and import again, then decide "
+                    "the item here with `mint label resolve`"
+                )
             if a.annotator in seen:
                 raise LabelingError(
                     f"task {i} (id {t.id!r}).annotations[{j}]: user {a.annotator!r} annotated "

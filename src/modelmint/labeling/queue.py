@@ -13,7 +13,8 @@ from sqlalchemy import case, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from modelmint.config.clock import Clock, utc_now
-from modelmint.labeling.projects import LabelingError, project_row
+from modelmint.labeling.names import check_annotator_name
+from modelmint.labeling.projects import project_row
 from modelmint.store import Annotation, LabelAssignment, LabelItem, LabelProject, Store
 
 
@@ -87,9 +88,7 @@ class LabelQueue:
         them and not yet labeled comes back first (a reload shows the same item). None
         when nothing is left for this annotator. Items in ``skip`` (ids the annotator
         skipped, e.g. on the web page) are passed over."""
-        annotator = annotator.strip()
-        if not annotator:
-            raise LabelingError("annotator is empty: give who is labeling (--annotator NAME)")
+        annotator = check_annotator_name(annotator)
         with self.store.write_session() as s:
             proj = lock_project(s, project)
             mine = exists().where(

@@ -2,7 +2,7 @@
 a project's annotations, and the review queue of items whose labels disagree or tie.
 
 A reviewer resolves an item by giving its final label; it is stored as an annotation by
-``review:<reviewer>`` (see ``annotations.REVIEW_PREFIX``), which ``final_labels`` and so
+``review:<reviewer>`` (see ``labeling.names``), which ``final_labels`` and so
 ``export_labels`` take over any majority or tie. Agreement leaves reviewers out: they are
 not a second opinion but the decision."""
 
@@ -24,12 +24,8 @@ from modelmint.labeling.agreement import (
     agreement_report,
     disagreements,
 )
-from modelmint.labeling.annotations import (
-    REVIEW_PREFIX,
-    check_value,
-    final_labels,
-    is_review,
-)
+from modelmint.labeling.annotations import check_value, final_labels
+from modelmint.labeling.names import REVIEW_PREFIX, is_review
 from modelmint.labeling.projects import LabelingError, LabelProjects, project_row, record_value
 from modelmint.store import Annotation, LabelItem, Store
 

@@ -53,6 +53,20 @@ class ServingMetrics:
             registry=r,
         )
 
+        self.engine_restarts = Counter(
+            "mint_engine_restarts",
+            "Engine processes started again after one died",
+            model,
+            registry=r,
+        )
+        self.engine_restart_seconds = Histogram(
+            "mint_engine_restart_seconds",
+            "From an engine process's death to its successor serving",
+            model,
+            buckets=_E2E,
+            registry=r,
+        )
+
     def observer(self, model: str) -> EngineMetrics:
         return EngineMetrics(self, model)
 
@@ -86,3 +100,7 @@ class EngineMetrics:
         self.m.requests.labels(self.model, reason).inc()
         if completion_tokens:
             self.m.e2e.labels(self.model).observe(seconds)
+
+    def restarted(self, seconds: float) -> None:
+        self.m.engine_restarts.labels(self.model).inc()
+        self.m.engine_restart_seconds.labels(self.model).observe(seconds)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from modelmint.serving.engine_process import ProcessEngine
     from modelmint.serving.logprobs import PromptScores, TokenLogprob
     from modelmint.serving.protocol import Completion, TextDelta, TextEngine
-    from modelmint.serving.sampler import SamplingParams
+    from modelmint.serving.sampler import InvalidSampling, SamplingParams
     from modelmint.serving.text import TextCodec, TokenizerInfo
     from modelmint.serving.vllm_engine import VllmConfig, VllmEngine, vllm_available
 
@@ -31,6 +31,7 @@ __all__ = [
     "EngineDied",
     "EngineObserver",
     "EngineOverloaded",
+    "InvalidSampling",
     "ProcessEngine",
     "PromptScores",
     "QueueTimeout",

@@ -167,8 +167,9 @@ class Engine:
         with self._wake:
             if self._closing:
                 raise EngineOverloaded("the server is shutting down", retry_after_s=5)
+            # scoring waits in the same queue as generation, and is bounded with it
             waiting = self.core.waiting + len(self._inbox)
-            if isinstance(item, CoreSequence) and waiting >= self.config.max_waiting:
+            if waiting >= self.config.max_waiting:
                 self.observer.finished("rejected", 0.0, 0)
                 raise overloaded(waiting)
             self._inbox.append(item)

@@ -25,7 +25,7 @@ from modelmint.serving.logprobs import PromptScores, TokenLogprob, token_logprob
 from modelmint.serving.model_runner import ModelRunner, RowInput
 from modelmint.serving.prefix_cache import PrefixCache
 from modelmint.serving.protocol import TextDelta
-from modelmint.serving.sampler import SamplingParams, SamplingState, sample
+from modelmint.serving.sampler import SamplingParams, SamplingState, generator, sample
 from modelmint.serving.scheduler import Scheduled, Scheduler
 from modelmint.serving.text import TextCodec
 
@@ -39,7 +39,8 @@ class EngineOverloaded(RuntimeError):
 
 
 class EngineDied(RuntimeError):
-    """The engine process stopped (killed, out of memory): the server must be restarted."""
+    """The engine process stopped (killed, out of memory), or a new one is still loading:
+    retry in a few seconds."""
 
 
 class QueueTimeout(RuntimeError):
@@ -71,6 +72,7 @@ class EngineObserver(Protocol):
     def first_token(self, seconds: float, prompt_tokens: int) -> None: ...
     def next_token(self, seconds: float) -> None: ...
     def finished(self, reason: str, seconds: float, completion_tokens: int) -> None: ...
+    def restarted(self, seconds: float) -> None: ...  # a new engine process took over
 
 
 class NoObserver:
@@ -78,6 +80,7 @@ class NoObserver:
     def first_token(self, seconds: float, prompt_tokens: int) -> None: ...
     def next_token(self, seconds: float) -> None: ...
     def finished(self, reason: str, seconds: float, completion_tokens: int) -> None: ...
+    def restarted(self, seconds: float) -> None: ...
 
 
 Delivery = Callable[[TextDelta | BaseException], None]
@@ -148,10 +151,13 @@ class EngineCore:
         stop_ids: frozenset[int],
         deliver: Delivery,
     ) -> CoreSequence:
+        """A sequence ready to add; `InvalidSampling` (a ValueError naming the field) when
+        its parameters could not run, before it can share a step with anyone."""
+        params = params.checked(self.codec.vocab_size)
         return CoreSequence(
             prompt_ids=prompt_ids,
             params=params,
-            sampling=SamplingState(params, torch.Generator().manual_seed(seed), prompt_ids, []),
+            sampling=SamplingState(params, generator(seed), prompt_ids, []),
             decoder=IncrementalDecoder(self.codec.decode, params.stop),
             deliver=deliver,
             stop_ids=stop_ids,
@@ -227,26 +233,41 @@ class EngineCore:
         now = time.monotonic()
         finished: list[Scheduled[CoreSequence]] = []
         for b, (entry, seq, token) in enumerate(zip(entries, seqs, tokens, strict=True)):
-            if raw is not None and b in wanted:
-                top_k = seq.params.logprobs or 0
-                offset = len(seq.decoder.text)
-                record = token_logprob(
-                    raw[wanted.index(b)], token, top_k, self.codec.token_texts, offset
-                )
-                seq.pending_logprobs.append(record)
-            seq.sampling.output_ids.append(token)
-            if seq.last_token_at is None:
-                self.observer.first_token(now - seq.started, len(seq.prompt_ids))
-            else:
-                self.observer.next_token(now - seq.last_token_at)
-            seq.last_token_at = now
-            reason, text = self._next_text(seq, token)
-            if text or reason:
-                self._emit(seq, text, reason)
+            try:
+                if isinstance(token, Exception):
+                    raise token
+                logprobs = raw[wanted.index(b)] if raw is not None and b in wanted else None
+                reason = self._take(seq, token, logprobs, now)
+            except Exception as e:  # this sequence's failure is its own
+                finished.append(entry)
+                self.observer.finished("error", now - seq.started, seq.generated)
+                seq.deliver(e)
+                continue
             if reason:
                 finished.append(entry)
                 self.observer.finished(reason, now - seq.started, seq.generated)
         self.scheduler.release(finished)
+
+    def _take(
+        self, seq: CoreSequence, token: int, logprobs: torch.Tensor | None, now: float
+    ) -> str | None:
+        """Adds the sampled token to ``seq``, hands over any new text, and says why the
+        sequence ended if it did."""
+        if logprobs is not None:
+            top_k = seq.params.logprobs or 0
+            offset = len(seq.decoder.text)
+            record = token_logprob(logprobs, token, top_k, self.codec.token_texts, offset)
+            seq.pending_logprobs.append(record)
+        seq.sampling.output_ids.append(token)
+        if seq.last_token_at is None:
+            self.observer.first_token(now - seq.started, len(seq.prompt_ids))
+        else:
+            self.observer.next_token(now - seq.last_token_at)
+        seq.last_token_at = now
+        reason, text = self._next_text(seq, token)
+        if text or reason:
+            self._emit(seq, text, reason)
+        return reason
 
     def _next_text(self, seq: CoreSequence, token: int) -> tuple[str | None, str]:
         if token in seq.stop_ids:

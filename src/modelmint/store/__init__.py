@@ -15,7 +15,9 @@ from modelmint.store.commerce_tables import (
     Reservation,
     Tenant,
     UsageEvent,
+    WalletCreditLot,
     WalletEntry,
+    WalletRunningBalance,
 )
 from modelmint.store.db import Store, make_engine, migrate
 from modelmint.store.labeling_tables import (
@@ -35,6 +37,7 @@ from modelmint.store.tables import (
     Run,
     RunMetric,
 )
+from modelmint.store.web_tables import RevokedWebSession
 
 __all__ = [
     "AdminKey",
@@ -59,13 +62,16 @@ __all__ = [
     "Price",
     "PriceBook",
     "Reservation",
+    "RevokedWebSession",
     "Run",
     "RunMetric",
     "Store",
     "Tenant",
     "Transcript",
     "UsageEvent",
+    "WalletCreditLot",
     "WalletEntry",
+    "WalletRunningBalance",
     "make_engine",
     "migrate",
 ]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,12 +42,25 @@ class Channel(Base):
 
 
 class Tenant(Base):
-    """A customer: owned by a channel, or by the platform directly (channel_id None)."""
+    """A customer: owned by a channel, or by the platform directly (channel_id None).
+    Names are unique per owner, so a channel cannot learn another's tenants by trying
+    names (migration 0009)."""
 
     __tablename__ = "tenants"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "name", name="uq_tenants_channel_name"),
+        # NULL channel ids never collide in the constraint above: the platform's own names
+        Index(
+            "uq_tenants_direct_name",
+            "name",
+            unique=True,
+            sqlite_where=text("channel_id IS NULL"),
+            postgresql_where=text("channel_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"), index=True)
     # the retail price book (its plan tier): the platform's or its channel's own
@@ -104,7 +118,18 @@ class PriceBook(Base):
     or by a channel (that channel's retail plans for its own tenants)."""
 
     __tablename__ = "price_books"
-    __table_args__ = (UniqueConstraint("channel_id", "name", name="uq_price_books_channel_name"),)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "name", name="uq_price_books_channel_name"),
+        # SQL counts NULLs as distinct, so the constraint above never stops two platform
+        # books (channel_id NULL) of one name; this partial index does (migration 0008)
+        Index(
+            "uq_price_books_platform_name",
+            "name",
+            unique=True,
+            sqlite_where=text("channel_id IS NULL"),
+            postgresql_where=text("channel_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -132,6 +157,11 @@ class WalletEntry(Base):
     the ledger): ``topup``, ``credit`` (may expire), ``adjustment`` (signed)."""
 
     __tablename__ = "wallet_entries"
+    __table_args__ = (
+        # the running balance asks whether a credit began or ended between two instants
+        Index("ix_wallet_entries_tenant_created", "tenant_id", "created_at"),
+        Index("ix_wallet_entries_tenant_expires", "tenant_id", "expires_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -141,6 +171,37 @@ class WalletEntry(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class WalletRunningBalance(Base):
+    """A tenant's wallet balance kept up to date by every usage event and wallet entry, in
+    their transaction, so admission reads one row instead of replaying the ledger. Derived
+    state: ``commerce.wallet_balances`` re-derives it from the entries and the usage
+    ledger (the source of truth) and reports any difference (``mint wallets verify``).
+    ``as_of``: the latest instant applied (None: nothing yet)."""
+
+    __tablename__ = "wallet_running_balances"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id"), primary_key=True, autoincrement=False
+    )
+    paid_micros: Mapped[int] = mapped_column(BigInteger)  # may be < 0
+    used_micros: Mapped[int] = mapped_column(BigInteger)  # all retail usage applied
+    as_of: Mapped[datetime | None]
+
+
+class WalletCreditLot(Base):
+    """What is left of one credit in a running balance; gone once spent or expired."""
+
+    __tablename__ = "wallet_credit_lots"
+    __table_args__ = (Index("ix_wallet_credit_lots_tenant_expires", "tenant_id", "expires_at"),)
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("wallet_entries.id"), primary_key=True, autoincrement=False
+    )
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    expires_at: Mapped[datetime | None]
+    remaining_micros: Mapped[int] = mapped_column(BigInteger)
 
 
 class Budget(Base):

@@ -5,7 +5,8 @@ is given.
 
 The console session (``mint_console_session``, Path=/, HttpOnly, SameSite=Strict) names
 its admin key by prefix only; the key is looked up on every request, so a revoked or
-expired key ends the session at the next request. A request authorized by the cookie must
+expired key ends the session at the next request, and so does signing out (the session
+is revoked on the server: see ``gateway.web_session``). A request authorized by the cookie must
 send the session's CSRF token in ``X-CSRF-Token`` unless it is a GET (a Bearer request
 needs none: another site cannot make a browser send that header)."""
 
@@ -21,7 +22,7 @@ from modelmint.commerce.admin_keys import AdminPrincipal
 from modelmint.commerce.scope import Scope
 from modelmint.gateway.admin.services import AdminServices, get_services
 from modelmint.gateway.errors import APIError
-from modelmint.gateway.web_session import WebSessions
+from modelmint.gateway.web_session import SessionRevocations, WebSessions
 
 CONSOLE_SESSION = "mint_console"  # cookies mint_console_session and mint_console_csrf
 CONSOLE_SESSION_HOURS = 12
@@ -46,6 +47,7 @@ def console_sessions(request: Request) -> WebSessions:
             services.pepper,
             name=CONSOLE_SESSION,
             path="/",
+            revocations=SessionRevocations(services.store, services.clock),
             max_age=timedelta(hours=CONSOLE_SESSION_HOURS),
             clock=services.clock,
         )
@@ -57,7 +59,7 @@ async def console_principal(request: Request, services: AdminServices) -> AdminP
     """The caller of a console session cookie (None without one); 401 when its admin key
     was revoked or expired, 403 for a change without the session's CSRF token."""
     sessions = console_sessions(request)
-    session = sessions.current(request)
+    session = await sessions.current(request)
     if session is None:
         return None
     principal = await run_in_threadpool(services.admin_keys.principal_for, session.subject)

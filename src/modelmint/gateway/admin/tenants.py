@@ -1,16 +1,21 @@
 """``/admin/v1/tenants``: customers. A channel key creates and sees only its own tenants;
-the platform may create a tenant for a channel by naming it."""
+the platform may create a tenant for a channel by naming it.
+
+Tenant names are unique per owner (the platform, or one channel), so creating a tenant
+answers only whether the caller's own namespace has the name, never whether another
+channel does. The platform, which sees every owner, picks a channel's tenant whose name
+it shares with ``?channel=C`` (a bare name is its own tenant, or the only one so named)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
 from modelmint.commerce.scope import Scope
-from modelmint.commerce.tenants import TenantRef
+from modelmint.commerce.tenants import QUALIFIER, TenantRef
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call
 from modelmint.gateway.admin.fields import NAME_PATTERN, Limit, Name, NamePath, aware
@@ -116,17 +121,35 @@ async def list_tenants(
     return TenantList(data=[Tenant.of(t) for t in refs])
 
 
+OwnerQuery = Annotated[
+    str | None,
+    Query(
+        pattern=NAME_PATTERN,
+        description="The channel that owns the tenant: names are unique per owner only, so "
+        "the platform picks a channel's tenant whose name it shares this way.",
+    ),
+]
+
+
+def _named(name: str, channel: str | None) -> str:
+    return name if channel is None else f"{channel}{QUALIFIER}{name}"
+
+
 @router.get("/{name}", response_model=Tenant, summary="Get a tenant")
 async def get_tenant(
-    name: NamePath, scope: Scope = Depends(admin_scope), svc: AdminServices = Depends(get_services)
+    name: NamePath,
+    channel: OwnerQuery = None,
+    scope: Scope = Depends(admin_scope),
+    svc: AdminServices = Depends(get_services),
 ) -> Tenant:
-    return Tenant.of(await call(svc.tenants.get, scope, name))
+    return Tenant.of(await call(svc.tenants.get, scope, _named(name, channel)))
 
 
 @router.patch("/{name}", response_model=Tenant, summary="Change a tenant's plan, billing or limits")
 async def update_tenant(
     name: NamePath,
     body: TenantUpdate,
+    channel: OwnerQuery = None,
     scope: Scope = Depends(admin_scope),
     svc: AdminServices = Depends(get_services),
 ) -> Tenant:
@@ -135,7 +158,7 @@ async def update_tenant(
         changes.pop("billing")  # billing cannot be cleared; null means "leave it"
     if changes.get("keep_transcripts", "") is None:
         changes.pop("keep_transcripts")  # likewise
-    return Tenant.of(await call(svc.tenants.update, scope, name, **changes))
+    return Tenant.of(await call(svc.tenants.update, scope, _named(name, channel), **changes))
 
 
 @router.post(
@@ -144,13 +167,19 @@ async def update_tenant(
     summary="Suspend a tenant: every key of it is refused from the next request",
 )
 async def suspend_tenant(
-    name: NamePath, scope: Scope = Depends(admin_scope), svc: AdminServices = Depends(get_services)
+    name: NamePath,
+    channel: OwnerQuery = None,
+    scope: Scope = Depends(admin_scope),
+    svc: AdminServices = Depends(get_services),
 ) -> Tenant:
-    return Tenant.of(await call(svc.tenants.suspend, scope, name))
+    return Tenant.of(await call(svc.tenants.suspend, scope, _named(name, channel)))
 
 
 @router.post("/{name}/resume", response_model=Tenant, summary="Resume a suspended tenant")
 async def resume_tenant(
-    name: NamePath, scope: Scope = Depends(admin_scope), svc: AdminServices = Depends(get_services)
+    name: NamePath,
+    channel: OwnerQuery = None,
+    scope: Scope = Depends(admin_scope),
+    svc: AdminServices = Depends(get_services),
 ) -> Tenant:
-    return Tenant.of(await call(svc.tenants.resume, scope, name))
+    return Tenant.of(await call(svc.tenants.resume, scope, _named(name, channel)))

@@ -72,11 +72,10 @@ def _report(
     if period is not None:
         p = parse_period(period)
         period, since, until = p.text, p.start, p.end
-    if tenant is not None:
-        names = [svc.tenants.get(scope, tenant).name]  # NotFound outside the scope
-    else:
-        names = [t.name for t in svc.tenants.list(scope)]
-    summaries = [svc.usage.summarize(n, since, until) for n in names]
+    # NotFound outside the scope
+    refs = [svc.tenants.get(scope, tenant)] if tenant is not None else svc.tenants.list(scope)
+    # by the tenants found, not their names: names are unique per owner only
+    summaries = [svc.usage.summarize(t, since, until) for t in refs]
     return UsageReport(
         period=period,
         since=since,

@@ -12,9 +12,10 @@ from datetime import timedelta
 from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
@@ -24,7 +25,13 @@ from modelmint.config import get_settings
 from modelmint.config.clock import Clock, utc_now
 from modelmint.gateway.admin.common import error_doc
 from modelmint.gateway.errors import APIError
-from modelmint.gateway.web_session import PAGE_HEADERS, WebSession, WebSessions, accept_language
+from modelmint.gateway.web_session import (
+    PAGE_HEADERS,
+    SessionRevocations,
+    WebSession,
+    WebSessions,
+    accept_language,
+)
 from modelmint.labeling.annotations import Annotations
 from modelmint.labeling.annotators import LANGUAGES, AnnotatorInfo, Annotators
 from modelmint.labeling.projects import LabelingError, LabelProjects, Progress
@@ -63,6 +70,7 @@ class LabelServices:
             self.pepper,
             name="mint_label",
             path=PAGE_PATH,
+            revocations=SessionRevocations(self.store, self.clock),
             max_age=timedelta(hours=self.session_hours),
             clock=self.clock,
         )
@@ -105,7 +113,7 @@ async def signed_in(
     request: Request, services: LabelServices = Depends(get_label_services)
 ) -> Caller:
     """The annotator of the session cookie, looked up now: a revoked one is out at once."""
-    session = services.sessions.current(request)
+    session = await services.sessions.current(request)
     if session is None:
         raise APIError(
             401,
@@ -188,8 +196,16 @@ class ItemOut(BaseModel):
     suggestion_source: str | None
 
 
+MAX_ID = 2**31 - 1  # item ids live in 32-bit columns: a larger one is a 400, not a 500
+ItemId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ItemPath = Annotated[int, PathParam(ge=1, le=MAX_ID, description="The item's id.")]
+ProjectPath = Annotated[
+    str, PathParam(min_length=1, max_length=200, description="The label project's name.")
+]
+
+
 class NextRequest(BaseModel):
-    skip: list[int] = Field(default_factory=list, max_length=5000)
+    skip: list[ItemId] = Field(default_factory=list, max_length=5000)
 
 
 class NextResponse(BaseModel):
@@ -237,7 +253,7 @@ def _item(v: ItemView) -> ItemOut:
 # -- the page and the session ----------------------------------------------------------------
 @router.get(PAGE_PATH, response_class=HTMLResponse, include_in_schema=False)
 async def page(request: Request, services: LabelServices = Depends(get_label_services)) -> Response:
-    session = services.sessions.current(request)
+    session = await services.sessions.current(request)
     annotator = None
     if session is not None:
         annotator = await run_in_threadpool(services.annotators.by_prefix, session.subject)
@@ -266,7 +282,7 @@ async def sign_in(
     annotator = await run_in_threadpool(services.annotators.authenticate, req.token)
     if annotator is None:
         raise APIError(401, "Incorrect annotator token (wrong or revoked).", code="invalid_token")
-    services.sessions.start(request, response, annotator.prefix)
+    await services.sessions.start(request, response, annotator.prefix)
     projects = await run_in_threadpool(services.annotators.projects_for, annotator)
     return MeResponse(name=annotator.name, language=annotator.language, projects=projects)
 
@@ -277,10 +293,10 @@ async def sign_out(
     services: LabelServices = Depends(get_label_services),
 ) -> Response:
     # signing out needs the token too (else any site could sign you out), but no live
-    # session: a revoked annotator may still clear its cookie
-    services.sessions.check_csrf(request, services.sessions.current(request))
+    # session: a revoked annotator may still sign out
+    services.sessions.check_csrf(request, await services.sessions.current(request))
     response = Response(status_code=204)
-    services.sessions.end(request, response)
+    await services.sessions.end(request, response)  # revoked on the server, not only forgotten
     return response
 
 
@@ -336,7 +352,7 @@ async def projects(
 
 @router.post(f"{API}/projects/{{project}}/next", response_model=NextResponse)
 async def next_item(
-    project: str,
+    project: ProjectPath,
     req: NextRequest,
     caller: Caller = Depends(changing),  # assigning an item is a change
     services: LabelServices = Depends(get_label_services),
@@ -357,8 +373,8 @@ async def next_item(
 
 @router.post(f"{API}/projects/{{project}}/items/{{item_id}}/label", response_model=LabelResponse)
 async def label_item(
-    project: str,
-    item_id: int,
+    project: ProjectPath,
+    item_id: ItemPath,
     req: LabelRequest,
     caller: Caller = Depends(changing),
     services: LabelServices = Depends(get_label_services),
@@ -385,8 +401,8 @@ async def label_item(
 
 @router.post(f"{API}/projects/{{project}}/items/{{item_id}}/skip", response_model=SkipResponse)
 async def skip_item(
-    project: str,
-    item_id: int,
+    project: ProjectPath,
+    item_id: ItemPath,
     caller: Caller = Depends(changing),
     services: LabelServices = Depends(get_label_services),
 ) -> SkipResponse:

@@ -21,6 +21,7 @@ from modelmint.gateway.generation import (
 from modelmint.gateway.logprobs import completion_logprobs
 from modelmint.gateway.routes.feedback import transcript_keeper
 from modelmint.gateway.schemas import (
+    MAX_SEQUENCES,
     CompletionChoice,
     CompletionRequest,
     CompletionResponse,
@@ -106,6 +107,15 @@ def _check_combination(req: CompletionRequest, n_prompts: int) -> None:
             "Invalid value for 'max_tokens': 0 is only allowed with echo=true (to score the "
             "prompt without generating).",
             param="max_tokens",
+            code="invalid_value",
+        )
+    if n_prompts * req.n > MAX_SEQUENCES:
+        raise APIError(
+            400,
+            f"{n_prompts} prompts with n={req.n} ask for {n_prompts * req.n} answers; one "
+            f"request may ask for at most {MAX_SEQUENCES}. Send fewer prompts per request, "
+            "or a smaller n.",
+            param="n",
             code="invalid_value",
         )
     if req.stream and (n_prompts > 1 or req.echo):

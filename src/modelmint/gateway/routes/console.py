@@ -76,7 +76,7 @@ async def page(
     services: AdminServices = Depends(get_services),
     sessions: WebSessions = Depends(console_sessions),
 ) -> Response:
-    session = sessions.current(request)
+    session = await sessions.current(request)
     signed = False
     if session is not None:
         principal = await run_in_threadpool(services.admin_keys.principal_for, session.subject)
@@ -108,17 +108,17 @@ async def sign_in(
             param="key",
             code="invalid_api_key",
         )
-    sessions.start(request, response, principal.prefix)  # the prefix, never the key
+    await sessions.start(request, response, principal.prefix)  # the prefix, never the key
     return _me(principal, request)
 
 
 @router.post(f"{PAGE_PATH}/session/logout", status_code=204, summary="Sign out of the console")
 async def sign_out(request: Request, sessions: WebSessions = Depends(console_sessions)) -> Response:
     # the CSRF token too (else any site could sign you out), but no live key: a session
-    # whose key was revoked can still clear its cookies
-    sessions.check_csrf(request, sessions.current(request))
+    # whose key was revoked can still sign out
+    sessions.check_csrf(request, await sessions.current(request))
     response = Response(status_code=204)
-    sessions.end(request, response)
+    await sessions.end(request, response)  # revoked on the server, not only forgotten
     return response
 
 

@@ -5,16 +5,24 @@ hook the generating routes use for ``store: true``. The labeling stage does the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from modelmint.commerce import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.errors import APIError
 from modelmint.gateway.generation import GenerationCall
+from modelmint.gateway.schemas import MAX_CHOICES
 from modelmint.labeling.feedback import Feedback, FeedbackError, FeedbackRecord, NotFound
 from modelmint.labeling.transcripts import Transcripts
 
@@ -36,15 +44,37 @@ def transcript_keeper(
     )
 
 
+def _no_nul(text: str) -> str:
+    # PostgreSQL cannot store NUL in text: refused here, with the field's name, not a 500
+    if "\x00" in text:
+        raise ValueError("text cannot contain NUL characters")
+    return text
+
+
+MAX_TAGS = 20
+MAX_TAG_CHARS = 100
+Tag = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TAG_CHARS), AfterValidator(_no_nul)
+]
+
+
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt field would lose what was said
 
-    request_id: str = Field(min_length=1, max_length=100)
-    choice: int = Field(0, ge=0)
+    request_id: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
+    # a request has at most MAX_CHOICES answers; a bound also keeps it in its 32-bit column
+    choice: int = Field(0, ge=0, le=MAX_CHOICES - 1)
     rating: int | None = Field(None, ge=1, le=5)
-    corrected: str | None = Field(None, min_length=1, max_length=100_000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    comment: str = Field("", max_length=10_000)
+    corrected: (
+        Annotated[str, StringConstraints(min_length=1, max_length=100_000), AfterValidator(_no_nul)]
+        | None
+    ) = None
+    tags: list[Tag] = Field(
+        default_factory=list,
+        max_length=MAX_TAGS,
+        description=f"At most {MAX_TAGS} tags of 1 to {MAX_TAG_CHARS} characters each.",
+    )
+    comment: Annotated[str, Field(max_length=10_000), AfterValidator(_no_nul)] = ""
 
     @model_validator(mode="after")
     def _something_said(self) -> FeedbackRequest:

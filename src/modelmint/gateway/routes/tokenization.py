@@ -1,16 +1,24 @@
 """Tokenizer helpers at the server root, in vLLM's shapes: lm-evaluation-harness's remote
-tokenizer backend counts context lengths with them. They need a key like every model route
-(the tokenizer and chat template are part of what is sold), but generate nothing and are
-not metered."""
+tokenizer backend counts context lengths with them. They need a key like every model route,
+and answer only for the models that key may use (the tokenizer and chat template are part
+of what is sold). They generate nothing, so they cost nothing, but each is admitted like
+any request: it counts against the key's rate limits and leaves a usage event of zero
+tokens, so a client that floods them is throttled and seen."""
 
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
 from modelmint.commerce import KeyPrincipal
-from modelmint.gateway.context import GatewayContext, get_context, require_key
+from modelmint.commerce.admission import AdmissionRequest
+from modelmint.gateway.context import GatewayContext, ServedModel, get_context, require_key
 from modelmint.gateway.errors import APIError
+from modelmint.gateway.generation import new_request_id
+from modelmint.gateway.metering import admit
 from modelmint.gateway.schemas import (
     DetokenizeRequest,
     DetokenizeResponse,
@@ -21,6 +29,33 @@ from modelmint.gateway.schemas import (
 from modelmint.serving import TextEngine
 
 router = APIRouter(tags=["tokenizer"])
+
+
+@asynccontextmanager
+async def _counted(
+    ctx: GatewayContext, principal: KeyPrincipal, served: ServedModel, endpoint: str
+) -> AsyncIterator[None]:
+    """Admits the request at no cost (429 past a rate limit) and records it."""
+    started = time.perf_counter()
+    metered = await admit(
+        ctx.admission,
+        AdmissionRequest(
+            request_id=new_request_id("tok"),
+            principal=principal,
+            model_name=served.model_name,
+            model_version=served.model_version,
+            model_version_id=served.model_version_id,
+            endpoint=endpoint,
+            prompt_tokens=0,
+            max_completion_tokens=0,
+        ),
+    )
+    try:
+        yield
+    except BaseException:
+        await metered.release()
+        raise
+    await metered.settle(0, 0, int((time.perf_counter() - started) * 1000), "completed")
 
 
 def _text_of(engine: TextEngine, req: TokenizeRequest) -> str:
@@ -43,10 +78,12 @@ def _text_of(engine: TextEngine, req: TokenizeRequest) -> str:
 @router.post("/tokenize", response_model=TokenizeResponse, response_model_exclude_none=True)
 async def tokenize(
     req: TokenizeRequest,
-    _principal: KeyPrincipal = Depends(require_key),
+    principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> TokenizeResponse:
-    engine = ctx.model_or_only(req.model)
+    served = ctx.model_or_only(req.model, principal)
+    engine = served.engine
+    assert engine is not None  # model_or_only answers generating models only
 
     def run() -> TokenizeResponse:
         codec = engine.codec
@@ -58,16 +95,19 @@ async def tokenize(
             token_strs=[codec.token_texts(i) for i in ids] if req.return_token_strs else None,
         )
 
-    return await run_in_threadpool(run)
+    async with _counted(ctx, principal, served, "tokenize"):
+        return await run_in_threadpool(run)
 
 
 @router.post("/detokenize", response_model=DetokenizeResponse)
 async def detokenize(
     req: DetokenizeRequest,
-    _principal: KeyPrincipal = Depends(require_key),
+    principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> DetokenizeResponse:
-    engine = ctx.model_or_only(req.model)
+    served = ctx.model_or_only(req.model, principal)
+    engine = served.engine
+    assert engine is not None
     bad = next((t for t in req.tokens if not 0 <= t < engine.codec.vocab_size), None)
     if bad is not None:
         raise APIError(
@@ -78,15 +118,19 @@ async def detokenize(
             code="invalid_value",
         )
     # Special tokens are kept, so that detokenize(tokenize(text)) gives the text back.
-    text = await run_in_threadpool(engine.codec.decode, req.tokens, skip_special_tokens=False)
+    async with _counted(ctx, principal, served, "detokenize"):
+        text = await run_in_threadpool(engine.codec.decode, req.tokens, skip_special_tokens=False)
     return DetokenizeResponse(prompt=text)
 
 
 @router.get("/tokenizer_info", response_model=TokenizerInfoResponse)
 async def tokenizer_info(
     model: str | None = None,
-    _principal: KeyPrincipal = Depends(require_key),
+    principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> TokenizerInfoResponse:
-    info = ctx.model_or_only(model).codec.tokenizer_info()
+    served = ctx.model_or_only(model, principal)
+    assert served.engine is not None
+    async with _counted(ctx, principal, served, "tokenizer_info"):
+        info = served.engine.codec.tokenizer_info()
     return TokenizerInfoResponse(**asdict(info))
