@@ -68,7 +68,7 @@ def trained_model(rt: Any, steps: int) -> Any:
     from modelmint.catalog import CatalogError
     from modelmint.cli.pipeline import pretrain_recipe, sample_path, train_and_register
     from modelmint.data import curate
-    from modelmint.data.sample import write_sample_corpus
+    from modelmint.samples import write_sample_corpus
 
     name = f"{NAME}-{steps}"
     try:
@@ -160,8 +160,7 @@ def measure(rt: Any, sides: dict[str, Any], rounds: int, threads: list[int]) -> 
 
     from modelmint.compression import compare_decode_speed, directory_bytes
     from modelmint.evaluation import perplexity
-    from modelmint.modeling import load_causal_lm, load_tokenizer
-    from modelmint.training.examples import record_text
+    from modelmint.modeling import load_causal_lm, load_tokenizer, record_text
 
     source = sides["fp32"]
     tokenizer = load_tokenizer(source.path)

@@ -93,7 +93,7 @@ SIDES = ("modelmint", "datatrove")
 # corpus ------------------------------------------------------------------------------------
 def build_corpus(target_mb: float) -> dict[str, Any]:
     """Write (or reuse) the corpus: >= target_mb MiB of JSONL in N_FILES files."""
-    from modelmint.data.sample import generate_sample_corpus
+    from modelmint.samples import generate_sample_corpus
 
     corpus = ROOT / f"corpus-{target_mb:g}mb"
     manifest_path = corpus / "manifest.json"

@@ -48,7 +48,7 @@ from datasketch import MinHash, MinHashLSH
 from rensa import CMinHash, CMinHashDeduplicator, RMinHash, RMinHashDeduplicator, RMinHashLSH
 
 from modelmint.data.dedup import NearDupConfig, _shingles, lsh_bands, normalize_text
-from modelmint.data.sample import generate_sample_corpus
+from modelmint.samples import generate_sample_corpus
 
 CONFIG = NearDupConfig()
 NGRAM, NUM_PERM, THRESHOLD, SEED = CONFIG.ngram, CONFIG.num_perm, CONFIG.threshold, CONFIG.seed

@@ -23,7 +23,7 @@ from collections import Counter
 
 from modelmint.data.dedup import normalize_text
 from modelmint.data.duplicates import find_duplicates
-from modelmint.data.sample import generate_sample_corpus
+from modelmint.samples import generate_sample_corpus
 
 
 def main() -> None:

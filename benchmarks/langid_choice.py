@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import Callable
 
-from modelmint.data.sample import generate_sample_corpus
+from modelmint.samples import generate_sample_corpus
 
 SAMPLE_DOCS = 1200
 CHINESE = {"zh", "yue", "wuu"}  # ISO 639-1 "zh" covers Cantonese and Wu too

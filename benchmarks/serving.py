@@ -184,7 +184,7 @@ def _registered_model(rt: Any, args: argparse.Namespace) -> tuple[Any, str]:
         return model, f"copied from {found[-1].parent}"
     from modelmint.cli.pipeline import pretrain_recipe, sample_path, train_and_register
     from modelmint.data import curate
-    from modelmint.data.sample import write_sample_corpus
+    from modelmint.samples import write_sample_corpus
 
     path = sample_path(rt)
     write_sample_corpus(path)
@@ -222,7 +222,7 @@ def _parameters(path: Path) -> int:
 def build_workload(tokenizer: Any, n: int, seed: int) -> list[dict[str, Any]]:
     """``n`` requests: a prompt cut from the dialogue stream at a dialogue's start, and the
     number of tokens wanted back."""
-    from modelmint.data.sample import write_sample_corpus
+    from modelmint.samples import write_sample_corpus
 
     corpus = ROOT / "sample.jsonl"
     if not corpus.exists():

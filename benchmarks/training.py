@@ -54,7 +54,7 @@ def catalog_home() -> Path:
     """A catalog with the sample corpus curated (validation 5%, test 10%); built once."""
     from modelmint.catalog import Catalog
     from modelmint.data import CurateConfig, SplitConfig, curate
-    from modelmint.data.sample import write_sample_corpus
+    from modelmint.samples import write_sample_corpus
     from modelmint.store import Store
 
     home = ROOT / "home"
@@ -134,8 +134,7 @@ def side_modelmint(home: Path) -> dict[str, Any]:
 
 
 def _texts_and_tokenizer(home: Path) -> tuple[list[str], Any]:
-    from modelmint.modeling import load_tokenizer
-    from modelmint.training.examples import record_text
+    from modelmint.modeling import load_tokenizer, record_text
 
     tokenizer = load_tokenizer(Path((ROOT / "tokenizer-path").read_text()))
     records = open_catalog(home).get_dataset("sample").read_split("train")
@@ -362,9 +361,8 @@ def side_classify(home: Path, source: str) -> dict[str, Any]:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from modelmint.modeling import load_tokenizer
+    from modelmint.modeling import classifier_text, load_tokenizer
     from modelmint.training import parse_recipe, start_training
-    from modelmint.training.recipes.classify import input_text
 
     catalog = open_catalog(home)
     recipe = parse_recipe(
@@ -390,7 +388,7 @@ def side_classify(home: Path, source: str) -> dict[str, Any]:
     for i in range(0, len(test), 64):
         chunk = test[i : i + 64]
         enc = tok(
-            [input_text(r, source) for r in chunk],
+            [classifier_text(r, source) for r in chunk],
             truncation=True,
             max_length=128,
             padding=True,

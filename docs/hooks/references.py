@@ -5,9 +5,10 @@
   options with their types and defaults. Groups are walked with ``list_commands`` and
   ``get_command``, so a group whose commands load lazily is walked the same way.
 * ``reference/http.md`` renders the gateway's OpenAPI document: the app is built by
-  ``modelmint.gateway.create_app`` around a throw-away SQLite store and no model (routes do
-  not depend on what is served), and ``app.openapi()`` is read: every path and method, its
-  summary and description, parameters, request body schema and responses, then every schema.
+  ``modelmint.gateway.build_gateway`` and ``create_app`` around a throw-away SQLite store and
+  no model (routes do not depend on what is served), and ``app.openapi()`` is read: every
+  path and method, its summary and description, parameters, request body schema and
+  responses, then every schema.
 
 Nothing generated is committed: the pages exist only in the build, so they cannot drift
 from the code. ``mkdocs build --strict`` fails if either cannot be generated.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import tempfile
 from collections.abc import Iterable
@@ -353,15 +353,15 @@ def _http_schema(name: str, schema: dict[str, Any]) -> list[str]:
 
 
 def _openapi() -> dict[str, Any]:
-    from modelmint.commerce import ApiKeys, UsageLedger
-    from modelmint.gateway import GatewayContext, create_app
+    from modelmint.config import Settings
+    from modelmint.gateway import build_gateway, create_app
     from modelmint.store import Store
 
     with tempfile.TemporaryDirectory(prefix="mint-docs-") as tmp:
-        store = Store.open(f"sqlite:///{os.path.join(tmp, 'mint.db')}")
+        settings = Settings(home=tmp, key_pepper="docs", database_url=None, redis_url=None)
+        store = Store.open(settings.resolved_database_url())
         try:
-            keys = ApiKeys(store, pepper=b"docs")
-            app = create_app(GatewayContext(keys=keys, ledger=UsageLedger(store), models={}))
+            app = create_app(build_gateway(settings, models={}, store=store))
             return app.openapi()
         finally:
             store.close()

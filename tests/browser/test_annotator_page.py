@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from annotate_support import LabelSite, label_site
-from browser_support import live_server
 from modelmint.labeling import Annotations, export_labels, final_labels
 from modelmint.store import LabelItem, Store
+from support.annotate import LabelSite, label_site
+from support.browser import live_server
 
 pytestmark = pytest.mark.browser
 

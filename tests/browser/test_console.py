@@ -15,20 +15,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from browser_support import live_server
-from helpers import build_micro_model
 from modelmint.catalog import Catalog
-from modelmint.commerce import ApiKeys, Tenants, UsageLedger
-from modelmint.commerce.admin_keys import AdminKeys
-from modelmint.commerce.channels import Channels
-from modelmint.commerce.money import format_money
-from modelmint.commerce.prices import PriceBooks
-from modelmint.commerce.scope import PLATFORM, Scope
-from modelmint.gateway import GatewayContext, ServedModel, create_app
-from modelmint.gateway.admin import AdminServices
+from modelmint.commerce import PLATFORM, Scope, format_money
+from modelmint.commerce.accounts import AdminKeys, Channels, Tenants
+from modelmint.commerce.pricing import PriceBooks
+from modelmint.gateway import ServedModel, build_gateway, create_app
 from modelmint.observability.serving_metrics import ServingMetrics
 from modelmint.serving import Engine
 from modelmint.store import Store
+from support.browser import live_server
+from support.gateway import gateway_settings
+from support.helpers import build_micro_model
 
 pytestmark = pytest.mark.browser
 
@@ -71,14 +68,10 @@ def site(store: Store, tmp_path: Path, micro_dir: Path) -> Iterator[Site]:
     metrics = ServingMetrics()
     engine = Engine.load(micro_dir, observer=metrics.observer(ref.label))
     served = ServedModel(id="micro", label=ref.label, model_version_id=ref.id, engine=engine)
-    context = GatewayContext(
-        keys=ApiKeys(store, PEPPER),
-        ledger=UsageLedger(store),
-        models={"micro": served},
-        metrics=metrics,
+    settings = gateway_settings(tmp_path, PEPPER)
+    app = create_app(
+        build_gateway(settings, models={"micro": served}, store=store, metrics=metrics)
     )
-    app = create_app(context)
-    app.state.admin_services = AdminServices(store, PEPPER, artifacts)
     # the customers: acme (direct, priced), and one tenant in each of two channels
     prices = PriceBooks(store)
     prices.ensure_book(PLATFORM, "standard")

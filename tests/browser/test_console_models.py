@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from browser_support import live_server
-from console_models_support import REPORT_TEXT, ModelsWorld, models_world
-from modelmint.store import ModelAlias, Store
+from modelmint.store import Store
+from modelmint.store.catalog_tables import ModelAlias
+from support.browser import live_server
+from support.console_models import REPORT_TEXT, ModelsWorld, models_world
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +100,8 @@ def test_models_data_and_labeling_pages(
             rollback.click()
             expect(page.locator("#action-status")).to_contain_text("now answers with micro:1")
             assert _alias_target(world) == world.v1.id
-            expect(page.locator("#alias-history tbody tr")).to_have_count(2)
+            # the world's first promotion (to v1), ours and its rollback
+            expect(page.locator("#alias-history tbody tr")).to_have_count(3)
             expect(rollback).to_be_disabled()
             # the session cookie alone changes nothing: the page's CSRF token must come too
             forged = page.request.post(

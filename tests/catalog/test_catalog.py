@@ -51,12 +51,12 @@ def test_lineage_alias_and_resolution(catalog: Catalog) -> None:
     m2 = catalog.add_model_version(
         "m", _stage(catalog, "w2"), run_id=None, kind="causal-lm", num_parameters=10, metrics={}
     )
-    catalog.set_alias("m", "production", 1)
+    catalog.aliases.promote("m", "production", 1, actor="test")
 
     assert catalog.resolve_model("m").version == 2
     assert catalog.resolve_model("m:1").id == m1.id
     assert catalog.resolve_model("m@production").id == m1.id
-    catalog.set_alias("m", "production", 2)
+    catalog.aliases.promote("m", "production", 2, actor="test")
     assert catalog.resolve_model("m@production").id == m2.id
 
     lineage = catalog.lineage(m1)
@@ -80,7 +80,7 @@ def test_unknown_models_are_clear_errors(catalog: Catalog, spec: str) -> None:
 
 def test_alias_to_missing_version_is_refused(catalog: Catalog) -> None:
     with pytest.raises(CatalogError, match="no model m:3"):
-        catalog.set_alias("m", "production", 3)
+        catalog.aliases.promote("m", "production", 3, actor="test")
 
 
 def test_a_leftover_directory_is_never_overwritten(catalog: Catalog) -> None:

@@ -89,7 +89,7 @@ def test_an_evaluation_the_database_refuses_leaves_no_directory(catalog: Catalog
     )
     staged = _stage(catalog, "evaluation")
     with pytest.raises(IntegrityError):  # no such dataset
-        catalog.add_evaluation(
+        catalog.evaluations.add(
             model.id,
             staged,
             suite="s",
@@ -102,4 +102,4 @@ def test_an_evaluation_the_database_refuses_leaves_no_directory(catalog: Catalog
         )
     assert not staged.exists()
     assert _left(catalog, "evaluations") == [] and _left(catalog, "staging") == []
-    assert catalog.list_evaluations() == []
+    assert catalog.evaluations.list() == []

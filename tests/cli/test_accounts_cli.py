@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from modelmint.cli.accounts import parse_duration
+from modelmint.cli.common import parse_duration
 from modelmint.cli.main import app
 from modelmint.cli.runtime import Runtime
-from modelmint.commerce import CommerceError
+from modelmint.errors import UserError
 
 runner = CliRunner()
 
@@ -40,8 +40,11 @@ def test_channel_tenant_plan_and_prices() -> None:
     ok("prices", "create-book", "gold")
     ok("prices", "set", "gold", "demo", "--input", "0.50", "--output", "1.50")
     ok("channels", "set-book", "north", "gold")
-    ok("prices", "create-book", "standard", "--channel", "north")
-    ok("prices", "set", "standard", "demo:2", "--input", "1", "--output", "2", "--channel", "north")
+    ok("prices", "create-book", "standard", "--as-channel", "north")
+    ok(
+        "prices", "set", "standard", "demo:2", "--input", "1", "--output", "2",
+        "--as-channel", "north",
+    )  # fmt: skip
     ok("tenants", "create", "n1", "--channel", "north", "--billing", "prepaid", "--rpm", "60")
     out = ok("tenants", "list")
     assert "n1" in out and "north" in out and "prepaid" in out and "60" in out
@@ -51,7 +54,7 @@ def test_channel_tenant_plan_and_prices() -> None:
     assert "demo" in out and "0.50" in out and "1.50" in out
     out = ok("prices", "list")
     assert "gold" in out and "(platform)" in out and "north" in out
-    assert "demo:2" in ok("prices", "list", "standard", "--channel", "north")
+    assert "demo:2" in ok("prices", "list", "standard", "--as-channel", "north")
 
     rt = Runtime.open()
     t = rt.tenants.get(rt.scope(), "n1")
@@ -126,7 +129,7 @@ def test_admin_keys() -> None:
     ok("channels", "create", "north")
     out = ok("admin-keys", "create", "--name", "ops")
     platform_key = out.strip().splitlines()[-1]
-    out = ok("admin-keys", "create", "--channel", "north")
+    out = ok("admin-keys", "create", "--as-channel", "north")
     north_key = out.strip().splitlines()[-1]
     assert platform_key.startswith("mma-") and north_key.startswith("mma-")
     rt = Runtime.open()
@@ -136,7 +139,7 @@ def test_admin_keys() -> None:
     assert "(platform)" in listing and "north" in listing and north_key not in listing
     ok("admin-keys", "revoke", p.prefix)
     assert rt.admin_keys.authenticate(north_key) is None
-    assert "no channel 'ghost'" in refused("admin-keys", "create", "--channel", "ghost")
+    assert "no channel 'ghost'" in refused("admin-keys", "create", "--as-channel", "ghost")
 
 
 def test_audit_shows_who_changed_what() -> None:
@@ -148,7 +151,7 @@ def test_audit_shows_who_changed_what() -> None:
     entries = json.loads(ok("audit", "--json", "--limit", "10"))
     assert [e["action"] for e in entries] == ["tenant.update", "tenant.create", "channel.create"]
     assert entries[0]["actor"].startswith("cli:")
-    assert len(json.loads(ok("audit", "--json", "--channel", "north"))) == 1
+    assert len(json.loads(ok("audit", "--json", "--as-channel", "north"))) == 1
 
 
 def test_errors_are_one_clear_line() -> None:
@@ -169,5 +172,5 @@ def test_parse_duration() -> None:
     assert parse_duration("30d", "x").days == 30
     assert parse_duration("12h", "x").total_seconds() == 12 * 3600
     assert parse_duration("2w", "x").days == 14
-    with pytest.raises(CommerceError, match=r"write e\.g\. 30d"):
+    with pytest.raises(UserError, match=r"write e\.g\. 30d"):
         parse_duration("30 days", "--expires-in")

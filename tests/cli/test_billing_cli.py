@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from billing_support import BillingWorld
-from helpers import build_micro_model
 from modelmint.cli.main import app
 from modelmint.cli.runtime import Runtime
+from support.billing import BillingWorld
+from support.helpers import build_micro_model
 
 runner = CliRunner()
 

@@ -120,7 +120,7 @@ def populate(home: Path) -> None:
         "demo", home / "model", run_id=run, kind="causal-lm", num_parameters=5_000_000,
         metrics={"perplexity": 4.2},
     )  # fmt: skip
-    catalog.add_evaluation(
+    catalog.evaluations.add(
         model.id, home / "evaluation", suite="perplexity", dataset="support:1", dataset_id=None,
         dataset_hash=None, split="validation", options={}, metrics={"perplexity": 4.2},
     )  # fmt: skip

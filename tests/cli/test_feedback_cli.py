@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from modelmint.cli.main import app
 from modelmint.cli.runtime import Runtime
-from modelmint.commerce import UsageRecord
+from modelmint.commerce.ledger import UsageRecord
 from modelmint.labeling.feedback import Feedback
 from modelmint.labeling.transcripts import Transcripts
 

@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from labeling_support import register_tiny
 from modelmint.cli.main import app
 from modelmint.cli.runtime import Runtime
 from modelmint.labeling import LabelProjects
 from modelmint.labeling.annotators import Annotators
+from support.labeling import register_tiny
 
 runner = CliRunner()
 

@@ -10,7 +10,8 @@ import yaml
 from typer.testing import CliRunner
 
 from modelmint.cli.main import app
-from training_support import MICRO_ARCH, curated_catalog
+from modelmint.cli.runtime import Runtime
+from support.training import MICRO_ARCH, curated_catalog
 
 runner = CliRunner()
 pytestmark = pytest.mark.slow
@@ -48,6 +49,9 @@ def test_recipe_runs_show_and_merge(home: Path, tmp_path: Path) -> None:
     r = runner.invoke(app, ["train", "--recipe", base, "--set", "training.max_steps=12"])
     assert r.exit_code == 0, r.output
     assert "registered cli-base:1 (causal-lm" in r.output
+    # the recipe's alias is moved by the run, audited like any move (the console's history)
+    (moved,) = Runtime.open().catalog.aliases.history("cli-base")
+    assert (moved.alias, moved.to_version, moved.actor) == ("production", 1, "run:1")
 
     shown = runner.invoke(app, ["runs", "show", "1"])
     assert shown.exit_code == 0, shown.output

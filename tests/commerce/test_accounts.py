@@ -3,16 +3,9 @@ and that a channel can neither see nor change anyone else's tenants."""
 
 import pytest
 
-from modelmint.commerce import (
-    PLATFORM,
-    ApiKeys,
-    Channels,
-    CommerceError,
-    NotFound,
-    PriceBooks,
-    Scope,
-    Tenants,
-)
+from modelmint.commerce import PLATFORM, CommerceError, NotFound, Scope
+from modelmint.commerce.accounts import ApiKeys, Channels, Tenants
+from modelmint.commerce.pricing import PriceBooks
 from modelmint.store import Store
 
 

@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from modelmint.commerce import PLATFORM, AdminKeys, ApiKeys, Channels, NotFound, Scope, Tenants
-from modelmint.commerce.errors import CommerceError
+from modelmint.commerce import PLATFORM, CommerceError, NotFound, Scope
+from modelmint.commerce.accounts import AdminKeys, ApiKeys, Channels, Tenants
 from modelmint.store import AdminKey, Store
 
 
@@ -72,7 +72,7 @@ def test_wrong_revoked_expired_and_api_keys_are_refused(
     assert timed.authenticate(short.key) is not None
     clock[0] = now + timedelta(hours=1)
     assert timed.authenticate(short.key) is None
-    with pytest.raises(CommerceError, match="future time"):
+    with pytest.raises(CommerceError, match="not in the future"):
         timed.create(PLATFORM, expires_at=now)
 
 

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from admission_support import (
+from modelmint.commerce import PLATFORM, CommerceError, request_cost
+from modelmint.commerce.admission import Budgets, NoRateLimits, QuotaExceeded, SqlAdmission
+from modelmint.commerce.ledger import Wallets
+from modelmint.commerce.pricing import PriceBooks
+from modelmint.store import Store, UsageEvent
+from support.admission import (
     PRICE_IN,
     PRICE_OUT,
     FakeClock,
@@ -20,16 +25,6 @@ from admission_support import (
     reservations,
     run_concurrently,
 )
-from modelmint.commerce.admission import QuotaExceeded
-from modelmint.commerce.admission_sql import SqlAdmission
-from modelmint.commerce.budgets import Budgets
-from modelmint.commerce.errors import CommerceError
-from modelmint.commerce.money import request_cost
-from modelmint.commerce.prices import PriceBooks
-from modelmint.commerce.rate_limits import NoRateLimits
-from modelmint.commerce.scope import PLATFORM
-from modelmint.commerce.wallets import Wallets
-from modelmint.store import Store, UsageEvent
 
 
 @pytest.fixture

@@ -12,17 +12,19 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from admission_support import FakeClock, World, billed, done, max_cost, run_concurrently
-from modelmint.commerce.admission import ActualUsage, QuotaExceeded
-from modelmint.commerce.admission_redis import RedisAdmission
-from modelmint.commerce.admission_sql import usage_record
-from modelmint.commerce.budgets import Budgets
-from modelmint.commerce.prices import PriceBooks
-from modelmint.commerce.rate_limits import NoRateLimits
-from modelmint.commerce.scope import PLATFORM
-from modelmint.commerce.usage import UsageLedger
-from modelmint.commerce.wallets import Wallets
+from modelmint.commerce import PLATFORM
+from modelmint.commerce.admission import (
+    ActualUsage,
+    Budgets,
+    NoRateLimits,
+    QuotaExceeded,
+    RedisAdmission,
+)
+from modelmint.commerce.admission.sql import usage_record
+from modelmint.commerce.ledger import UsageLedger, Wallets
+from modelmint.commerce.pricing import PriceBooks
 from modelmint.store import Store, UsageEvent
+from support.admission import FakeClock, World, billed, done, max_cost, run_concurrently
 
 REDIS_URL = os.environ.get("MINT_TEST_REDIS_URL")
 
@@ -136,3 +138,11 @@ def test_sweep_settles_to_the_usage_event_or_releases(world: World, prefix: str)
         total = int(s.scalar(select(func.sum(UsageEvent.retail_micros))) or 0)
     counter = next(iter(alive.redis.scan_iter(f"{prefix}budget:*")))
     assert int(alive.redis.get(counter)) == total == 16 + 50
+
+
+def test_a_clean_shutdown_removes_only_its_own_heartbeat(world: World, prefix: str) -> None:
+    leaving, staying = replica(world, prefix, "leaving"), replica(world, prefix, "staying")
+    leaving.heartbeat()
+    staying.heartbeat()
+    leaving.forget()
+    assert set(staying.redis.hkeys(f"{prefix}heartbeats")) == {b"staying"}

@@ -6,16 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from modelmint.commerce import (
-    PLATFORM,
-    ApiKeys,
-    AuditLog,
-    Channels,
-    CommerceError,
-    NotFound,
-    Scope,
-    Tenants,
-)
+from modelmint.commerce import PLATFORM, AuditLog, CommerceError, NotFound, Scope
+from modelmint.commerce.accounts import ApiKeys, Channels, Tenants
 from modelmint.store import ApiKey, Store
 
 

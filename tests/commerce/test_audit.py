@@ -7,17 +7,9 @@ from typing import Any
 
 import pytest
 
-from modelmint.commerce import (
-    PLATFORM,
-    AdminKeys,
-    ApiKeys,
-    AuditLog,
-    Channels,
-    CommerceError,
-    PriceBooks,
-    Scope,
-    Tenants,
-)
+from modelmint.commerce import PLATFORM, AuditLog, CommerceError, Scope
+from modelmint.commerce.accounts import AdminKeys, ApiKeys, Channels, Tenants
+from modelmint.commerce.pricing import PriceBooks
 from modelmint.store import Store
 
 

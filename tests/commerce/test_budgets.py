@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from admission_support import FakeClock, World
-from modelmint.commerce.budgets import EPOCH, Budgets, period_end, period_start
-from modelmint.commerce.errors import CommerceError, NotFound
-from modelmint.commerce.scope import PLATFORM, Scope
+from modelmint.commerce import PLATFORM, CommerceError, NotFound, Scope
+from modelmint.commerce.admission import Budgets
+from modelmint.commerce.admission.budgets import EPOCH, period_end, period_start
 from modelmint.store import AuditEntry, Budget, Store
+from support.admission import FakeClock, World
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 import pytest
 
-from modelmint.commerce import PLATFORM, Channels, CommerceError, NotFound, PriceBooks, Scope
+from modelmint.commerce import PLATFORM, CommerceError, NotFound, Scope
+from modelmint.commerce.accounts import Channels
+from modelmint.commerce.pricing import PriceBooks
 from modelmint.store import Store
 
 

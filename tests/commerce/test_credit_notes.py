@@ -5,14 +5,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from billing_support import JAN, BillingWorld, fixed_clock
-from modelmint.commerce import CommerceError
-from modelmint.commerce.audit import AuditLog
-from modelmint.commerce.credit_notes import CreditNotes
-from modelmint.commerce.errors import NotFound
-from modelmint.commerce.invoices import Invoices
-from modelmint.commerce.scope import PLATFORM, Scope
+from modelmint.commerce import PLATFORM, AuditLog, CommerceError, NotFound, Scope
+from modelmint.commerce.ledger import CreditNotes, Invoices
 from modelmint.store import AuditEntry, CreditNote, Store
+from support.billing import JAN, BillingWorld, fixed_clock
 
 FEB = datetime(2025, 2, 10, tzinfo=UTC)
 # each tenant's bill is 2,000 micro-units a month (1,000 tokens in, 500 out), and for a

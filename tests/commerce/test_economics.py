@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from billing_support import BillingWorld
 from modelmint.commerce import CommerceError
 from modelmint.commerce.economics import economics
 from modelmint.store import Store
+from support.billing import BillingWorld
 
 HOURLY = 1_200_000  # $1.20 per hour of hardware
 

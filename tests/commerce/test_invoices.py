@@ -6,14 +6,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from billing_support import BillingWorld, fixed_clock
-from modelmint.commerce import CommerceError
-from modelmint.commerce.credit_notes import CreditNotes
-from modelmint.commerce.errors import NotFound
-from modelmint.commerce.invoices import Invoices
-from modelmint.commerce.money import format_money
-from modelmint.commerce.scope import PLATFORM, Scope
+from modelmint.commerce import PLATFORM, CommerceError, NotFound, Scope, format_money
+from modelmint.commerce.ledger import CreditNotes, Invoices
 from modelmint.store import Invoice, Store, UsageEvent
+from support.billing import BillingWorld, fixed_clock
 
 RETAIL_A = (1_000_000, 2_000_000)  # direct tenants: $1 in, $2 out per million tokens
 RETAIL_B = (1_500_000, 3_000_000)  # the same book after a price change mid-month

@@ -4,7 +4,9 @@ import pytest
 from sqlalchemy import select
 
 from modelmint.catalog import Catalog
-from modelmint.commerce import PLATFORM, ApiKeys, CommerceError, Tenants, UsageLedger, UsageRecord
+from modelmint.commerce import PLATFORM, CommerceError
+from modelmint.commerce.accounts import ApiKeys, Tenants
+from modelmint.commerce.ledger import UsageLedger, UsageRecord
 from modelmint.store import ApiKey, Store
 
 

@@ -6,15 +6,15 @@ import pytest
 
 from modelmint.commerce import (
     PLATFORM,
-    Channels,
     CommerceError,
     NotFound,
-    PriceBooks,
-    Quote,
     Scope,
-    Tenants,
+    format_money,
+    parse_money,
+    request_cost,
 )
-from modelmint.commerce.money import format_money, parse_money, request_cost
+from modelmint.commerce.accounts import Channels, Tenants
+from modelmint.commerce.pricing import PriceBooks, Quote
 from modelmint.store import Store
 
 

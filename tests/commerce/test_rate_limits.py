@@ -11,11 +11,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from admission_support import FakeClock
-from modelmint.commerce.admission import RateLimited
-from modelmint.commerce.keys import KeyPrincipal
-from modelmint.commerce.rate_limits import MemoryRateLimiter, RateLimiter, wait_s
-from modelmint.commerce.rate_limits_redis import RedisRateLimiter
+from modelmint.commerce.accounts import KeyPrincipal
+from modelmint.commerce.admission import (
+    MemoryRateLimiter,
+    RateLimited,
+    RateLimiter,
+    RedisRateLimiter,
+)
+from modelmint.commerce.admission.rate_limits import wait_s
+from support.admission import FakeClock
 
 # the start of a minute, so "seconds into the minute" is what the test says
 MINUTE = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)

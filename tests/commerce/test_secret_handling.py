@@ -13,14 +13,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from admin_support import PEPPER, admin_app, platform_key
-from modelmint.commerce.admin_keys import AdminKeys
-from modelmint.commerce.keys import ApiKeys, same_secret
-from modelmint.commerce.scope import PLATFORM
-from modelmint.commerce.tenants import Tenants
+from modelmint.commerce import PLATFORM
+from modelmint.commerce.accounts import AdminKeys, ApiKeys, Tenants, same_secret
 from modelmint.config.settings import Settings, create_secret_file
 from modelmint.labeling.annotators import Annotators
 from modelmint.store import Store
+from support.admin import PEPPER, admin_app, platform_key
 
 NON_ASCII = ["sécret", "ключ", "🔑", "\ud800"]  # the last: a lone surrogate, as JSON allows
 

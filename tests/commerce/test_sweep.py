@@ -10,14 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from admission_support import FakeClock, World, max_cost
-from modelmint.commerce.admission import ActualUsage
-from modelmint.commerce.admission_sql import SqlAdmission, usage_record
-from modelmint.commerce.budgets import Budgets
-from modelmint.commerce.rate_limits import NoRateLimits
-from modelmint.commerce.scope import PLATFORM
-from modelmint.commerce.usage import UsageLedger
-from modelmint.store import Reservation, Store
+from modelmint.commerce import PLATFORM
+from modelmint.commerce.admission import ActualUsage, Budgets, NoRateLimits, SqlAdmission
+from modelmint.commerce.admission.sql import usage_record
+from modelmint.commerce.ledger import UsageLedger
+from modelmint.store import GatewayInstance, Reservation, Store
+from support.admission import FakeClock, World, max_cost
 
 
 @pytest.fixture
@@ -72,3 +70,16 @@ def test_an_unknown_instance_is_swept_once_its_reservation_is_old(world: World) 
     assert sweeper.sweep() == 0
     clock.advance(seconds=16)
     assert sweeper.sweep() == 1
+
+
+def test_a_clean_shutdown_removes_only_its_own_heartbeat(world: World) -> None:
+    def replica(name: str) -> SqlAdmission:
+        return SqlAdmission(world.store, world.prices, world.clock, name, NoRateLimits())
+
+    leaving, staying = replica("leaving"), replica("staying")
+    leaving.heartbeat()
+    staying.heartbeat()
+    leaving.forget()
+    leaving.forget()  # a second shutdown hook changes nothing
+    with world.store.session() as s:
+        assert list(s.scalars(select(GatewayInstance.id))) == ["staying"]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from billing_support import BillingWorld
-from modelmint.commerce import CommerceError
-from modelmint.commerce.scope import PLATFORM, Scope
-from modelmint.commerce.usage_series import DIRECT, UsageSeries, usage_series
+from modelmint.commerce import PLATFORM, CommerceError, Scope
+from modelmint.commerce.economics import UsageSeries, usage_series
+from modelmint.commerce.economics.series import DIRECT
 from modelmint.store import Store
+from support.billing import BillingWorld
 
 HOURLY = 1_200_000  # $1.20 an hour: at 100 output tokens/s, 3.33 micro-units a token
 DAY = datetime(2025, 1, 15, tzinfo=UTC)

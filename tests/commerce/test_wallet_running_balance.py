@@ -12,14 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select, update
 
-from admission_support import START, FakeClock, World, done, max_cost
-from modelmint.commerce.admission import Admission, QuotaExceeded
-from modelmint.commerce.admission_sql import SqlAdmission
-from modelmint.commerce.rate_limits import NoRateLimits
-from modelmint.commerce.scope import PLATFORM
-from modelmint.commerce.usage import UsageLedger, UsageRecord
-from modelmint.commerce.wallet_rule import derive_balance
-from modelmint.commerce.wallets import Wallets
+from modelmint.commerce import PLATFORM
+from modelmint.commerce.admission import Admission, NoRateLimits, QuotaExceeded, SqlAdmission
+from modelmint.commerce.ledger import UsageLedger, UsageRecord, Wallets
+from modelmint.commerce.ledger.wallet_rule import derive_balance
 from modelmint.config.clock import utc
 from modelmint.store import (
     AuditEntry,
@@ -28,6 +24,7 @@ from modelmint.store import (
     WalletCreditLot,
     WalletRunningBalance,
 )
+from support.admission import START, FakeClock, World, done, max_cost
 
 DAY = timedelta(days=1)
 
@@ -49,7 +46,7 @@ def sql_admission(world: World) -> Admission:
 def redis_admission(world: World, prefix: str) -> Admission:
     import redis
 
-    from modelmint.commerce.admission_redis import RedisAdmission
+    from modelmint.commerce.admission import RedisAdmission
 
     return RedisAdmission(
         redis.Redis.from_url(os.environ["MINT_TEST_REDIS_URL"]),

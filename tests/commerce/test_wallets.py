@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from admission_support import START, FakeClock, World
-from modelmint.commerce.errors import CommerceError, NotFound
-from modelmint.commerce.scope import PLATFORM, Scope
-from modelmint.commerce.usage import UsageLedger, UsageRecord
-from modelmint.commerce.wallets import Wallets
+from modelmint.commerce import PLATFORM, CommerceError, NotFound, Scope
+from modelmint.commerce.ledger import UsageLedger, UsageRecord, Wallets
 from modelmint.store import AuditEntry, Store
+from support.admission import START, FakeClock, World
 
 DAY = timedelta(days=1)
 

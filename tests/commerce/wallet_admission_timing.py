@@ -16,11 +16,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from admission_support import START, FakeClock, World, done
-from modelmint.commerce.admission_sql import SqlAdmission
-from modelmint.commerce.scope import PLATFORM
-from modelmint.commerce.wallets import Wallets
+from modelmint.commerce import PLATFORM
+from modelmint.commerce.admission import SqlAdmission
+from modelmint.commerce.ledger import Wallets
 from modelmint.store import Store
+from support.admission import START, FakeClock, World, done
 
 
 def main(credits: int) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from modelmint.cli.main import app
 from modelmint.cli.runtime import Runtime
 from modelmint.compression import quantize
 from modelmint.config import Settings
+from support.helpers import mint_serve_process
 
 runner = CliRunner()
 pytestmark = pytest.mark.slow
@@ -47,7 +45,7 @@ def test_quantize_prints_the_table_against_the_parent(
     model = catalog.resolve_model("cli-int8:1")
     assert model.parent_id == base.id
     assert model.metrics["decode_tokens_per_s_batch16"] > 0
-    assert catalog.list_evaluations(model.id)  # the evaluation is stored on the new version
+    assert catalog.evaluations.list(model.id)  # the evaluation is stored on the new version
 
 
 def test_structured_prune_without_evaluation(mint_home: Path, base: ModelRef) -> None:
@@ -78,12 +76,6 @@ def test_int4_is_refused_with_the_reason(mint_home: Path, base: ModelRef) -> Non
     assert "no working CPU path" in r.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served_int8(home: Path, catalog: Catalog, base: ModelRef) -> Iterator[dict]:
     model = quantize(catalog, base, "int8-dynamic", name="served-int8").model
@@ -91,29 +83,9 @@ def served_int8(home: Path, catalog: Catalog, base: ModelRef) -> Iterator[dict]:
     rt.tenants.ensure("acme")
     key = rt.keys.create("acme").key
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINT_")}
-    port = _free_port()
-    proc = subprocess.Popen(
-        [MINT, "serve", "--model", model.label, "--port", str(port), "--log-level", "warning"],
-        env={**env, "MINT_HOME": str(home)},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(1200):
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "exited")
-            time.sleep(0.1)
+    args = ["--model", model.label, "--log-level", "warning"]
+    with mint_serve_process(args, {**env, "MINT_HOME": str(home)}) as (_, base_url):
         yield {"url": base_url, "key": key, "model": model, "runtime": rt}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_mint_serve_serves_and_meters_the_int8_version(served_int8: dict) -> None:

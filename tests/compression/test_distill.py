@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import torch
 
-from helpers import build_micro_model
 from modelmint.catalog import Catalog, ModelRef
 from modelmint.compression import prune
 from modelmint.modeling import load_causal_lm, load_tokenizer
@@ -18,6 +17,7 @@ from modelmint.training import RecipeError, parse_recipe, start_training
 from modelmint.training.recipe import ArchitectureSpec
 from modelmint.training.recipes.causal_lm import fresh_model
 from modelmint.training.recipes.distill import distillation_loss
+from support.helpers import build_micro_model
 
 STUDENT = {
     "hidden_size": 32,

@@ -6,7 +6,7 @@ import pytest
 
 from modelmint.catalog import Catalog, CatalogError
 from modelmint.data import CurateConfig, DataError, SplitConfig, curate
-from modelmint.data.sample import write_sample_corpus
+from modelmint.samples import write_sample_corpus
 from modelmint.store import Store
 
 

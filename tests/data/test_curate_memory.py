@@ -20,7 +20,7 @@ from modelmint.catalog import Catalog
 from modelmint.data import CurateConfig, curate
 from modelmint.data.quality import QualityConfig
 from modelmint.data.report import DatasetReport
-from modelmint.data.sample import write_sample_corpus
+from modelmint.samples import write_sample_corpus
 from modelmint.store import Store
 
 assemble_module = importlib.import_module("modelmint.data.assemble")

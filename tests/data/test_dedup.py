@@ -17,7 +17,7 @@ from modelmint.data.dedup import (
     signatures,
 )
 from modelmint.data.duplicates import DuplicateFinder, band_hashes, find_duplicates
-from modelmint.data.sample import generate_sample_corpus
+from modelmint.samples import generate_sample_corpus
 
 # About 100 characters; the copy changes three (您->你, 五->六, 谢->多): 5-gram Jaccard 0.84.
 ZH = (

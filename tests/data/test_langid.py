@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelmint.data.langid import LanguageFilter, LanguageGuess, detect_language
-from modelmint.data.sample import generate_sample_corpus
+from modelmint.samples import generate_sample_corpus
 
 MIXED_CHINESE = [
     "我买的iPhone 15 Pro Max，订单MM20260613-79313还没发货",

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from modelmint.data.pii import PII_TYPES, ScrubResult, luhn_valid, scrub_pii, valid_cn_id
-from modelmint.data.sample import generate_sample_corpus
+from modelmint.samples import generate_sample_corpus
 
 _ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 

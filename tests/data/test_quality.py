@@ -10,7 +10,7 @@ from dataclasses import asdict, replace
 import pytest
 
 from modelmint.data.quality import QualityConfig, QualityFilter, QualityVerdict, words
-from modelmint.data.sample import generate_sample_corpus
+from modelmint.samples import generate_sample_corpus
 
 ZH_PARAGRAPH = (  # 188 characters, no spaces: about 170 words, not one
     "我们公司位于杭州，是一家专注于智能家居产品研发的科技企业。"

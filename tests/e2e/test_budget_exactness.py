@@ -20,8 +20,8 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from lm_eval_support import ENDLESS, prepare_priced_home, serve_process
 from modelmint.store import Reservation, Store, UsageEvent
+from support.lm_eval import ENDLESS, prepare_priced_home, serve_process
 
 pytestmark = pytest.mark.slow
 

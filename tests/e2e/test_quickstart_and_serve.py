@@ -1,15 +1,13 @@
 """The whole loop as a user runs it: `mint quickstart --size tiny`, then `mint serve`, driven
 by the official openai client over a real socket; last, whether the demo model answers like
-the support agent of its data (tests/demo_quality_support.py says how that is judged)."""
+the support agent of its data (tests/support/demo_quality.py says how that is judged)."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +18,8 @@ import openai
 import pytest
 import torch
 
-from demo_quality_support import QUESTIONS_PER_INTENT, Question, held_out_questions, train_judge
+from support.demo_quality import QUESTIONS_PER_INTENT, Question, held_out_questions, train_judge
+from support.helpers import mint_serve_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.first]
 MINT = str(Path(sys.executable).with_name("mint"))
@@ -44,12 +43,6 @@ def _mint(home: Path, *args: str, timeout: float = 300, **env: str) -> str:
     return done.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mint-home")
@@ -70,40 +63,9 @@ def quickstart(home: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def server(home: Path, quickstart: dict) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            MINT,
-            "serve",
-            "--model",
-            "demo",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=_env(home),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "exited")
-            time.sleep(0.1)
+    args = ["--model", "demo", "--host", "127.0.0.1", "--log-level", "warning"]
+    with mint_serve_process(args, _env(home)) as (_, base):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from helpers import build_micro_model
-from lm_eval_support import serve_process
 from modelmint.cli.runtime import Runtime
 from modelmint.config import Settings
 from modelmint.modeling import count_parameters, load_causal_lm
 from modelmint.store import Store, UsageEvent
+from support.helpers import build_micro_model
+from support.lm_eval import serve_process
 
 pytestmark = pytest.mark.slow
 

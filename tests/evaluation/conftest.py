@@ -8,7 +8,7 @@ import pytest
 
 from modelmint.catalog import Catalog, ModelRef
 from modelmint.training import parse_recipe, start_training
-from training_support import curated_catalog, micro_clm
+from support.training import curated_catalog, micro_clm
 
 
 @pytest.fixture(scope="session")

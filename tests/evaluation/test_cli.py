@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from modelmint.cli.main import app
 from modelmint.training import parse_recipe, start_training
-from training_support import curated_catalog, micro_clm
+from support.training import curated_catalog, micro_clm
 
 runner = CliRunner()
 pytestmark = pytest.mark.slow

@@ -70,7 +70,7 @@ def test_comparing_two_models_bootstraps_their_stored_evaluations(
     catalog: Catalog, clm: ModelRef
 ) -> None:
     from modelmint.training import parse_recipe, start_training
-    from training_support import micro_clm
+    from support.training import micro_clm
 
     weak = start_training(catalog, parse_recipe(micro_clm("weak", steps=1))).model
     assert weak is not None

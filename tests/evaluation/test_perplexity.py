@@ -3,9 +3,9 @@ from pathlib import Path
 
 import torch
 
-from helpers import build_micro_model
 from modelmint.evaluation import perplexity
 from modelmint.modeling import load_causal_lm, load_tokenizer
+from support.helpers import build_micro_model
 
 
 def test_perplexity_matches_the_models_own_loss(tmp_path: Path) -> None:

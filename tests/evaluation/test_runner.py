@@ -15,10 +15,7 @@ from modelmint.evaluation import (
     rerun_evaluations,
     run_evaluation,
 )
-from modelmint.evaluation.text import classifier_input, record_text
-from modelmint.modeling import load_causal_lm, load_tokenizer
-from modelmint.training.examples import record_text as training_record_text
-from modelmint.training.recipes.classify import input_text
+from modelmint.modeling import classifier_text, load_causal_lm, load_tokenizer, record_text
 
 pytestmark = pytest.mark.slow
 
@@ -37,9 +34,9 @@ def test_perplexity_suite_is_stored_and_equals_the_direct_computation(
     assert result.dataset == "support:1" and result.split == "validation"
     examples = result.examples()
     assert len(examples) == 20 and {e["key"] for e in examples} == {r["id"] for r in records}
-    stored = catalog.get_evaluation(result.id)
+    stored = catalog.evaluations.get(result.id)
     assert stored.metrics == result.metrics and stored.model == clm.label
-    assert [e.id for e in catalog.list_evaluations(clm.id)][-1] == result.id
+    assert [e.id for e in catalog.evaluations.list(clm.id)][-1] == result.id
 
 
 def test_classification_suite_reads_records_as_the_recipe_trained(
@@ -65,19 +62,18 @@ def test_classification_suite_reads_records_as_the_recipe_trained(
     )
 
 
-def test_text_rules_agree_with_training(catalog: Catalog, clm: ModelRef) -> None:
-    tok = load_tokenizer(clm.path)
+def test_a_classifier_reads_the_part_of_a_record_its_recipe_names(catalog: Catalog) -> None:
     for r in catalog.get_dataset("support").read_split("validation")[:30]:
-        assert record_text(r, tok) == training_record_text(r, tok)
-        for source in ("text", "first_user_turn", "first_assistant_turn"):
-            assert classifier_input(r, source) == input_text(r, source)
+        asked = next(m["content"] for m in r["messages"] if m["role"] == "user")
         reply = next(m["content"] for m in r["messages"] if m["role"] == "assistant")
-        assert input_text(r, "first_assistant_turn") == reply
+        assert classifier_text(r, "first_user_turn") == asked
+        assert classifier_text(r, "first_assistant_turn") == reply
+        assert classifier_text(r, "text") == r["text"]
 
 
 def test_rerun_repeats_the_latest_of_each_measurement(catalog: Catalog, clm: ModelRef) -> None:
     from modelmint.training import parse_recipe, start_training
-    from training_support import micro_clm
+    from support.training import micro_clm
 
     other = start_training(catalog, parse_recipe(micro_clm("lm2", steps=2))).model
     assert other is not None

@@ -4,12 +4,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import build_micro_model
 from modelmint.catalog import Catalog
-from modelmint.commerce import ApiKeys, Tenants, UsageLedger
-from modelmint.gateway import GatewayContext, ServedModel, create_app
+from modelmint.commerce.accounts import ApiKeys, Tenants
+from modelmint.gateway import ServedModel, build_gateway, create_app
 from modelmint.serving import Engine
 from modelmint.store import Store
+from support.gateway import gateway_settings
+from support.helpers import build_micro_model
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +28,11 @@ def gateway(store: Store, tmp_path: Path, micro_model_dir: Path) -> Iterator[dic
     Tenants(store).create("acme")
     keys = ApiKeys(store, pepper=b"test")
     key = keys.create("acme").key
-    ledger = UsageLedger(store)
     engine = Engine.load(micro_model_dir)
     served = ServedModel(id="micro", label=ref.label, model_version_id=ref.id, engine=engine)
-    app = create_app(GatewayContext(keys=keys, ledger=ledger, models={"micro": served}))
-    with TestClient(app) as client:
+    settings = gateway_settings(tmp_path, b"test")
+    parts = build_gateway(settings, models={"micro": served}, store=store)
+    ledger = parts.context.ledger
+    with TestClient(create_app(parts)) as client:
         client.headers["Authorization"] = f"Bearer {key}"
         yield {"client": client, "ledger": ledger, "key": key, "context_length": 128}

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from admin_support import PERIOD, AdminWorld, ChannelSide, build_world
 from modelmint.store import Store
+from support.admin import PERIOD, AdminWorld, ChannelSide, build_world
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def world(store: Store, tmp_path: Path) -> AdminWorld:
 @pytest.fixture(scope="module")
 def shared_world(module_store: Store, tmp_path_factory: pytest.TempPathFactory) -> AdminWorld:
     """One world per backend for the tests that only read: none of them changes it."""
-    return build_world(module_store, tmp_path_factory.mktemp("artifacts"))
+    return build_world(module_store, tmp_path_factory.mktemp("admin") / "artifacts")
 
 
 READS = [name for name, op in OPS.items() if op.method == "GET"]

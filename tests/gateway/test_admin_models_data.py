@@ -14,9 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from console_models_support import REPORT_TEXT, RUN_LOSSES, ModelsWorld, models_world
 from modelmint.gateway.admin.model_views import MAX_CURVE_POINTS, thin
-from modelmint.store import AuditEntry, ModelAlias, Store, UsageEvent
+from modelmint.store import AuditEntry, Store, UsageEvent
+from modelmint.store.catalog_tables import ModelAlias
+from support.console_models import REPORT_TEXT, RUN_LOSSES, ModelsWorld, models_world
 
 
 @pytest.fixture
@@ -57,7 +58,9 @@ def served_versions(w: ModelsWorld, client: TestClient, model: str, n: int) -> l
 
 def audit(w: ModelsWorld, action: str) -> list[AuditEntry]:
     with w.store.session() as s:
-        rows = s.scalars(select(AuditEntry).where(AuditEntry.action == action))
+        rows = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
         return [r for r in rows]
 
 
@@ -143,8 +146,9 @@ def test_alias_promote_then_rollback_is_audited_and_live(
     assert alias_version(w) == 1
     assert set(served_versions(w, client, "micro@production", 2)) == {w.v1.id}
 
-    (promote,) = audit(w, "model_alias.promote")
+    setup, promote = audit(w, "model_alias.promote")  # the world's first promotion, then ours
     (rollback,) = audit(w, "model_alias.rollback")
+    assert (setup.actor, setup.before, setup.after["version"]) == ("test:setup", None, 1)
     assert promote.target == rollback.target == "model_alias:micro@production"
     assert (promote.before["version"], promote.after["version"]) == (1, 2)
     assert (rollback.before["version"], rollback.after["version"]) == (2, 1)
@@ -153,13 +157,14 @@ def test_alias_promote_then_rollback_is_audited_and_live(
     assert [(e["action"], e["from_version"], e["to_version"]) for e in history] == [
         ("rollback", 2, 1),
         ("promote", 1, 2),
+        ("promote", None, 1),
     ]
     # the promotion is undone: nothing earlier to go back to
     again = client.post("/admin/v1/models/micro/aliases/production/rollback")
     assert again.status_code == 409 and again.json()["error"]["code"] == "nothing_to_roll_back"
     # the same version again changes nothing and writes no audit entry
     same = ok(client, "POST", "/admin/v1/models/micro/aliases/production", json={"version": 1})
-    assert same["changed"] is False and len(audit(w, "model_alias.promote")) == 1
+    assert same["changed"] is False and len(audit(w, "model_alias.promote")) == 2
     # an alias this server does not serve moves in the catalog, for the next start
     staging = ok(client, "POST", "/admin/v1/models/micro/aliases/staging", json={"version": 2})
     assert staging["live"] is False and "next start" in staging["note"]

@@ -10,12 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from admin_support import PERIOD, AdminWorld, admin_app, bearer, build_world, platform_key
 from modelmint.catalog import Catalog
 from modelmint.config import get_settings
 from modelmint.gateway import ServedModel
 from modelmint.serving import Engine
-from modelmint.store import ModelVersion, Store
+from modelmint.store import Store
+from modelmint.store.catalog_tables import ModelVersion
+from support.admin import PERIOD, AdminWorld, admin_app, bearer, build_world, platform_key
 
 
 @pytest.fixture

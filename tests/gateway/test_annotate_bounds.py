@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from annotate_support import label_site
 from modelmint.catalog import Catalog
 from modelmint.labeling import Annotations, LabelingError, LabelProjects
 from modelmint.labeling.annotations import MAX_CORRECTION_CHARS
 from modelmint.store import Annotation, LabelItem, LabelProject, Store
+from support.annotate import label_site
 
 
 def _signed_in(store: Store, tmp_path: Path) -> tuple[TestClient, dict[str, str]]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from annotate_support import LabelSite, label_site
 from modelmint.labeling import Annotations, final_labels
 from modelmint.store import Store
+from support.annotate import LabelSite, label_site
 
 CSRF = "mint_label_csrf"
 

@@ -22,12 +22,19 @@ import httpx
 import pytest
 import uvicorn
 
-from browser_support import live_server
-from metered_gateway_support import Gateway, reservations, usage_events
 from modelmint.gateway import ServedModel
-from modelmint.serving import Engine, EngineConfig, ProcessEngine, SamplingParams, TextDelta
-from modelmint.serving.protocol import Completion, collect
+from modelmint.serving import (
+    Completion,
+    Engine,
+    EngineConfig,
+    ProcessEngine,
+    SamplingParams,
+    TextDelta,
+    collect,
+)
 from modelmint.store import Store, UsageEvent
+from support.browser import live_server
+from support.metered_gateway import Gateway, reservations, usage_events
 
 PROMPT = "Hello"
 
@@ -242,7 +249,9 @@ def test_engine_death_bills_what_was_received_and_serving_resumes(
         url = f"{base}/v1/completions"
         whole: list[httpx.Response] = []
         asker = threading.Thread(
-            target=lambda: whole.append(httpx.post(url, json=whole_body, headers=headers))
+            target=lambda: whole.append(
+                httpx.post(url, json=whole_body, headers=headers, timeout=60)
+            )
         )
         raw = b""
         with httpx.stream("POST", url, json=stream_body, headers=headers, timeout=60) as r:
@@ -257,7 +266,8 @@ def test_engine_death_bills_what_was_received_and_serving_resumes(
         asker.join(60)
         [event] = _until_billed(store)
         while (
-            ok := httpx.post(url, json={**whole_body, "n": 1}, headers=headers)
+            # a request admitted while the new engine warms up may wait for it: not httpx's 5 s
+            ok := httpx.post(url, json={**whole_body, "n": 1}, headers=headers, timeout=60)
         ).status_code != 200:
             assert ok.status_code == 503 and ok.json()["error"]["code"] == "engine_unavailable"
             assert int(ok.headers["Retry-After"]) >= 1

@@ -11,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from admin_support import USED_AT, AdminWorld, _billed_request, build_world
-from modelmint.store import ModelVersion, Store, UsageEvent
+from modelmint.store import Store, UsageEvent
+from modelmint.store.catalog_tables import ModelVersion
+from support.admin import USED_AT, AdminWorld, _billed_request, build_world
 
 SESSION, CSRF = "mint_console_session", "mint_console_csrf"
 SERIES = "/admin/v1/usage/series?since=2025-01-15T11:00:00Z&until=2025-01-15T15:00:00Z"

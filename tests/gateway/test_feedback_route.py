@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from modelmint.catalog import Catalog
-from modelmint.commerce import ApiKeys, Tenants
+from modelmint.commerce.accounts import ApiKeys, Tenants
 from modelmint.labeling.feedback import Feedback
 from modelmint.labeling.transcripts import Transcripts
 

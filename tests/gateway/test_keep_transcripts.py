@@ -8,13 +8,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from admin_support import admin_app, platform_key
 from modelmint.cli.main import app
 from modelmint.cli.runtime import Runtime
-from modelmint.commerce import ApiKeys, CommerceError, Tenants
-from modelmint.commerce.scope import PLATFORM
+from modelmint.commerce import PLATFORM, CommerceError
+from modelmint.commerce.accounts import ApiKeys, Tenants
 from modelmint.labeling.transcripts import Transcripts
 from modelmint.store import Store
+from support.admin import admin_app, platform_key
 
 
 def _ask(client, path: str, key: str | None = None) -> str:

@@ -9,7 +9,6 @@ import asyncio
 import gc
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -21,26 +20,28 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from metered_gateway_support import BIG_BUDGET, INPUT_PRICE, Gateway, reservations, usage_events
 from modelmint.catalog import Catalog
 from modelmint.cli.models import bundled_encoder
-from modelmint.commerce.prices import PriceBooks
-from modelmint.commerce.scope import PLATFORM
+from modelmint.commerce import PLATFORM
+from modelmint.commerce.pricing import PriceBooks
 from modelmint.gateway import ServedModel
 from modelmint.gateway.metering import format_reset
 from modelmint.modeling.encoders import minilm_path
 from modelmint.serving import (
+    Completion,
     Embedder,
     Engine,
     EngineOverloaded,
     PromptScores,
     QueueTimeout,
     SamplingParams,
+    TextCodec,
     TextDelta,
+    collect,
 )
-from modelmint.serving.protocol import Completion, collect
-from modelmint.serving.text import TextCodec
 from modelmint.store import Store
+from support.helpers import free_port
+from support.metered_gateway import BIG_BUDGET, INPUT_PRICE, Gateway, reservations, usage_events
 
 
 @pytest.fixture
@@ -336,17 +337,11 @@ def endless_slow_engine(micro_model_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     engine.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_stream_cut_by_the_client_is_billed_for_the_tokens_it_got(
     store: Store, tmp_path: Path, endless_slow_engine: Engine
 ) -> None:
     gw = Gateway(store, tmp_path, endless_slow_engine)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(gw.app(), port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lm_eval_support import (
+from support.lm_eval import (
     MODEL,
     DirectScorer,
     HarnessRun,

@@ -21,13 +21,12 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from admin_support import PEPPER, admin_app, bearer, platform_key
 from modelmint.catalog import Catalog
-from modelmint.commerce.keys import ApiKeys
-from modelmint.commerce.tenants import Tenants
+from modelmint.commerce.accounts import ApiKeys, Tenants
 from modelmint.gateway import ServedModel
 from modelmint.serving import Engine, EngineConfig
 from modelmint.store import Store
+from support.admin import PEPPER, admin_app, bearer, platform_key
 
 
 class Target:

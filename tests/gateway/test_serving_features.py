@@ -13,13 +13,14 @@ from openai import OpenAI
 
 from modelmint.catalog import Catalog
 from modelmint.cli.models import bundled_encoder
-from modelmint.commerce import ApiKeys, Tenants, UsageLedger
-from modelmint.gateway import GatewayContext, ServedModel, create_app
-from modelmint.gateway.context import Canary
+from modelmint.commerce.accounts import ApiKeys, Tenants
+from modelmint.commerce.ledger import UsageLedger
+from modelmint.gateway import Canary, ServedModel, build_gateway, create_app
 from modelmint.modeling.encoders import minilm_path
 from modelmint.observability.serving_metrics import ServingMetrics
 from modelmint.serving import Embedder, Engine, EngineConfig
 from modelmint.store import Store
+from support.gateway import gateway_settings
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +58,9 @@ def multi(
     candidate = Engine.load(micro_model_dir, observer=metrics.observer(refs[1].label))
     primary = ServedModel("micro", refs[0].label, refs[0].id, engine=stable)
     canary_model = ServedModel("micro@candidate", refs[1].label, refs[1].id, engine=candidate)
-    context = GatewayContext(
-        keys=keys,
-        ledger=ledger,
+    parts = build_gateway(
+        gateway_settings(tmp_path, b"test"),
+        store=store,
         models={
             "micro": primary,
             "micro@candidate": canary_model,
@@ -69,7 +70,7 @@ def multi(
         metrics=metrics,
         draw=random.Random(0),
     )
-    with TestClient(create_app(context)) as client:
+    with TestClient(create_app(parts)) as client:
         client.headers["Authorization"] = f"Bearer {key}"
         yield {"client": client, "refs": refs, "ledger": ledger, "key": key}
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from admin_support import AdminWorld, build_world
-from annotate_support import label_site
 from modelmint.store import RevokedWebSession, Store
+from support.admin import AdminWorld, build_world
+from support.annotate import label_site
 
 
 def _copy(client: TestClient, names: tuple[str, ...]) -> TestClient:

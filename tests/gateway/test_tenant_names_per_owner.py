@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from admin_support import PERIOD, AdminWorld, _billed_request, build_world
-from modelmint.commerce import Tenants
-from modelmint.commerce.errors import CommerceError
-from modelmint.commerce.scope import PLATFORM
-from modelmint.store import Invoice, ModelVersion, Store, Tenant
+from modelmint.commerce import PLATFORM, CommerceError
+from modelmint.commerce.accounts import Tenants
+from modelmint.store import Invoice, Store, Tenant
+from modelmint.store.catalog_tables import ModelVersion
+from support.admin import PERIOD, AdminWorld, _billed_request, build_world
 
-SOUTHS = "south-acme"  # south's tenant (see admin_support); north makes one of that name
+SOUTHS = "south-acme"  # south's tenant (see support/admin.py); north makes one of that name
 
 
 @pytest.fixture

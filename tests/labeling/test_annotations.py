@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from labeling_support import register_tiny
 from modelmint.catalog import Catalog
 from modelmint.labeling import (
     Annotations,
@@ -16,6 +15,7 @@ from modelmint.labeling import (
     final_labels,
 )
 from modelmint.store import Store
+from support.labeling import register_tiny
 
 LABELS = ["refund", "shipping", "account"]
 

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from labeling_support import register_tiny
 from modelmint.catalog import Catalog
-from modelmint.commerce.keys import hash_secret
+from modelmint.commerce.accounts import hash_secret, split_key
 from modelmint.labeling import LabelingError, LabelProjects, LabelQueue
-from modelmint.labeling.annotators import Annotators, split_token
+from modelmint.labeling.annotators import TOKEN_START, Annotators
 from modelmint.store import Store
 from modelmint.store.labeling_tables import Annotator
+from support.labeling import register_tiny
 
 PEPPER = b"test-pepper"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -34,7 +34,7 @@ def test_token_shown_once_and_only_a_keyed_hash_is_stored(
 ) -> None:
     info, token = annotators.create("li", language="zh", projects=["intents"])
     assert token.startswith("mml-") and info.prefix in token
-    prefix, secret = split_token(token) or ("", "")
+    prefix, secret = split_key(token, TOKEN_START) or ("", "")
     assert prefix == info.prefix and len(secret) >= 32
     with store.session() as s:
         row = s.scalars(select(Annotator)).one()

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from labeling_support import register_tiny
 from modelmint.catalog import Catalog
 from modelmint.labeling import Annotations, LabelingError, LabelProjects, LabelQueue, export_labels
-from modelmint.store import Dataset, Store
+from modelmint.store import Store
+from modelmint.store.catalog_tables import Dataset
+from support.labeling import register_tiny
 
 
 @pytest.fixture

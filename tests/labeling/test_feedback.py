@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from modelmint.catalog import Catalog
-from modelmint.commerce import ApiKeys, Tenants, UsageLedger, UsageRecord
+from modelmint.commerce.accounts import ApiKeys, Tenants
+from modelmint.commerce.ledger import UsageLedger, UsageRecord
 from modelmint.labeling.feedback import Feedback, FeedbackError, NotFound
 from modelmint.labeling.transcripts import Transcripts
 from modelmint.store import Store

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from labeling_support import register_tiny
 from modelmint.catalog import Catalog
 from modelmint.cli.main import app
 from modelmint.labeling import Annotations, LabelingError, LabelProjects, final_labels
 from modelmint.labeling.label_studio_store import export_label_studio, import_label_studio
 from modelmint.labeling.review import Review
 from modelmint.store import Annotation, LabelItem, Store
+from support.labeling import register_tiny
 
 
 def _dump(x: Any) -> str:

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from labeling_support import register_tiny
 from modelmint.catalog import Catalog
 from modelmint.labeling import Annotations, LabelingError, LabelProjects, LabelQueue
 from modelmint.store import Store
+from support.labeling import register_tiny
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from labeling_support import register_tiny
 from modelmint.catalog import Catalog
 from modelmint.labeling import Annotations, LabelingError, LabelProjects, LabelQueue, final_labels
 from modelmint.labeling.annotators import Annotators
@@ -20,6 +19,7 @@ from modelmint.labeling.label_studio_store import import_label_studio
 from modelmint.labeling.names import is_reserved_name
 from modelmint.labeling.review import Review
 from modelmint.store import LabelItem, LabelProject, Store
+from support.labeling import register_tiny
 
 LABELS = ["正面", "负面"]
 

@@ -11,7 +11,6 @@ from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from labeling_support import register_tiny
 from modelmint.catalog import Catalog
 from modelmint.cli.main import app
 from modelmint.cli.runtime import Runtime
@@ -19,6 +18,7 @@ from modelmint.labeling import Annotations, LabelingError, LabelProjects, final_
 from modelmint.labeling.export import export_labels
 from modelmint.labeling.review import Review
 from modelmint.store import LabelItem, Store
+from support.labeling import register_tiny
 
 LABELS = ["refund", "shipping", "account"]
 # two annotators over the six tickets; they split on items 2 and 5 (positions)

@@ -9,7 +9,6 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-from labeling_support import register_tiny
 from modelmint.catalog import Catalog, ModelRef
 from modelmint.labeling import LabelProjects, LabelQueue
 from modelmint.labeling.suggest import SuggestError, load_items, run_suggester, stored_config
@@ -17,6 +16,7 @@ from modelmint.labeling.suggest_classifier import ClassifierSuggester
 from modelmint.modeling.encoders import minilm_path
 from modelmint.store import LabelItem, Store
 from modelmint.training import parse_recipe, start_training
+from support.labeling import register_tiny
 
 LABELS = ["refund", "shipping", "account"]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from labeling_support import TEXTS, register_tiny
 from modelmint.cli.main import app
 from modelmint.cli.runtime import Runtime
+from support.labeling import TEXTS, register_tiny
 
 runner = CliRunner()
 

@@ -14,12 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modelmint.catalog import Catalog
-from modelmint.catalog.documents import DOCUMENT_SCHEMA
-from modelmint.data.sample import INTENTS, generate_sample_corpus
+from modelmint.catalog import DOCUMENT_SCHEMA, Catalog
 from modelmint.labeling import Annotations, LabelProjects, LabelQueue
 from modelmint.labeling.suggest import SuggestError, load_items, run_suggester, stored_config
 from modelmint.labeling.suggest_neighbours import NeighbourSuggester
+from modelmint.samples import INTENTS, generate_sample_corpus
 from modelmint.store import LabelItem, Store
 
 N_DIALOGUES = 240

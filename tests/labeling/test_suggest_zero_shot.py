@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +18,9 @@ import httpx
 import pytest
 import uvicorn
 
-from helpers import build_micro_model
-from labeling_support import register_tiny
 from modelmint.catalog import Catalog
-from modelmint.commerce import ApiKeys, Tenants, UsageLedger
-from modelmint.gateway import GatewayContext, ServedModel, create_app
+from modelmint.commerce.accounts import ApiKeys, Tenants
+from modelmint.gateway import ServedModel, build_gateway, create_app
 from modelmint.labeling import LabelProjects, LabelQueue
 from modelmint.labeling.projects import ProjectInfo
 from modelmint.labeling.suggest import SuggestError, run_suggester, stored_config
@@ -35,6 +32,9 @@ from modelmint.labeling.suggest_zero_shot import (
 )
 from modelmint.serving import Engine
 from modelmint.store import LabelItem, Store
+from support.gateway import gateway_settings
+from support.helpers import build_micro_model, free_port
+from support.labeling import register_tiny
 
 LABELS = ["refund", "shipping", "account"]
 
@@ -52,19 +52,15 @@ def _project(store: Store, catalog: Catalog, labels: list[str] = LABELS) -> Proj
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def micro_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_micro_model(tmp_path_factory.mktemp("micro"))
 
 
 @pytest.fixture
-def served(store: Store, catalog: Catalog, micro_model_dir: Path) -> Iterator[dict[str, str]]:
+def served(
+    store: Store, catalog: Catalog, tmp_path: Path, micro_model_dir: Path
+) -> Iterator[dict[str, str]]:
     """The gateway app with the micro model, served by uvicorn on a free port."""
     staged = catalog.staging_dir("model")
     ref = catalog.add_model_version(
@@ -76,8 +72,9 @@ def served(store: Store, catalog: Catalog, micro_model_dir: Path) -> Iterator[di
     model = ServedModel(
         id="micro", label=ref.label, model_version_id=ref.id, engine=Engine.load(micro_model_dir)
     )
-    app = create_app(GatewayContext(keys=keys, ledger=UsageLedger(store), models={"micro": model}))
-    port = _free_port()
+    settings = gateway_settings(tmp_path, b"test")
+    app = create_app(build_gateway(settings, models={"micro": model}, store=store))
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -116,7 +113,7 @@ def test_real_server_garbage_is_counted_not_written_and_a_bad_key_is_401(
     bad = ZeroShotSuggester(f"{served['url']}/v1", "micro", api_key="sk-wrong", max_tokens=8)
     with pytest.raises(SuggestError, match=r"/v1/chat/completions answered 401 .*--api-key"):
         run_suggester(store, project, bad)
-    gone = ZeroShotSuggester(f"http://127.0.0.1:{_free_port()}", "micro")
+    gone = ZeroShotSuggester(f"http://127.0.0.1:{free_port()}", "micro")
     with pytest.raises(SuggestError, match=r"cannot reach http://127\.0\.0\.1:\d+/v1/chat/comp"):
         run_suggester(store, project, gone)
 

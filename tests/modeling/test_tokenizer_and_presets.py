@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TEXTS, build_micro_model
 from modelmint.modeling import PRESETS, count_parameters, llama_config, load_tokenizer
 from modelmint.modeling.loading import build_causal_lm, load_causal_lm
 from modelmint.training import train_tokenizer
+from support.helpers import TEXTS, build_micro_model
 
 ROUND_TRIP = [
     "您好，我的订单 MM20261122-48213 什么时候发货？",

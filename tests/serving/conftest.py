@@ -2,8 +2,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers import build_micro_model
 from modelmint.serving import Engine, EngineConfig
+from support.helpers import build_micro_model
 
 
 @pytest.fixture(scope="module")

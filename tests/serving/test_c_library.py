@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from modelmint.serving.c_library import cache_dir, load_c_library
+from modelmint.serving.kernels import cache_dir, load_c_library
 
 
 def test_builds_once_then_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,9 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from modelmint.serving.decode_attention import NAME, decode_attention, kernel_available
-from modelmint.serving.model_runner import ModelRunner, RowInput
-from serving_support import tiny_llama
+from modelmint.serving.kernels import kernel_available
+from modelmint.serving.kernels.decode_attention import NAME, decode_attention
+from modelmint.serving.models import ModelRunner, RowInput
+from support.serving import tiny_llama
 
 
 @pytest.fixture(autouse=True)

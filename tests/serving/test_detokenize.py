@@ -1,9 +1,9 @@
 import pytest
 
-from helpers import TEXTS
 from modelmint.modeling import load_tokenizer
-from modelmint.serving.detokenize import IncrementalDecoder
+from modelmint.serving.core import IncrementalDecoder
 from modelmint.training import train_tokenizer
+from support.helpers import TEXTS
 
 
 @pytest.fixture(scope="module")

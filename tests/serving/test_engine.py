@@ -7,7 +7,6 @@ import time
 import pytest
 import torch
 
-from helpers import build_micro_model
 from modelmint.serving import (
     Engine,
     EngineConfig,
@@ -16,7 +15,8 @@ from modelmint.serving import (
     SamplingParams,
 )
 from modelmint.serving.sampler import SamplingState, apply_penalties
-from serving_support import run_stream
+from support.helpers import build_micro_model
+from support.serving import run_stream
 
 
 def _text(deltas: list) -> str:

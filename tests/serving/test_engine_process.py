@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from helpers import build_micro_model
 from modelmint.serving import (
     Engine,
     EngineConfig,
@@ -20,6 +19,7 @@ from modelmint.serving import (
     ProcessEngine,
     SamplingParams,
 )
+from support.helpers import build_micro_model
 
 PROMPTS = ["Where is my order", "您好，我想退款", "Invoice for", "我的包裹", "Hi", "退货"]
 

@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from modelmint.compression.quantize import quantize_int8_dynamic
-from modelmint.serving.llama_decode import supports
-from modelmint.serving.model_runner import ModelRunner, RowInput
-from serving_support import tiny_llama
+from modelmint.serving.models import ModelRunner, RowInput, supports
+from support.serving import tiny_llama
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])

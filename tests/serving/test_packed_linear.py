@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from modelmint.serving.packed_linear import PackedLinear, pack_linears
-from serving_support import tiny_llama
+from modelmint.serving.kernels import PackedLinear, pack_linears
+from support.serving import tiny_llama
 
 needs_onednn = pytest.mark.skipif(
     not torch.backends.mkldnn.is_available(), reason="this torch build has no oneDNN"

@@ -4,9 +4,8 @@ import re
 import pytest
 import torch
 
-from modelmint.serving import Engine, PromptScores, SamplingParams
-from modelmint.serving.logprobs import TokenTexts
-from serving_support import run_stream
+from modelmint.serving import Engine, PromptScores, SamplingParams, TokenTexts
+from support.serving import run_stream
 
 
 def _forward_logprobs(engine: Engine, ids: list[int]) -> torch.Tensor:

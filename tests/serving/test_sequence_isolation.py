@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import torch
 
-from helpers import build_micro_model
 from modelmint.serving import (
     Engine,
     EngineConfig,
@@ -21,9 +20,10 @@ from modelmint.serving import (
     ProcessEngine,
     SamplingParams,
 )
-from modelmint.serving.engine_core import EngineCore, NoObserver, load_runner
-from modelmint.serving.model_runner import ModelRunner, RowInput
+from modelmint.serving.core import EngineCore, NoObserver, load_runner
+from modelmint.serving.models import ModelRunner, RowInput
 from modelmint.serving.sampler import SamplingState, generator, sample
+from support.helpers import build_micro_model
 
 PROMPT = "Where is my order"
 

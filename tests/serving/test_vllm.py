@@ -6,8 +6,8 @@ import asyncio
 import pytest
 import torch
 
-from helpers import build_micro_model
 from modelmint.serving import Engine, SamplingParams, TextCodec, VllmEngine, vllm_available
+from support.helpers import build_micro_model
 
 pytestmark = pytest.mark.skipif(
     not (vllm_available() and torch.cuda.is_available()), reason="needs vLLM and a GPU"

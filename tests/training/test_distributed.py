@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training_support import MICRO_ARCH, curated_catalog
+from support.training import MICRO_ARCH, curated_catalog
 
 pytestmark = pytest.mark.slow
 

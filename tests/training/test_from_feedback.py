@@ -10,12 +10,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from helpers import build_micro_model
 from modelmint.cli.main import app
 from modelmint.cli.runtime import Runtime
-from modelmint.commerce import UsageRecord
+from modelmint.commerce.ledger import UsageRecord
 from modelmint.labeling.feedback import Feedback
 from modelmint.labeling.transcripts import Transcripts
+from support.helpers import build_micro_model
 
 runner = CliRunner()
 CHATS = [

@@ -11,7 +11,7 @@ from transformers import BertConfig, BertForSequenceClassification
 from modelmint.training.muon import MuonWithAdamW, orthogonalize
 from modelmint.training.recipe import TrainingSpec
 from modelmint.training.trainer import muon_optimizer
-from serving_support import tiny_llama
+from support.serving import tiny_llama
 
 
 def _micro_llama() -> torch.nn.Module:

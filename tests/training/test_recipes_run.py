@@ -14,12 +14,12 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from modelmint.catalog import Catalog
 from modelmint.data import curate
-from modelmint.modeling import load_tokenizer
+from modelmint.modeling import load_tokenizer, record_text
 from modelmint.training import RecipeError, parse_recipe, start_training
 from modelmint.training.adapters import merge_adapter
-from modelmint.training.examples import IGNORE, chat_example, record_text
+from modelmint.training.examples import IGNORE, chat_example
 from modelmint.training.recipes.masked_lm import ContentSeededMasking
-from training_support import MICRO_ARCH, micro_clm
+from support.training import MICRO_ARCH, micro_clm
 
 pytestmark = pytest.mark.slow
 
@@ -304,6 +304,8 @@ def test_bad_inputs_are_refused_before_training(
     with pytest.raises(RecipeError, match="input: first_exchange reads conversations"):
         recipe = micro_clm() | {"dataset": "notes", "input": "first_exchange"}
         start_training(catalog, parse_recipe(recipe))
+    with pytest.raises(RecipeError, match="block_size 256 exceeds the model's context of 128"):
+        start_training(catalog, parse_recipe(micro_clm("long") | {"block_size": 256}))
     with pytest.raises(RecipeError, match=r"training.batch_size=\d+ and training.grad_accum="):
         start_training(catalog, parse_recipe(micro_clm("huge", batch_size=2_000_000)))
     failed = [r for r in catalog.list_runs() if r.status == "failed"]
@@ -331,8 +333,8 @@ def test_the_compiled_forward_returns_only_the_loss_while_training(tmp_path: Pat
     (it drops dataset columns the forward does not name)."""
     import inspect
 
-    from helpers import build_micro_model
     from modelmint.training.trainer import _compiled_training_forward
+    from support.helpers import build_micro_model
 
     model = AutoModelForCausalLM.from_pretrained(str(build_micro_model(tmp_path / "m")))
     forward = _compiled_training_forward(model)

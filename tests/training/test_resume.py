@@ -19,7 +19,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from training_support import MICRO_ARCH, curated_catalog
+from support.training import MICRO_ARCH, curated_catalog
 
 pytestmark = pytest.mark.slow
 

@@ -1,29 +1,62 @@
-"""Datasets, runs, model versions, aliases and lineage; artifacts on disk."""
+"""Datasets, runs, model versions, aliases and lineage; artifacts on disk.
+
+``Catalog`` is the front door; its parts are ``catalog.evaluations``, ``catalog.aliases``
+(every alias move, locked and audited) and ``catalog.queries`` (the console's read models)."""
 
 from typing import TYPE_CHECKING
 
 from modelmint._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from modelmint.catalog.catalog import (
-        Catalog,
-        DatasetRef,
-        ModelListing,
-        ModelRef,
-        RunInfo,
+    from modelmint.catalog.aliases import (
+        AliasEntry,
+        Aliases,
+        AliasMove,
+        AliasStatus,
+        rollback_target,
     )
-    from modelmint.catalog.errors import CatalogError
-    from modelmint.catalog.evaluations import EvaluationRecord, latest_by_key
+    from modelmint.catalog.catalog import Catalog
+    from modelmint.catalog.datasets import DatasetRef
+    from modelmint.catalog.documents import DOCUMENT_SCHEMA
+    from modelmint.catalog.errors import CatalogError, NothingToRollBack
+    from modelmint.catalog.evaluations import EvaluationRecord, Evaluations, latest_by_key
+    from modelmint.catalog.models import ModelListing, ModelRef
+    from modelmint.catalog.names import MODEL_SPEC_RE, NAME_RE
+    from modelmint.catalog.queries import (
+        CatalogQueries,
+        ModelGraph,
+        RunBrief,
+        RunProgress,
+        RunTimeline,
+        VersionNode,
+    )
+    from modelmint.catalog.runs import RunInfo
 
 __all__ = [
+    "DOCUMENT_SCHEMA",
+    "MODEL_SPEC_RE",
+    "NAME_RE",
+    "AliasEntry",
+    "AliasMove",
+    "AliasStatus",
+    "Aliases",
     "Catalog",
     "CatalogError",
+    "CatalogQueries",
     "DatasetRef",
     "EvaluationRecord",
+    "Evaluations",
+    "ModelGraph",
     "ModelListing",
     "ModelRef",
+    "NothingToRollBack",
+    "RunBrief",
     "RunInfo",
+    "RunProgress",
+    "RunTimeline",
+    "VersionNode",
     "latest_by_key",
+    "rollback_target",
 ]
 
 lazy_exports(__name__)

@@ -1,5 +1,12 @@
-"""The catalog's error, apart from the catalog, so callers that only catch it stay light."""
+"""The catalog's errors, apart from the catalog, so callers that only catch them stay light."""
+
+from modelmint.errors import UserError
 
 
-class CatalogError(ValueError):
+class CatalogError(UserError, ValueError):
     """A name, version or alias that does not exist or is not allowed."""
+
+
+class NothingToRollBack(CatalogError):
+    """An alias with no promotion left to undo: never promoted from another version, or
+    every promotion was already rolled back."""

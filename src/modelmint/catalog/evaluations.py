@@ -1,21 +1,26 @@
 """Evaluations stored on model versions: what was measured, on what, with which options, and
 where the per-example records are. The evaluation stage writes the files in a staging
 directory; registering moves them to ``artifacts/evaluations/<id>/`` and records the row
-(or, when it fails, removes them: see ``catalog.catalog``)."""
+(or, when it fails, removes them: see ``catalog.artifacts``).
+
+A part of the catalog it is composed of (``Catalog.evaluations``), not a base class of it:
+it imports nothing of ``catalog.catalog``."""
 
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 
-from modelmint.config.clock import Clock
-from modelmint.store import Evaluation, ModelVersion, Store
+from modelmint.catalog.artifacts import registering
+from modelmint.catalog.errors import CatalogError
+from modelmint.config.clock import Clock, utc_now
+from modelmint.store import Store
+from modelmint.store.catalog_tables import Evaluation, ModelVersion
 
 EXAMPLES_FILE = "examples.jsonl"
 
@@ -66,21 +71,20 @@ def _record(row: Evaluation, mv: ModelVersion) -> EvaluationRecord:
     )
 
 
-class _CatalogParts(Protocol):
-    store: Store
-    artifacts_dir: Path
-    clock: Clock
-
-    def _adopt(self, staged: Path, dest: Path) -> Path: ...
-
-    def _registering(self, staged: Path) -> AbstractContextManager[list[Path]]: ...
+# ``Evaluations.list`` hides the builtin inside the class
+EvaluationRecords = list[EvaluationRecord]
 
 
-class EvaluationsMixin:
-    """The evaluation half of the catalog (kept apart so each module stays short)."""
+class Evaluations:
+    """The evaluations of model versions: registered with their files, listed, looked up."""
 
-    def add_evaluation(
-        self: _CatalogParts,
+    def __init__(self, store: Store, artifacts_dir: Path, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.artifacts_dir = artifacts_dir
+        self.clock = clock
+
+    def add(
+        self,
         model_id: int,
         staged: Path,
         *,
@@ -92,7 +96,8 @@ class EvaluationsMixin:
         options: dict[str, Any],
         metrics: dict[str, Any],
     ) -> EvaluationRecord:
-        with self._registering(staged) as adopted, self.store.session() as s:
+        """Registers an evaluation of ``model_id`` whose files are staged in ``staged``."""
+        with registering(staged) as place, self.store.session() as s:
             mv = s.get_one(ModelVersion, model_id)
             row = Evaluation(
                 model_version_id=model_id,
@@ -108,14 +113,10 @@ class EvaluationsMixin:
             )
             s.add(row)
             s.flush()  # the id names the directory
-            dest = self._adopt(staged, self.artifacts_dir / "evaluations" / str(row.id))
-            adopted.append(dest)
-            row.path = str(dest)
+            row.path = str(place(self.artifacts_dir / "evaluations" / str(row.id)))
             return _record(row, mv)
 
-    def list_evaluations(
-        self: _CatalogParts, model_id: int | None = None
-    ) -> list[EvaluationRecord]:
+    def list(self, model_id: int | None = None) -> EvaluationRecords:
         """Evaluations of one model version (or of all), oldest first."""
         with self.store.session() as s:
             q = select(Evaluation, ModelVersion).join(
@@ -125,9 +126,7 @@ class EvaluationsMixin:
                 q = q.where(Evaluation.model_version_id == model_id)
             return [_record(e, mv) for e, mv in s.execute(q.order_by(Evaluation.id)).all()]
 
-    def get_evaluation(self: _CatalogParts, evaluation_id: int) -> EvaluationRecord:
-        from modelmint.catalog.catalog import CatalogError  # catalog.py imports this module
-
+    def get(self, evaluation_id: int) -> EvaluationRecord:
         with self.store.session() as s:
             row = s.get(Evaluation, evaluation_id)
             if row is None:

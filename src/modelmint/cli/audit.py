@@ -8,8 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from modelmint.cli.accounts import user_errors, when
-from modelmint.cli.common import JSON_OUTPUT, console
+from modelmint.cli.common import AS_CHANNEL, JSON_OUTPUT, console, when, when_json
 from modelmint.cli.runtime import Runtime
 
 
@@ -29,20 +28,16 @@ def _changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str
 def audit(
     limit: int = typer.Option(50, help="How many entries, newest first."),
     action: str | None = typer.Option(None, help="Only this action, e.g. tenant.update."),
-    channel: str | None = typer.Option(None, help="Only this channel's entries."),
+    as_channel: str | None = AS_CHANNEL,
     as_json: bool = JSON_OUTPUT,
 ) -> None:
     """The audit log: who changed what, with the record before and after."""
     rt = Runtime.open()
-    with user_errors():
-        entries = rt.audit.list(rt.scope(channel), limit=limit, action=action)
+    entries = rt.audit.list(rt.scope(as_channel), limit=limit, action=action)
     if as_json:
         print(
             json.dumps(
-                [
-                    {**e.__dict__, "created_at": e.created_at.isoformat(timespec="seconds")}
-                    for e in entries
-                ],
+                [{**e.__dict__, "created_at": when_json(e.created_at)} for e in entries],
                 indent=2,
             )
         )

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import console
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
 from modelmint.compression.methods import METHODS
 
 if TYPE_CHECKING:
-    from modelmint.catalog import ModelRef
+    from collections.abc import Callable
+
+    from modelmint.catalog import Catalog, ModelRef
     from modelmint.compression import Compressed
     from modelmint.evaluation import EvaluationResult
     from modelmint.observability import ProgressFn
@@ -56,23 +58,18 @@ def quantize_command(
     """Quantize a model's weights to int8 as a new model version whose parent is MODEL."""
     from modelmint.compression import FLOAT_BY_DEFAULT, quantize
 
-    rt = Runtime.open()
-    try:
-        source = rt.catalog.resolve_model(model)
-        with RichProgress(console) as progress:
-            done = quantize(
-                rt.catalog,
-                source,
-                method,
-                name=name,
-                output_layer=not keep_output_layer,
-                keep_float=() if quantize_mlp_output else FLOAT_BY_DEFAULT,
-                progress=progress,
-            )
-            speeds, pairs = _measure(rt, done, evaluate, rounds, threads, progress)
-    except USER_ERRORS as e:
-        raise fail(e) from e
-    console.print(comparison_table(done.source, done.model, speeds, pairs))
+    def make(catalog: Catalog, source: ModelRef, progress: ProgressFn) -> Compressed:
+        return quantize(
+            catalog,
+            source,
+            method,
+            name=name,
+            output_layer=not keep_output_layer,
+            keep_float=() if quantize_mlp_output else FLOAT_BY_DEFAULT,
+            progress=progress,
+        )
+
+    _compress_and_compare(model, make, evaluate, rounds, threads)
 
 
 @compress_app.command("prune")
@@ -95,27 +92,39 @@ def prune_command(
     """Prune a model's decoder weights as a new model version whose parent is MODEL."""
     from modelmint.compression import prune
 
-    rt = Runtime.open()
-    try:
-        source = rt.catalog.resolve_model(model)
-        with RichProgress(console) as progress:
-            done = prune(
-                rt.catalog,
-                source,
-                sparsity,
-                structured=structured,
-                method=method,
-                name=name,
-                progress=progress,
-            )
-            speeds, pairs = _measure(rt, done, evaluate, rounds, threads, progress)
-    except USER_ERRORS as e:
-        raise fail(e) from e
-    console.print(comparison_table(done.source, done.model, speeds, pairs))
+    def make(catalog: Catalog, source: ModelRef, progress: ProgressFn) -> Compressed:
+        return prune(
+            catalog,
+            source,
+            sparsity,
+            structured=structured,
+            method=method,
+            name=name,
+            progress=progress,
+        )
+
+    _compress_and_compare(model, make, evaluate, rounds, threads)
 
 
 if TYPE_CHECKING:
     Measured = tuple[dict[str, dict[int, float]], list[tuple[EvaluationResult, EvaluationResult]]]
+
+
+def _compress_and_compare(
+    model: str,
+    make: Callable[[Catalog, ModelRef, ProgressFn], Compressed],
+    evaluate: bool,
+    rounds: int,
+    threads: int | None,
+) -> None:
+    """What each command does around its own compression: MODEL is resolved, its smaller
+    version made (``make``), both measured, and the two shown side by side."""
+    rt = Runtime.open()
+    source = rt.catalog.resolve_model(model)
+    with RichProgress(console) as progress:
+        done = make(rt.catalog, source, progress)
+        speeds, pairs = _measure(rt, done, evaluate, rounds, threads, progress)
+    console.print(comparison_table(done.source, done.model, speeds, pairs))
 
 
 def _measure(

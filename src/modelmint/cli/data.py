@@ -9,9 +9,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import JSON_OUTPUT, USER_ERRORS, console, fail
+from modelmint.cli.common import JSON_OUTPUT, console
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
+from modelmint.errors import UserError
 
 data_app = typer.Typer(help="Datasets: sample, ingest, stats, list.", no_args_is_help=True)
 
@@ -23,7 +24,7 @@ def data_sample(
     seed: int = typer.Option(0, help="Random seed (same seed, same corpus)."),
 ) -> None:
     """Write the synthetic bilingual customer-service corpus."""
-    from modelmint.data.sample import write_sample_corpus
+    from modelmint.samples import write_sample_corpus
 
     truth = write_sample_corpus(out, n_dialogues=n, seed=seed)
     console.print(
@@ -60,34 +61,31 @@ def data_ingest(
     from modelmint.data import CurateConfig, NearDupConfig, QualityConfig, SplitConfig, curate
 
     rt = Runtime.open()
-    try:
-        quality_config = {"default": QualityConfig(), "web": QualityConfig.web(), "off": None}
-        if quality not in quality_config:
-            raise ValueError(f"--quality must be default, web or off, not {quality!r}")
-        if on_error not in ("fail", "skip"):
-            raise ValueError(f"--on-error must be fail or skip, not {on_error!r}")
-        config = CurateConfig(
-            format=fmt,
-            text_field=text_field,
-            on_error=on_error,  # type: ignore[arg-type]
-            quality=quality_config[quality],
-            languages=None if languages == "all" else tuple(languages.split(",")),
-            scrub_pii=pii,
-            exact_dedup=dedup,
-            near_dedup=NearDupConfig(threshold=near_threshold) if dedup else None,
-            splits=SplitConfig(
-                validation=validation,
-                test=test,
-                stratify_by=None if stratify_by == "none" else stratify_by,
-            ),
-            decontaminate=decontaminate,
-            num_proc=num_proc or os.cpu_count() or 1,
-            memory_mb=memory_mb,
-        )
-        with RichProgress(console) as progress:
-            res = curate(rt.catalog, paths, name, config, progress=progress)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    quality_config = {"default": QualityConfig(), "web": QualityConfig.web(), "off": None}
+    if quality not in quality_config:
+        raise UserError(f"--quality must be default, web or off, not {quality!r}")
+    if on_error not in ("fail", "skip"):
+        raise UserError(f"--on-error must be fail or skip, not {on_error!r}")
+    config = CurateConfig(
+        format=fmt,
+        text_field=text_field,
+        on_error=on_error,  # type: ignore[arg-type]
+        quality=quality_config[quality],
+        languages=None if languages == "all" else tuple(languages.split(",")),
+        scrub_pii=pii,
+        exact_dedup=dedup,
+        near_dedup=NearDupConfig(threshold=near_threshold) if dedup else None,
+        splits=SplitConfig(
+            validation=validation,
+            test=test,
+            stratify_by=None if stratify_by == "none" else stratify_by,
+        ),
+        decontaminate=decontaminate,
+        num_proc=num_proc or os.cpu_count() or 1,
+        memory_mb=memory_mb,
+    )
+    with RichProgress(console) as progress:
+        res = curate(rt.catalog, paths, name, config, progress=progress)
     r = res.report
     state = "new version" if res.created else "unchanged input, existing version"
     console.print(
@@ -111,20 +109,19 @@ def data_stats(
     """What a dataset version holds and what curation dropped, with token counts."""
     rt = Runtime.open()
     ds_name, _, ds_version = dataset.partition(":")
-    try:
-        ds = rt.catalog.get_dataset(ds_name, int(ds_version) if ds_version else None)
-        report = json.loads((ds.path / "report.json").read_text())
-        if tokenizer:
-            from modelmint.data.stats import token_counts  # transformers' tokenizers
+    if ds_version and not ds_version.isdigit():
+        raise UserError(f"dataset {dataset!r}: use NAME or NAME:VERSION (e.g. support:2)")
+    ds = rt.catalog.get_dataset(ds_name, int(ds_version) if ds_version else None)
+    report = json.loads((ds.path / "report.json").read_text())
+    if tokenizer:
+        from modelmint.data.stats import token_counts  # transformers' tokenizers
 
-            tok_dir = (
-                Path(tokenizer)
-                if Path(tokenizer).is_dir()
-                else (rt.catalog.resolve_model(tokenizer).path)
-            )
-            report["tokens"] = token_counts(ds, tok_dir)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+        tok_dir = (
+            Path(tokenizer)
+            if Path(tokenizer).is_dir()
+            else (rt.catalog.resolve_model(tokenizer).path)
+        )
+        report["tokens"] = token_counts(ds, tok_dir)
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return

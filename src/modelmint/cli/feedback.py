@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import JSON_OUTPUT, console, fail
+from modelmint.cli.common import JSON_OUTPUT, console, when_json
 from modelmint.cli.runtime import Runtime, cli_actor
+from modelmint.errors import UserError
 
 if TYPE_CHECKING:
     from modelmint.labeling.feedback import FeedbackRecord
@@ -28,8 +29,8 @@ def _short(text: str | None, width: int = 40) -> str:
 def _as_dict(r: FeedbackRecord) -> dict[str, object]:
     return {
         **r.__dict__,
-        "created_at": r.created_at.isoformat(timespec="seconds"),
-        "reviewed_at": r.reviewed_at.isoformat(timespec="seconds") if r.reviewed_at else None,
+        "created_at": when_json(r.created_at),
+        "reviewed_at": when_json(r.reviewed_at),
     }
 
 
@@ -43,13 +44,10 @@ def list_feedback(
     as_json: bool = JSON_OUTPUT,
 ) -> None:
     """The review queue: feedback, oldest first."""
-    from modelmint.labeling.feedback import Feedback, FeedbackError
+    from modelmint.labeling.feedback import Feedback
 
     rt = Runtime.open()
-    try:
-        rows = Feedback(rt.store).list(status=status, model=model, limit=limit)
-    except FeedbackError as e:
-        raise fail(e) from e
+    rows = Feedback(rt.store).list(status=status, model=model, limit=limit)
     if as_json:
         print(json.dumps([_as_dict(r) for r in rows], ensure_ascii=False, indent=2))
         return
@@ -75,15 +73,12 @@ def review(
     reject: bool = typer.Option(False, "--reject", help="It never becomes training data."),
 ) -> None:
     """Accept or reject one piece of feedback."""
-    from modelmint.labeling.feedback import Feedback, FeedbackError
+    from modelmint.labeling.feedback import Feedback
 
     if accept == reject:
-        raise fail(ValueError("give exactly one of --accept or --reject"))
+        raise UserError("give exactly one of --accept or --reject")
     rt = Runtime.open()
-    try:
-        r = Feedback(rt.store).review(feedback_id, "accept" if accept else "reject", cli_actor())
-    except FeedbackError as e:
-        raise fail(e) from e
+    r = Feedback(rt.store).review(feedback_id, "accept" if accept else "reject", cli_actor())
     console.print(f"feedback {r.id} on {r.request_id}: {r.status}")
 
 
@@ -99,13 +94,10 @@ def export(
 ) -> None:
     """Accepted feedback as an SFT dataset (corrected answers and answers rated 4-5) and a
     preference dataset (corrected over original)."""
-    from modelmint.labeling.feedback import Feedback, FeedbackError
+    from modelmint.labeling.feedback import Feedback
 
     rt = Runtime.open()
-    try:
-        out = Feedback(rt.store).export(rt.catalog, model, name, include_unreviewed)
-    except (FeedbackError, ValueError) as e:
-        raise fail(e) from e
+    out = Feedback(rt.store).export(rt.catalog, model, name, include_unreviewed)
     for kind, ref, n in (
         ("sft", out.sft, out.sft_rows),
         ("preference", out.preference, out.preference_rows),

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import console
 from modelmint.cli.runtime import Runtime, cli_actor
 from modelmint.labeling.choices import KINDS
 
@@ -61,25 +61,22 @@ def label_create(
     from modelmint.labeling import LabelingError, LabelProjects
 
     rt = Runtime.open()
-    try:
-        text = guidelines
-        if guidelines.startswith("@"):
-            path = Path(guidelines[1:])
-            if not path.is_file():
-                raise LabelingError(f"--guidelines {guidelines}: no file {path}")
-            text = path.read_text(encoding="utf-8")
-        p = LabelProjects(rt.store, rt.catalog).create(
-            name,
-            dataset,
-            split=split,
-            kind=kind,
-            labels=[x for x in labels.split(",") if x.strip()],
-            fields=_fields(field) or None,
-            overlap=overlap,
-            guidelines=text,
-        )
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    text = guidelines
+    if guidelines.startswith("@"):
+        path = Path(guidelines[1:])
+        if not path.is_file():
+            raise LabelingError(f"--guidelines {guidelines}: no file {path}")
+        text = path.read_text(encoding="utf-8")
+    p = LabelProjects(rt.store, rt.catalog).create(
+        name,
+        dataset,
+        split=split,
+        kind=kind,
+        labels=[x for x in labels.split(",") if x.strip()],
+        fields=_fields(field) or None,
+        overlap=overlap,
+        guidelines=text,
+    )
     console.print(
         f"label project {p.name}: {p.num_items} items from {p.dataset} {p.split}, "
         f"kind {p.kind}, overlap {p.overlap}"
@@ -114,11 +111,8 @@ def label_status(name: str = typer.Argument(..., help="Project name.")) -> None:
     from modelmint.labeling import Annotations, LabelProjects
 
     rt = Runtime.open()
-    try:
-        progress = LabelProjects(rt.store, rt.catalog).progress(name)
-        report = Annotations(rt.store).suggestion_report(name)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    progress = LabelProjects(rt.store, rt.catalog).progress(name)
+    report = Annotations(rt.store).suggestion_report(name)
     console.print(
         f"{name}: {progress.items} items, {progress.labels} labels, {progress.finished} finished"
     )
@@ -146,10 +140,7 @@ def label_next(
     from modelmint.labeling import LabelQueue
 
     rt = Runtime.open()
-    try:
-        item = LabelQueue(rt.store).next_item(name, annotator or cli_actor())
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    item = LabelQueue(rt.store).next_item(name, annotator or cli_actor())
     print(json.dumps(item.as_dict() if item else None, ensure_ascii=False, indent=2))
 
 
@@ -165,12 +156,7 @@ def label_submit(
     from modelmint.labeling import Annotations
 
     rt = Runtime.open()
-    try:
-        a = Annotations(rt.store).submit(
-            name, item, annotator or cli_actor(), _value(value), seconds
-        )
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    a = Annotations(rt.store).submit(name, item, annotator or cli_actor(), _value(value), seconds)
     verb = "replaced" if a.replaced else "recorded"
     console.print(
         f"{verb} label {json.dumps(a.value, ensure_ascii=False)} for item {a.item_id} "
@@ -189,10 +175,7 @@ def label_export(
     from modelmint.labeling import export_labels
 
     rt = Runtime.open()
-    try:
-        res = export_labels(rt.store, rt.catalog, name, to, label_key=label_key)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    res = export_labels(rt.store, rt.catalog, name, to, label_key=label_key)
     state = "new version" if res.created else "unchanged labels, existing version"
     console.print(
         f"dataset {res.dataset.label} ({state}): {res.exported} labeled records; "

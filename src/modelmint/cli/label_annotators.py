@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import JSON_OUTPUT, USER_ERRORS, console, fail
+from modelmint.cli.common import JSON_OUTPUT, console, when, when_json
 from modelmint.cli.label import label_app
 from modelmint.cli.runtime import Runtime
 from modelmint.labeling.choices import LANGUAGES
@@ -38,8 +38,8 @@ def _row(a: AnnotatorInfo) -> dict[str, object]:
         "prefix": a.prefix,
         "language": a.language,
         "projects": list(a.projects),
-        "created_at": a.created_at.isoformat(),
-        "revoked_at": a.revoked_at.isoformat() if a.revoked_at else None,
+        "created_at": when_json(a.created_at),
+        "revoked_at": when_json(a.revoked_at),
     }
 
 
@@ -54,10 +54,7 @@ def annotators_add(
 ) -> None:
     """Add an annotator and print the sign-in token (shown only this once)."""
     rt = Runtime.open()
-    try:
-        info, token = _annotators(rt).create(name, language=language, projects=project)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    info, token = _annotators(rt).create(name, language=language, projects=project)
     scope = ", ".join(info.projects) or "every project"
     console.print(
         f"annotator {info.name} ({info.language}) may label {scope}. Their token is shown "
@@ -83,8 +80,8 @@ def annotators_list(as_json: bool = JSON_OUTPUT) -> None:
             a.prefix,
             a.language,
             ", ".join(a.projects) or "(all)",
-            a.created_at.strftime("%Y-%m-%d %H:%M"),
-            "active" if a.active else f"revoked {a.revoked_at:%Y-%m-%d %H:%M}",
+            when(a.created_at),
+            "active" if a.active else f"revoked {when(a.revoked_at)}",
         )
     console.print(table)
 
@@ -93,8 +90,5 @@ def annotators_list(as_json: bool = JSON_OUTPUT) -> None:
 def annotators_revoke(name: str = typer.Argument(..., help="The annotator's name.")) -> None:
     """Lock the annotator out (from their next request on); their labels stay."""
     rt = Runtime.open()
-    try:
-        a = _annotators(rt).revoke(name)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    a = _annotators(rt).revoke(name)
     console.print(f"annotator {a.name} revoked; their page stops working on its next request")

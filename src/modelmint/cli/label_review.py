@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import console
 from modelmint.cli.label import _value, label_app
 from modelmint.cli.runtime import Runtime, cli_actor
 
@@ -45,16 +45,13 @@ def label_gold(
     from modelmint.labeling.review import Review
 
     rt = Runtime.open()
-    try:
-        if (file is None) == (not column):
-            raise LabelingError("give one of --file F or --column C")
-        review = Review(rt.store)
-        if file is not None:
-            res = review.gold_from_file(name, file)
-        else:
-            res = review.gold_from_column(name, rt.catalog, column)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    if (file is None) == (not column):
+        raise LabelingError("give one of --file F or --column C")
+    review = Review(rt.store)
+    if file is not None:
+        res = review.gold_from_file(name, file)
+    else:
+        res = review.gold_from_column(name, rt.catalog, column)
     more = f", {res.cleared} cleared" if res.cleared else ""
     skipped = f", {res.skipped} without an answer skipped" if res.skipped else ""
     console.print(f"{name}: {res.marked} gold items marked{more}{skipped}")
@@ -79,10 +76,7 @@ def label_agreement(
     from modelmint.labeling.review import Review
 
     rt = Runtime.open()
-    try:
-        report = Review(rt.store).agreement(name, threshold)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    report = Review(rt.store).agreement(name, threshold)
     if as_json:
         print(json.dumps(_report_json(report), ensure_ascii=False, indent=2))
         return
@@ -119,10 +113,7 @@ def label_review(
     from modelmint.labeling.review import Review
 
     rt = Runtime.open()
-    try:
-        queue = Review(rt.store).queue(name, threshold)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    queue = Review(rt.store).queue(name, threshold)
     if as_json:
         print(json.dumps([dataclasses.asdict(r) for r in queue], ensure_ascii=False, indent=2))
         return
@@ -153,10 +144,7 @@ def label_resolve(
     from modelmint.labeling.review import Review
 
     rt = Runtime.open()
-    try:
-        res = Review(rt.store).resolve(name, item, reviewer or cli_actor(), _value(value))
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    res = Review(rt.store).resolve(name, item, reviewer or cli_actor(), _value(value))
     verb = "replaced the decision" if res.replaced else "resolved"
     console.print(
         f"{verb} item {res.item_id}: {json.dumps(res.value, ensure_ascii=False)} by {res.reviewer}"
@@ -176,19 +164,16 @@ def label_import_ls(
     from modelmint.labeling.label_studio_store import import_label_studio
 
     rt = Runtime.open()
-    try:
-        if not file.is_file():
-            raise LabelingError(f"{file}: no such file")
-        res = import_label_studio(
-            rt.store,
-            project,
-            file.read_text(encoding="utf-8"),
-            kind=kind,
-            labels=[x for x in labels.split(",") if x.strip()],
-            overlap=overlap,
-        )
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    if not file.is_file():
+        raise LabelingError(f"{file}: no such file")
+    res = import_label_studio(
+        rt.store,
+        project,
+        file.read_text(encoding="utf-8"),
+        kind=kind,
+        labels=[x for x in labels.split(",") if x.strip()],
+        overlap=overlap,
+    )
     console.print(
         f"label project {res.project.name}: {res.tasks} tasks, {res.annotations} annotations, "
         f"{res.suggestions} predictions as suggestions"
@@ -204,9 +189,6 @@ def label_export_ls(
     from modelmint.labeling.label_studio_store import export_label_studio
 
     rt = Runtime.open()
-    try:
-        text = export_label_studio(rt.store, project)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    text = export_label_studio(rt.store, project)
     out.write_text(text, encoding="utf-8")
     console.print(f"wrote {len(json.loads(text))} tasks to {out}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import console
 from modelmint.cli.label import label_app
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
@@ -101,20 +101,17 @@ def label_suggest(
     from modelmint.labeling.suggest import SuggestError, run_suggester, stored_config
 
     rt = Runtime.open()
-    try:
-        project = LabelProjects(rt.store, rt.catalog).get(name)
-        config: dict[str, Any] = stored_config(rt.store, name) if refresh else {}
-        if refresh and not config:
-            raise SuggestError(f"project {name!r} has no suggester yet; give --source")
-        if source and ALIASES.get(source, source) != config.get("source", source):
-            config = {}  # another source: nothing of the last one applies
-        given = {"source": source, "model": model, "k": k, "base_url": base_url}
-        config.update({key: v for key, v in given.items() if v not in ("", None)})
-        if not config.get("source"):
-            raise SuggestError(f"give --source ({', '.join(SOURCES)}) or --refresh")
-        suggester = build_suggester(rt, config, api_key or None)
-        with RichProgress(console) as progress:
-            result = run_suggester(rt.store, project, suggester, progress=progress)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    project = LabelProjects(rt.store, rt.catalog).get(name)
+    config: dict[str, Any] = stored_config(rt.store, name) if refresh else {}
+    if refresh and not config:
+        raise SuggestError(f"project {name!r} has no suggester yet; give --source")
+    if source and ALIASES.get(source, source) != config.get("source", source):
+        config = {}  # another source: nothing of the last one applies
+    given = {"source": source, "model": model, "k": k, "base_url": base_url}
+    config.update({key: v for key, v in given.items() if v not in ("", None)})
+    if not config.get("source"):
+        raise SuggestError(f"give --source ({', '.join(SOURCES)}) or --refresh")
+    suggester = build_suggester(rt, config, api_key or None)
+    with RichProgress(console) as progress:
+        result = run_suggester(rt.store, project, suggester, progress=progress)
     _print(result)

@@ -9,35 +9,42 @@ import typer
 from rich.table import Table
 
 from modelmint.cli import serve as serve_cmd
-from modelmint.cli.accounts import ACCOUNT_APPS
+from modelmint.cli.admin_keys import admin_keys_app
 from modelmint.cli.audit import audit as audit_cmd
-from modelmint.cli.billing import economics_command, invoices_app
-from modelmint.cli.common import JSON_OUTPUT, USER_ERRORS, console, fail
+from modelmint.cli.budgets import alerts as alerts_cmd
+from modelmint.cli.budgets import budgets_app
+from modelmint.cli.channels import channels_app
+from modelmint.cli.common import JSON_OUTPUT, MintGroup, console
 from modelmint.cli.compress import compress_app
 from modelmint.cli.data import data_app
-from modelmint.cli.evaluate import eval_app
+from modelmint.cli.economics import economics_command
+from modelmint.cli.eval import eval_app
 from modelmint.cli.feedback import feedback_app
+from modelmint.cli.invoices import invoices_app
+from modelmint.cli.keys import keys_app
 from modelmint.cli.label import label_app
 from modelmint.cli.label_annotators import annotators_app  # noqa: F401  (registers on label_app)
 from modelmint.cli.label_review import label_review  # noqa: F401  (registers on label_app)
 from modelmint.cli.label_suggest import label_suggest  # noqa: F401  (registers on label_app)
-from modelmint.cli.limits import LIMIT_APPS
-from modelmint.cli.limits import alerts as alerts_command
 from modelmint.cli.models import models_app
 from modelmint.cli.pipeline import pretrain_recipe, sample_path, train_and_register
 from modelmint.cli.prices import prices_app
 from modelmint.cli.progress import RichProgress
+from modelmint.cli.runs import runs_app
 from modelmint.cli.runtime import Runtime
-from modelmint.cli.train import runs_app, train_app
-from modelmint.commerce import CommerceError
+from modelmint.cli.tenants import tenants_app
+from modelmint.cli.train import train_app
+from modelmint.cli.wallets import wallets_app
 from modelmint.data import curate
-from modelmint.data.sample import write_sample_corpus
+from modelmint.samples import write_sample_corpus
 
 app = typer.Typer(
+    cls=MintGroup,
     help="modelmint: your data in, a served, metered model out.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+# Each group lives in the module of its name: `mint wallets` in cli/wallets.py.
 for sub, name in [
     (data_app, "data"),
     (train_app, "train"),
@@ -47,8 +54,12 @@ for sub, name in [
     (models_app, "models"),
     (feedback_app, "feedback"),
     (label_app, "label"),
-    *ACCOUNT_APPS,
-    *LIMIT_APPS,
+    (channels_app, "channels"),
+    (tenants_app, "tenants"),
+    (keys_app, "keys"),
+    (admin_keys_app, "admin-keys"),
+    (wallets_app, "wallets"),
+    (budgets_app, "budgets"),
 ]:
     app.add_typer(sub, name=name)
 app.command("serve")(serve_cmd.serve)
@@ -56,7 +67,7 @@ app.add_typer(prices_app, name="prices")
 app.command("audit")(audit_cmd)
 app.add_typer(invoices_app, name="invoices")
 app.command("economics")(economics_command)
-app.command("alerts")(alerts_command)
+app.command("alerts")(alerts_cmd)
 
 
 # quickstart --------------------------------------------------------------------------------
@@ -73,34 +84,31 @@ def quickstart(
     tenant and API key: the whole loop on bundled synthetic data."""
     start = time.perf_counter()
     rt = Runtime.open()
-    try:
-        with RichProgress(console) as progress:
-            path = sample_path(rt)
-            truth = write_sample_corpus(path)
-            console.print(
-                f"[green]✓[/] sample corpus (synthetic) written to {path} "
-                f"({len(truth.exact_duplicates)} exact and "
-                f"{len(truth.near_duplicates)} near duplicates planted)"
-            )
-            ingested = curate(rt.catalog, [path], "customer-service", progress=progress)
-            ds = ingested.dataset
-            console.print(
-                f"[green]✓[/] dataset {ds.label}: {ds.num_records} dialogues "
-                f"{ds.splits}" + ("" if ingested.created else " (unchanged, reused)")
-            )
-            recipe = pretrain_recipe(ds, name, size, steps)
-            trained = train_and_register(rt, ds, recipe, alias="production", progress=progress)
-        m = trained.model
+    with RichProgress(console) as progress:
+        path = sample_path(rt)
+        truth = write_sample_corpus(path)
         console.print(
-            f"[green]✓[/] model {m.label} ({m.num_parameters / 1e6:.1f}M parameters) trained in "
-            f"{trained.train_seconds:.0f}s; held-out perplexity {trained.perplexity:.2f} "
-            f"(untrained {trained.perplexity_untrained:.0f}, "
-            f"{trained.perplexity_untrained / trained.perplexity:.0f}x better)"
+            f"[green]✓[/] sample corpus (synthetic) written to {path} "
+            f"({len(truth.exact_duplicates)} exact and "
+            f"{len(truth.near_duplicates)} near duplicates planted)"
         )
-        rt.tenants.ensure(tenant)  # run again, quickstart keeps the tenant and its usage
-        created = rt.keys.create(tenant, name="quickstart")
-    except USER_ERRORS as e:
-        raise fail(e) from e
+        ingested = curate(rt.catalog, [path], "customer-service", progress=progress)
+        ds = ingested.dataset
+        console.print(
+            f"[green]✓[/] dataset {ds.label}: {ds.num_records} dialogues "
+            f"{ds.splits}" + ("" if ingested.created else " (unchanged, reused)")
+        )
+        recipe = pretrain_recipe(ds, name, size, steps)
+        trained = train_and_register(rt, ds, recipe, alias="production", progress=progress)
+    m = trained.model
+    console.print(
+        f"[green]✓[/] model {m.label} ({m.num_parameters / 1e6:.1f}M parameters) trained in "
+        f"{trained.train_seconds:.0f}s; held-out perplexity {trained.perplexity:.2f} "
+        f"(untrained {trained.perplexity_untrained:.0f}, "
+        f"{trained.perplexity_untrained / trained.perplexity:.0f}x better)"
+    )
+    rt.tenants.ensure(tenant)  # run again, quickstart keeps the tenant and its usage
+    created = rt.keys.create(tenant, name="quickstart")
     console.print(
         f"[green]✓[/] tenant {tenant!r} with a new API key "
         f"(done in {time.perf_counter() - start:.0f}s)"
@@ -119,10 +127,7 @@ def usage(
 ) -> None:
     """Requests and tokens a tenant used, from the usage ledger."""
     rt = Runtime.open()
-    try:
-        rt.tenants.get(tenant)
-    except CommerceError as e:
-        raise fail(e) from e
+    rt.tenants.get(tenant)
     s = rt.ledger.summarize(tenant)
     if as_json:
         print(

@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from modelmint.catalog import CatalogError
-from modelmint.cli.common import JSON_OUTPUT, USER_ERRORS, console, fail
-from modelmint.cli.runtime import Runtime
+from modelmint.cli.common import JSON_OUTPUT, console, when, when_json
+from modelmint.cli.runtime import Runtime, cli_actor
 
 if TYPE_CHECKING:
     from modelmint.catalog import Catalog, EvaluationRecord, ModelRef
@@ -29,7 +29,7 @@ def models_list(as_json: bool = JSON_OUTPUT) -> None:
     catalog = Runtime.open().catalog
     rows = catalog.list_models()
     evaluations: dict[int, list[EvaluationRecord]] = {}
-    for e in latest_by_key(catalog.list_evaluations()):
+    for e in latest_by_key(catalog.evaluations.list()):
         evaluations.setdefault(e.model_id, []).append(e)
     if as_json:
         print(
@@ -88,10 +88,7 @@ def _latest_per_suite(records: list[EvaluationRecord]) -> str:
 def models_show(spec: str = typer.Argument(..., help="NAME, NAME:VERSION or NAME@ALIAS")) -> None:
     """A model version with its lineage (run and dataset)."""
     rt = Runtime.open()
-    try:
-        m = rt.catalog.resolve_model(spec)
-    except CatalogError as e:
-        raise fail(e) from e
+    m = rt.catalog.resolve_model(spec)
     print(
         json.dumps(
             {
@@ -108,12 +105,42 @@ def models_show(spec: str = typer.Argument(..., help="NAME, NAME:VERSION or NAME
 
 @models_app.command("alias")
 def models_alias(name: str, version: int, alias: str) -> None:
-    """Point NAME@ALIAS at VERSION."""
-    try:
-        Runtime.open().catalog.set_alias(name, alias, version)
-    except CatalogError as e:
-        raise fail(e) from e
+    """Point NAME@ALIAS at VERSION (audited: the console's history and rollback see it)."""
+    Runtime.open().catalog.aliases.promote(name, alias, version, actor=cli_actor())
     console.print(f"{name}@{alias} -> {name}:{version}")
+
+
+@models_app.command("rollback")
+def models_rollback(name: str, alias: str) -> None:
+    """Put NAME@ALIAS back on the version it named before its latest promotion (audited)."""
+    move = Runtime.open().catalog.aliases.rollback(name, alias, actor=cli_actor())
+    console.print(f"{name}@{alias} -> {name}:{move.version} (was {name}:{move.previous})")
+
+
+@models_app.command("history")
+def models_history(name: str, as_json: bool = JSON_OUTPUT) -> None:
+    """Every promotion and rollback of NAME's aliases, newest first, and who made it."""
+    entries = Runtime.open().catalog.aliases.history(name)
+    if as_json:
+        rows = [
+            {
+                "alias": e.alias,
+                "action": e.action,
+                "from_version": e.from_version,
+                "to_version": e.to_version,
+                "actor": e.actor,
+                "at": when_json(e.at),
+            }
+            for e in entries
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table("when", "alias", "action", "from", "to", "actor")
+    for e in entries:
+        table.add_row(
+            when(e.at), e.alias, e.action, str(e.from_version or "-"), str(e.to_version), e.actor
+        )
+    console.print(table)
 
 
 @models_app.command("merge")
@@ -124,26 +151,23 @@ def models_merge(
 ) -> None:
     """Fold a LoRA adapter into its base: a plain model that serves without peft."""
     rt = Runtime.open()
-    try:
-        adapter = rt.catalog.resolve_model(spec)
-        if adapter.kind != "adapter":
-            raise CatalogError(f"{adapter.label} is a {adapter.kind}, not a LoRA adapter")
-        staged = rt.catalog.staging_dir("model")
-        task = merge_into(rt, adapter, staged)
-        target = name or adapter.name
-        merged = rt.catalog.add_model_version(
-            target,
-            staged,
-            run_id=adapter.run_id,
-            kind=task,
-            num_parameters=adapter.num_parameters,
-            metrics=adapter.metrics,
-            parent_id=adapter.id,
-        )
-        if alias:
-            rt.catalog.set_alias(target, alias, merged.version)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    adapter = rt.catalog.resolve_model(spec)
+    if adapter.kind != "adapter":
+        raise CatalogError(f"{adapter.label} is a {adapter.kind}, not a LoRA adapter")
+    staged = rt.catalog.staging_dir("model")
+    task = merge_into(rt, adapter, staged)
+    target = name or adapter.name
+    merged = rt.catalog.add_model_version(
+        target,
+        staged,
+        run_id=adapter.run_id,
+        kind=task,
+        num_parameters=adapter.num_parameters,
+        metrics=adapter.metrics,
+        parent_id=adapter.id,
+    )
+    if alias:
+        rt.catalog.aliases.promote(target, alias, merged.version, actor=cli_actor())
     console.print(
         f"[green]✓[/] merged {adapter.label} into its base: {merged.label} ({merged.kind})"
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelmint.cli.runtime import Runtime
+from modelmint.cli.runtime import Runtime, cli_actor
 from modelmint.observability import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -77,9 +77,8 @@ def train_and_register(
     """Runs the recipe, then measures held-out perplexity against the very same architecture
     and initialization before any training (the baseline a trained model must beat)."""
     from modelmint.evaluation import perplexity
-    from modelmint.modeling import build_causal_lm, load_causal_lm, load_tokenizer
+    from modelmint.modeling import build_causal_lm, load_causal_lm, load_tokenizer, record_text
     from modelmint.training import start_training
-    from modelmint.training.examples import record_text
 
     outcome = start_training(rt.catalog, recipe, progress)
     assert outcome.model is not None
@@ -98,7 +97,7 @@ def train_and_register(
     }
     rt.catalog.update_model_metrics(model.id, metrics)
     if alias:
-        rt.catalog.set_alias(model.name, alias, model.version)
+        rt.catalog.aliases.promote(model.name, alias, model.version, actor=cli_actor())
     model = rt.catalog.resolve_model(model.label)
     return TrainedModel(model, ppl, ppl0, outcome.seconds)
 

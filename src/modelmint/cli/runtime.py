@@ -8,16 +8,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where a command opens the runtime, not with every command
     from modelmint.catalog import Catalog
-    from modelmint.commerce import (
-        AdminKeys,
-        ApiKeys,
-        AuditLog,
-        Channels,
-        PriceBooks,
-        Scope,
-        Tenants,
-        UsageLedger,
-    )
+    from modelmint.commerce import AuditLog, Scope
+    from modelmint.commerce.accounts import AdminKeys, ApiKeys, Channels, Tenants
+    from modelmint.commerce.ledger import UsageLedger
+    from modelmint.commerce.pricing import PriceBooks
     from modelmint.config import Settings
     from modelmint.store import Store
 
@@ -47,15 +41,10 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings | None = None) -> Runtime:
         from modelmint.catalog import Catalog
-        from modelmint.commerce import (
-            AdminKeys,
-            ApiKeys,
-            AuditLog,
-            Channels,
-            PriceBooks,
-            Tenants,
-            UsageLedger,
-        )
+        from modelmint.commerce import AuditLog
+        from modelmint.commerce.accounts import AdminKeys, ApiKeys, Channels, Tenants
+        from modelmint.commerce.ledger import UsageLedger
+        from modelmint.commerce.pricing import PriceBooks
         from modelmint.config import Settings
         from modelmint.store import Store
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from modelmint.catalog import CatalogError
-from modelmint.cli.common import console, fail
+from modelmint.cli.common import console
 from modelmint.cli.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -25,33 +25,10 @@ ENCODER_KINDS = {"masked-lm", "encoder"}
 log = logging.getLogger("modelmint.serve")
 
 
-def build_admission(rt: Runtime) -> Admission:
-    """SQL admission (rate limits kept in this process) or, with MINT_REDIS_URL, Redis
-    admission shared by every replica. A fresh instance id on every start, so a restarted
-    server sweeps what its killed predecessor left."""
-    from modelmint.commerce.admission_sql import SqlAdmission
-    from modelmint.commerce.prices import PriceBooks
-
-    settings, prices = rt.settings, PriceBooks(rt.store)
-    timeout = settings.instance_timeout_s
-    if settings.redis_url:
-        import redis
-
-        from modelmint.commerce.admission_redis import RedisAdmission
-
-        return RedisAdmission(
-            redis.Redis.from_url(settings.redis_url),
-            rt.store,
-            prices,
-            prefix=settings.redis_prefix,
-            instance_timeout_s=timeout,
-        )
-    return SqlAdmission(rt.store, prices, instance_timeout_s=timeout)
-
-
 class Upkeep:
     """Heart-beats this instance and sweeps the reservations of dead ones: once before
-    serving, then every ``interval_s`` on a background thread until stopped."""
+    serving, then every ``interval_s`` on a background thread until stopped; then it removes
+    this instance's heartbeat (a clean shutdown leaves no instance to sweep)."""
 
     def __init__(self, admission: Admission, interval_s: float) -> None:
         self.admission = admission
@@ -80,6 +57,10 @@ class Upkeep:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=self.interval_s + 5)
+        try:
+            self.admission.forget()
+        except Exception:  # the others sweep this instance once its heartbeat is stale
+            log.exception("could not remove this instance's heartbeat")
 
 
 def usage_hint(model: str, host: str, port: int, key: str = "$MINT_API_KEY") -> str:
@@ -146,8 +127,7 @@ class _Loader:
         return served
 
     def _engine(self, ref: ModelRef) -> TextEngine:
-        from modelmint.serving import Engine, ProcessEngine, VllmEngine
-        from modelmint.serving.text import TextCodec
+        from modelmint.serving import Engine, ProcessEngine, TextCodec, VllmEngine
 
         path = self._servable_path(ref)
         if self.engine == "vllm":
@@ -213,8 +193,7 @@ def serve(
     """Serve models over the OpenAI-compatible API; every request needs a key and is metered."""
     import uvicorn
 
-    from modelmint.gateway import GatewayContext, create_app
-    from modelmint.gateway.context import Canary
+    from modelmint.gateway import Canary, build_gateway, create_app
     from modelmint.serving import EngineConfig, VllmConfig, vllm_available
 
     if engine not in ("native", "vllm"):
@@ -242,26 +221,17 @@ def serve(
         VllmConfig(tensor_parallel_size=tensor_parallel_size),
         engine_process=engine_process,
     )
-    try:
-        served = {spec: loader.load(spec) for spec in model}
-        splits = []
-        for name, candidate, fraction in canaries:
-            primary = next((s for s in served.values() if s.label.split(":")[0] == name), None)
-            if primary is None:
-                raise CatalogError(f"--canary {name}: serve {name} itself with --model {name}")
-            splits.append(Canary(primary.names, loader.load(candidate), fraction))
-    except CatalogError as e:
-        raise fail(e) from e
-    admission = build_admission(rt)
-    context = GatewayContext(
-        keys=rt.keys,
-        ledger=rt.ledger,
-        models=served,
-        canaries=splits,
-        metrics=loader.metrics,
-        admission=admission,
+    served = {spec: loader.load(spec) for spec in model}
+    splits = []
+    for name, candidate, fraction in canaries:
+        primary = next((s for s in served.values() if s.label.split(":")[0] == name), None)
+        if primary is None:
+            raise CatalogError(f"--canary {name}: serve {name} itself with --model {name}")
+        splits.append(Canary(primary.names, loader.load(candidate), fraction))
+    gateway = build_gateway(
+        rt.settings, models=served, store=rt.store, canaries=splits, metrics=loader.metrics
     )
-    app = create_app(context)
+    app = create_app(gateway)
     for spec, s in served.items():
         what = "embeddings" if s.embedder else f"{engine} engine"
         console.print(f"serving [bold]{s.label}[/] as [bold]{spec!r}[/] ({what})", highlight=False)
@@ -279,7 +249,7 @@ def serve(
     console.print(usage_hint(first, host, port), highlight=False, soft_wrap=True)
     # A few beats per timeout, so a live instance is never taken for a dead one.
     interval = max(0.5, min(5.0, rt.settings.instance_timeout_s / 3))
-    with Upkeep(admission, interval):
+    with Upkeep(gateway.admission, interval):
         uvicorn.run(
             app,
             host=host,

@@ -1,4 +1,4 @@
-"""``mint train``: run a recipe, resume a killed run; ``mint runs``: what runs did."""
+"""``mint train``: run a recipe, or resume a killed run (``mint runs`` shows what runs did)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
-from modelmint.cli.charts import line_chart, save_loss_png
-from modelmint.cli.common import USER_ERRORS, console, fail
+from modelmint.cli.common import console
 from modelmint.cli.progress import RichProgress
 from modelmint.cli.runtime import Runtime
 
@@ -21,9 +19,6 @@ train_app = typer.Typer(
     help="Train models from YAML recipes (pretrain-clm, pretrain-mlm, continue, sft, classify, "
     "distill).",
     invoke_without_command=True,
-)
-runs_app = typer.Typer(
-    help="Runs: what each did, its metrics and loss curve.", no_args_is_help=True
 )
 
 
@@ -111,17 +106,14 @@ def train(
     from modelmint.training import load_recipe
 
     rt = Runtime.open()
-    try:
-        if from_feedback:
-            parsed = feedback_recipe(rt, recipe, set_, from_feedback)
-        else:
-            parsed = load_recipe(recipe, set_)
-        from modelmint.training import start_training  # torch and transformers, once it runs
+    if from_feedback:
+        parsed = feedback_recipe(rt, recipe, set_, from_feedback)
+    else:
+        parsed = load_recipe(recipe, set_)
+    from modelmint.training import start_training  # torch and transformers, once it runs
 
-        with RichProgress(console) as progress:
-            outcome = start_training(rt.catalog, parsed, progress)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    with RichProgress(console) as progress:
+        outcome = start_training(rt.catalog, parsed, progress)
     _report(outcome)
 
 
@@ -131,59 +123,6 @@ def train_resume(run: int = typer.Argument(..., help="Run id (see `mint runs lis
     from modelmint.training import resume_training
 
     rt = Runtime.open()
-    try:
-        with RichProgress(console) as progress:
-            outcome = resume_training(rt.catalog, run, progress)
-    except USER_ERRORS as e:
-        raise fail(e) from e
+    with RichProgress(console) as progress:
+        outcome = resume_training(rt.catalog, run, progress)
     _report(outcome)
-
-
-@runs_app.command("list")
-def runs_list(limit: int = typer.Option(20)) -> None:
-    """The newest runs (training, curation, evaluation...), with status and output."""
-    table = Table("run", "kind", "status", "started", "seconds", "output")
-    for r in Runtime.open().catalog.list_runs(limit):
-        took = (r.finished_at - r.started_at).total_seconds() if r.finished_at else None
-        table.add_row(
-            str(r.id),
-            r.kind,
-            r.status,
-            r.started_at.isoformat(timespec="seconds"),
-            f"{took:.0f}" if took is not None else "",
-            str(r.output_path or r.error or ""),
-        )
-    console.print(table)
-
-
-@runs_app.command("show")
-def runs_show(
-    run: int = typer.Argument(...),
-    metric: str = typer.Option("loss", help="Metric to draw."),
-    png: Path | None = typer.Option(None, help="Where to write the PNG (default: run dir)."),
-    as_json: bool = typer.Option(False, "--json", help="All metrics by step, as JSON."),
-) -> None:
-    """A run's status and metrics; its curve drawn in the terminal and saved as a PNG."""
-    rt = Runtime.open()
-    try:
-        info = rt.catalog.get_run(run)
-    except USER_ERRORS as e:
-        raise fail(e) from e
-    series = rt.catalog.run_metrics(run)
-    if as_json:
-        print(json.dumps({"run": run, "status": info.status, "metrics": series}, indent=2))
-        return
-    console.print(
-        f"run {run}: {info.kind}, {info.status}; final "
-        + json.dumps({k: v for k, v in info.metrics.items() if not isinstance(v, dict)})
-    )
-    if info.error:
-        console.print(f"[red]error:[/] {info.error}")
-    points = series.get(metric) or series.get(f"eval_{metric}") or []
-    if not points:
-        console.print(f"no {metric!r} logged; logged: {sorted(series) or 'nothing yet'}")
-        return
-    console.print(line_chart(points, title=f"{metric} by step"))
-    path = png or rt.catalog.run_dir(run) / f"{metric}.png"
-    save_loss_png(series, path, metric)
-    console.print(f"plot: {path}")

@@ -1,54 +1,34 @@
-"""Commerce: channels, tenants, API and admin keys, price books, the audit log and the usage
-ledger (pure domain logic over the store)."""
+"""Commerce: who may call (accounts and keys), at what price (pricing), within which limits
+(admission), what was delivered and billed (ledger) and what it earned (economics): pure domain
+logic over the store.
+
+This front door holds what every part shares: the errors, money as integer micro-units, the
+admin scope and the audit log. Each part is a subpackage whose ``__init__`` is its interface;
+code outside commerce imports from those front doors, never from the modules behind them."""
 
 from typing import TYPE_CHECKING
 
 from modelmint._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from modelmint.commerce.admin_keys import (
-        AdminKeyInfo,
-        AdminKeys,
-        AdminPrincipal,
-        CreatedAdminKey,
-    )
-    from modelmint.commerce.audit import AuditLog, AuditRecord
-    from modelmint.commerce.channels import ChannelRef, Channels
+    from modelmint.commerce.audit import AuditLog, AuditRecord, write_audit
+    from modelmint.commerce.choices import PERIODS
     from modelmint.commerce.errors import CommerceError, NotFound
-    from modelmint.commerce.keys import ApiKeys, CreatedKey, KeyInfo, KeyPrincipal
-    from modelmint.commerce.prices import PriceBookRef, PriceBooks, PriceRow, Quote
+    from modelmint.commerce.money import format_money, parse_money, request_cost
     from modelmint.commerce.scope import PLATFORM, Scope
-    from modelmint.commerce.tenants import UNSET, TenantRef, Tenants
-    from modelmint.commerce.usage import ModelUsage, UsageLedger, UsageRecord, UsageSummary
 
 __all__ = [
+    "PERIODS",
     "PLATFORM",
-    "UNSET",
-    "AdminKeyInfo",
-    "AdminKeys",
-    "AdminPrincipal",
-    "ApiKeys",
     "AuditLog",
     "AuditRecord",
-    "ChannelRef",
-    "Channels",
     "CommerceError",
-    "CreatedAdminKey",
-    "CreatedKey",
-    "KeyInfo",
-    "KeyPrincipal",
-    "ModelUsage",
     "NotFound",
-    "PriceBookRef",
-    "PriceBooks",
-    "PriceRow",
-    "Quote",
     "Scope",
-    "TenantRef",
-    "Tenants",
-    "UsageLedger",
-    "UsageRecord",
-    "UsageSummary",
+    "format_money",
+    "parse_money",
+    "request_cost",
+    "write_audit",
 ]
 
 lazy_exports(__name__)

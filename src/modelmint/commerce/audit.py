@@ -1,5 +1,8 @@
 """The audit log: every admin change, who made it, and the record before and after. Written
-in the same transaction as the change, so a change without its entry cannot exist."""
+in the same transaction as the change, so a change without its entry cannot exist.
+
+The writer is the store's (``modelmint.store.write_audit``), shared with the catalog's alias
+moves; commerce adds row snapshots and the channel-scoped reading."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from sqlalchemy.orm import Session
 from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import utc
-from modelmint.store import AuditEntry, Store
+from modelmint.store import AuditEntry, Store, write_audit
 
 
 def snapshot(row: Any, *, omit: tuple[str, ...] = ("secret_hash",)) -> dict[str, Any]:
@@ -25,32 +28,6 @@ def snapshot(row: Any, *, omit: tuple[str, ...] = ("secret_hash",)) -> dict[str,
         value = getattr(row, attr.key)
         out[attr.key] = value.isoformat() if isinstance(value, datetime) else value
     return out
-
-
-def write_audit(
-    s: Session,
-    *,
-    actor: str,
-    action: str,
-    target: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    at: datetime,
-    channel_id: int | None = None,
-) -> None:
-    """Adds the entry to the caller's unit of work: it commits with the change or not at
-    all. ``channel_id``: the channel whose records changed, so a channel sees its own."""
-    s.add(
-        AuditEntry(
-            actor=actor,
-            action=action,
-            target=target,
-            before=before,
-            after=after,
-            channel_id=channel_id,
-            created_at=at,
-        )
-    )
 
 
 def change_audited(

@@ -1,4 +1,7 @@
-class CommerceError(ValueError):
+from modelmint.errors import UserError
+
+
+class CommerceError(UserError, ValueError):
     """A request the business rules refuse; the message says what to do instead."""
 
 

@@ -11,20 +11,18 @@ import torch
 
 from modelmint.catalog import Catalog, DatasetRef, ModelRef
 from modelmint.compression.versions import CompressionError
+from modelmint.modeling import record_text
 
 
 def lineage_dataset(catalog: Catalog, model: ModelRef) -> DatasetRef:
     """The dataset the model, or the nearest model it was made from, was trained on."""
-    current: ModelRef | None = model
-    while current is not None:
-        found = catalog.lineage(current)["dataset"]
-        if found:
-            return catalog.get_dataset(found["name"], found["version"])
-        current = catalog.get_model(current.parent_id) if current.parent_id else None
-    raise CompressionError(
-        f"{model.label} has no dataset in its lineage to calibrate on; "
-        "use magnitude pruning (--method magnitude) instead"
-    )
+    found = catalog.lineage_dataset(model)
+    if found is None:
+        raise CompressionError(
+            f"{model.label} has no dataset in its lineage to calibrate on; "
+            "use magnitude pruning (--method magnitude) instead"
+        )
+    return found
 
 
 def calibration_blocks(
@@ -36,10 +34,7 @@ def calibration_blocks(
     eos = tokenizer.eos_token_id
     stream: list[int] = []
     for r in records:
-        if r.get("messages") and getattr(tokenizer, "chat_template", None):
-            text = str(tokenizer.apply_chat_template(r["messages"], tokenize=False))
-        else:
-            text = str(r["text"])
+        text = record_text(r, tokenizer)
         stream.extend([*tokenizer(text, add_special_tokens=False)["input_ids"], eos])
         if len(stream) >= blocks * block_size:
             break

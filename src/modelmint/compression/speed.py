@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from transformers import DynamicCache
 
+from modelmint.compression.versions import CompressionError
 from modelmint.observability import ProgressEvent, ProgressFn, no_progress
 
 PROMPT_TOKENS = 16
@@ -49,7 +50,7 @@ def decode_tokens_per_second(
         raise ValueError("batch_size and new_tokens must be at least 1")
     context = int(model.config.max_position_embeddings)
     if prompt_tokens + new_tokens > context:
-        raise ValueError(
+        raise CompressionError(
             f"prompt {prompt_tokens} + {new_tokens} new tokens exceed the context of {context}"
         )
     ids = fixed_prompt(int(model.config.vocab_size), batch_size, prompt_tokens)

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from modelmint.catalog import Catalog, CatalogError, ModelRef
+from modelmint.errors import UserError
 from modelmint.modeling import load_tokenizer
 from modelmint.modeling.quantized import is_int8_dir
 
 
-class CompressionError(ValueError):
+class CompressionError(UserError, ValueError):
     """A compression that cannot run as asked; the message says why and what to do."""
 
 

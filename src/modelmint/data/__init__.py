@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING
 from modelmint._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from modelmint.data.curate import CurateConfig, CurateResult, curate
+    from modelmint.data.curate import CurateResult, curate
+    from modelmint.data.curate_config import CurateConfig
     from modelmint.data.dedup import NearDupConfig, exact_key, normalize_text
     from modelmint.data.duplicates import DuplicateFinder, Duplicates, find_duplicates
     from modelmint.data.errors import DataError

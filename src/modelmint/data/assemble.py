@@ -12,21 +12,19 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from modelmint.catalog.documents import DOCUMENT_SCHEMA
+from modelmint.catalog import DOCUMENT_SCHEMA
+from modelmint.data.curate_config import CurateConfig
 from modelmint.data.duplicates import KEPT_CODE, Duplicates
 from modelmint.data.errors import DataError
 from modelmint.data.report import DatasetReport
 from modelmint.data.splits import SPLITS, NGramIndex, choose_stratum_label, plan_splits, split_hash
-
-if TYPE_CHECKING:
-    from modelmint.data.curate import CurateConfig
 
 ROWS_PER_GROUP = 4096  # rows buffered per Parquet row group written, and per batch read back
 

@@ -23,50 +23,22 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from modelmint.data.dedup import NearDupConfig, exact_key, signatures
+from modelmint.data.curate_config import CurateConfig
+from modelmint.data.dedup import exact_key, signatures
 from modelmint.data.errors import DataError
 from modelmint.data.langid import LanguageFilter
 from modelmint.data.pii import scrub_pii
-from modelmint.data.quality import QualityConfig, QualityFilter
-from modelmint.data.splits import (
-    SplitConfig,
-)
+from modelmint.data.quality import QualityFilter
 from modelmint.observability import ProgressEvent, ProgressFn, no_progress
 
 if TYPE_CHECKING:  # pyarrow and the catalog, imported when a dataset is curated
     from modelmint.catalog import Catalog, DatasetRef
     from modelmint.data.readers import InputError
     from modelmint.data.report import DatasetReport
-
-
-@dataclass(frozen=True)
-class CurateConfig:
-    format: str = "auto"
-    text_field: str = "text"
-    on_error: Literal["fail", "skip"] = "fail"
-    quality: QualityConfig | None = field(default_factory=QualityConfig)
-    languages: tuple[str, ...] | None = ("zh", "en")  # keep-list; None keeps every language
-    # Without a keep-list, detection only labels documents for the report; it costs as much
-    # as all quality rules together, so it can be switched off.
-    identify_language: bool = True
-    scrub_pii: bool = True
-    exact_dedup: bool = True
-    near_dedup: NearDupConfig | None = field(default_factory=NearDupConfig)
-    splits: SplitConfig = field(default_factory=SplitConfig)
-    decontaminate: bool = True
-    decontaminate_ngram: int = 13
-    # A training document goes when at least this share of its n-grams is in evaluation
-    # text; 0 removes on any shared n-gram.
-    decontaminate_threshold: float = 0.5
-    num_proc: int = 1
-    batch_size: int = 2000
-    # Sort partitions of the duplicate finder are sized to fit this; per-document state
-    # lives in files, so this, not the corpus, bounds the memory of de-duplication.
-    memory_mb: float = 256
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Errors of the data stage."""
 
+from modelmint.errors import UserError
 
-class DataError(ValueError):
+
+class DataError(UserError, ValueError):
     """Input that cannot be ingested; the message names the file, the line and the fix."""

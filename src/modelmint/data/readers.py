@@ -30,6 +30,8 @@ from typing import IO, Any, cast
 
 import pyarrow.parquet as pq
 
+from modelmint.errors import UserError
+
 FORMATS = ("txt", "jsonl", "csv", "parquet")
 CHAT_ROLES = {"system", "user", "assistant"}
 SHAREGPT_ROLES = {
@@ -45,7 +47,7 @@ SHAREGPT_ROLES = {
 CONTENT_FIELDS = {"messages", "conversations", "instruction", "input", "output", "id"}
 
 
-class InputError(ValueError):
+class InputError(UserError, ValueError):
     """A record that cannot be read; the message names the file, the line and the fix."""
 
     def __init__(self, source: str, problem: str) -> None:

@@ -5,7 +5,6 @@ labels per split, duplicate clusters and PII replaced."""
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 from collections import Counter
@@ -16,6 +15,9 @@ from typing import Any
 import numpy as np
 
 from modelmint.data.duplicates import ClusterSummary
+from modelmint.observability.html_pages import html_templates
+
+_templates = html_templates("modelmint.data")
 
 
 class LengthHistogram:
@@ -182,26 +184,11 @@ def render_html(data: dict[str, Any], report: DatasetReport) -> str:
         ("kept", data["kept"]),
         *data["splits"].items(),
     ]
-    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{v}</td></tr>" for k, v in counts)
-    figures = "".join(
-        f"<figure><figcaption>{html.escape(t)}</figcaption>"
-        f"<img alt='{html.escape(t)}' src='data:image/png;base64,{p}'></figure>"
-        for t, p in plots
+    return _templates.get_template("dataset_report.html").render(
+        counts=counts,
+        pii=", ".join(f"{k}: {v}" for k, v in data["pii_replaced"].items()) or "none",
+        stratified_by=data["stratified_by"],
+        lengths=data["length_chars"],
+        plots=plots,
+        clusters=data["largest_clusters"],
     )
-    clusters = "".join(
-        f"<li>{html.escape(', '.join(c[:8]))}{' …' if len(c) > 8 else ''}</li>"
-        for c in data["largest_clusters"]
-    )
-    pii = ", ".join(f"{k}: {v}" for k, v in data["pii_replaced"].items()) or "none"
-    return f"""<!doctype html><html lang="en"><meta charset="utf-8">
-<title>dataset report</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em}}
-table{{border-collapse:collapse}}td{{border:1px solid #ddd;padding:.2em .6em}}
-figure{{display:inline-block;margin:.5em}}img{{max-width:460px}}</style>
-<h1>Dataset report</h1><table>{rows}</table>
-<p>PII replaced: {html.escape(pii)}. Stratified by: {html.escape(str(data["stratified_by"]))}.
-Length (chars) p10/p50/p90/max: {data["length_chars"]["p10"]}/{data["length_chars"]["p50"]}/
-{data["length_chars"]["p90"]}/{data["length_chars"]["max"]}.</p>
-{figures}
-<h2>Largest duplicate clusters (kept id first)</h2><ul>{clusters or "<li>none</li>"}</ul>
-</html>"""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from modelmint.data.errors import DataError
 from modelmint.data.quality import words
 
 
@@ -30,7 +31,7 @@ class SplitConfig:
         if not (
             0 <= self.validation < 1 and 0 <= self.test < 1 and self.validation + self.test < 1
         ):
-            raise ValueError("split fractions must be in [0, 1) and leave room for train")
+            raise DataError("split fractions must be in [0, 1) and leave room for train")
 
 
 def choose_stratum_label(label_names: Iterable[str], wanted: str | None) -> str | None:
@@ -39,7 +40,7 @@ def choose_stratum_label(label_names: Iterable[str], wanted: str | None) -> str 
         return None
     if wanted != "auto":
         if wanted not in names:
-            raise ValueError(
+            raise DataError(
                 f"cannot stratify by {wanted!r}: the documents have labels "
                 f"{sorted(names) or 'none'}"
             )

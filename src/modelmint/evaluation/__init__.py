@@ -8,14 +8,12 @@ from modelmint._lazy import lazy_exports
 if TYPE_CHECKING:
     from modelmint.evaluation.base import EvaluationError
     from modelmint.evaluation.compare import (
-        ChangedExample,
-        Comparison,
-        MetricDiff,
         compare,
         compare_models,
         comparison_dir,
         paired_bootstrap,
     )
+    from modelmint.evaluation.comparison import ChangedExample, Comparison, MetricDiff
     from modelmint.evaluation.perplexity import perplexity, text_losses
     from modelmint.evaluation.report import comparison_report
     from modelmint.evaluation.results import EvaluationResult

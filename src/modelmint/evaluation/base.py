@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelmint.errors import UserError
 from modelmint.observability import ProgressFn, no_progress
 
 if TYPE_CHECKING:
     from modelmint.catalog import Catalog, ModelRef
 
 
-class EvaluationError(ValueError):
+class EvaluationError(UserError, ValueError):
     """An evaluation that cannot run: the message names the input and what to do."""
 
 

@@ -11,7 +11,6 @@ values it is not the mean of."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from modelmint.catalog import Catalog, ModelRef, latest_by_key
 from modelmint.evaluation.base import EvaluationError
+from modelmint.evaluation.comparison import ChangedExample, Comparison, MetricDiff
 from modelmint.evaluation.results import EvaluationResult
 from modelmint.evaluation.runner import repeat_on, run_evaluation
 from modelmint.evaluation.suites import DEFAULT_SUITE, suite_named
@@ -27,54 +27,6 @@ from modelmint.observability import ProgressEvent, ProgressFn, no_progress
 RESAMPLES = 1000
 SEED = 0
 CONFIDENCE = 0.95
-
-
-@dataclass(frozen=True)
-class MetricDiff:
-    name: str
-    a: float
-    b: float
-    low: float  # bounds of the confidence interval of b - a
-    high: float
-    lower_is_better: bool
-
-    @property
-    def diff(self) -> float:
-        return self.b - self.a
-
-    @property
-    def significant(self) -> bool:
-        return self.low > 0 or self.high < 0
-
-    @property
-    def verdict(self) -> str:
-        """``better`` or ``worse`` for b when the interval excludes 0."""
-        if not self.significant:
-            return "no clear change"
-        return "better" if (self.diff < 0) == self.lower_is_better else "worse"
-
-
-@dataclass(frozen=True)
-class ChangedExample:
-    key: str
-    input: str
-    reference: Any
-    prediction_a: Any
-    prediction_b: Any
-    score: str
-    score_a: float
-    score_b: float
-
-
-@dataclass(frozen=True)
-class Comparison:
-    a: EvaluationResult
-    b: EvaluationResult
-    metrics: list[MetricDiff]
-    changed: list[ChangedExample]
-    paired: int  # examples both evaluations scored
-    resamples: int
-    seed: int
 
 
 def paired_bootstrap(
@@ -206,7 +158,7 @@ def compare_models(
 def _latest(
     catalog: Catalog, model: ModelRef, suite: str | None
 ) -> dict[tuple[Any, ...], EvaluationResult]:
-    records = [r for r in catalog.list_evaluations(model.id) if suite in (None, r.suite)]
+    records = [r for r in catalog.evaluations.list(model.id) if suite in (None, r.suite)]
     return {r.key: EvaluationResult.from_record(r) for r in latest_by_key(records)}
 
 

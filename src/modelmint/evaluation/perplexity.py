@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from modelmint.evaluation.base import EvaluationError
 from modelmint.observability import ProgressEvent, ProgressFn, no_progress
 
 
@@ -42,7 +43,7 @@ def text_losses(
     corpus perplexity is the same however the texts are later resampled or compared."""
     eos = tokenizer.eos_token_id
     if eos is None:
-        raise ValueError("the tokenizer has no end-of-text token to separate the texts")
+        raise EvaluationError("the tokenizer has no end-of-text token to separate the texts")
     stream: list[int] = []
     owner: list[int] = []
     for n, ids in enumerate(tokenizer(list(texts), add_special_tokens=False)["input_ids"]):

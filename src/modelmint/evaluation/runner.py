@@ -57,7 +57,7 @@ def run_evaluation(
         (staged / DETAILS_FILE).write_text(
             json.dumps(details, ensure_ascii=False, indent=1), encoding="utf-8"
         )
-        record = catalog.add_evaluation(
+        record = catalog.evaluations.add(
             model.id,
             staged,
             suite=spec.name,
@@ -83,7 +83,7 @@ def rerun_evaluations(
     suite, dataset, split and options), and pairs each source result with the new target
     result. A source never evaluated gets the default suite of its kind first, on both."""
     earlier = [
-        EvaluationResult.from_record(r) for r in latest_by_key(catalog.list_evaluations(source.id))
+        EvaluationResult.from_record(r) for r in latest_by_key(catalog.evaluations.list(source.id))
     ]
     if not earlier:
         if source.kind not in DEFAULT_SUITE:
@@ -105,7 +105,7 @@ def repeat_on(
     """The same measurement as ``earlier`` (suite, dataset version or file, split, options)
     on another model version."""
     if suite_named(earlier.suite).source == "file" and earlier.dataset:
-        recorded = catalog.get_evaluation(earlier.id).dataset_hash
+        recorded = catalog.evaluations.get(earlier.id).dataset_hash
         file = Path(earlier.dataset)
         if not file.is_file() or _sha256(file) != recorded:
             raise EvaluationError(
@@ -141,15 +141,12 @@ def _dataset(catalog: Catalog, model: ModelRef, spec: str | None) -> DatasetRef:
     """NAME or NAME:VERSION, or else the dataset the model (or the nearest model it was
     made from) was trained on."""
     if spec is None:
-        current: ModelRef | None = model
-        while current is not None:
-            found = catalog.lineage(current)["dataset"]
-            if found:
-                return catalog.get_dataset(found["name"], found["version"])
-            current = catalog.get_model(current.parent_id) if current.parent_id else None
-        raise EvaluationError(
-            f"{model.label} has no dataset in its lineage: pass --dataset NAME[:VERSION]"
-        )
+        found = catalog.lineage_dataset(model)
+        if found is None:
+            raise EvaluationError(
+                f"{model.label} has no dataset in its lineage: pass --dataset NAME[:VERSION]"
+            )
+        return found
     name, _, version = spec.partition(":")
     if version and not version.isdigit():
         raise EvaluationError(f"dataset {spec!r}: the version after ':' must be a number")

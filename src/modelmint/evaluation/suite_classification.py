@@ -19,7 +19,7 @@ from modelmint.evaluation.base import (
     take,
 )
 from modelmint.evaluation.classify_metrics import classification_metrics
-from modelmint.evaluation.text import classifier_input
+from modelmint.modeling import classifier_text
 from modelmint.observability import ProgressEvent
 
 DEFAULT_MAX_LENGTH = 256
@@ -88,7 +88,7 @@ def _run(inp: SuiteInput) -> SuiteOutput:
     examples = []
     for start in range(0, len(chosen), opts.batch_size):
         batch = chosen[start : start + opts.batch_size]
-        texts = [classifier_input(r, opts.input) for r, _ in batch]
+        texts = [classifier_text(r, opts.input) for r, _ in batch]
         enc = tokenizer(
             texts,
             truncation=True,

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from modelmint.evaluation.base import Suite, SuiteInput, SuiteOptions, SuiteOutput, take
-from modelmint.evaluation.text import record_text
+from modelmint.modeling import record_text
 
 DEFAULT_BLOCK = 256
 _SHOWN_CHARS = 300  # of each document, in the examples file

@@ -1,5 +1,6 @@
 """How evaluation reads text: the language of a reference, tokens for ROUGE that keep
-Chinese, and dataset records turned into model inputs the way training turned them."""
+Chinese, and a chat record cut into the prompt a model answers and the reference answer.
+(A record read whole, as training read it, is ``modelmint.modeling.record_text``.)"""
 
 from __future__ import annotations
 
@@ -30,29 +31,6 @@ class RougeTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         return rouge_tokens(text)
-
-
-def record_text(record: dict[str, Any], tokenizer: Any) -> str:
-    """A record as a language model reads it: chat records in the model's chat template,
-    the same rendering as training's (modelmint.training.examples.record_text)."""
-    if record.get("messages") and getattr(tokenizer, "chat_template", None):
-        return str(tokenizer.apply_chat_template(record["messages"], tokenize=False))
-    return str(record["text"])
-
-
-FIRST_TURN_OF = {"first_user_turn": "user", "first_assistant_turn": "assistant"}
-
-
-def classifier_input(record: dict[str, Any], source: str) -> str:
-    """What a classifier reads, as its classify recipe set it (``input``): the whole text,
-    the customer's first message or the agent's first reply
-    (training.recipes.classify.input_text)."""
-    role = FIRST_TURN_OF.get(source)
-    if role and record.get("messages"):
-        for m in record["messages"]:
-            if m["role"] == role:
-                return str(m["content"])
-    return str(record["text"])
 
 
 def chat_prompt(record: dict[str, Any], tokenizer: Any) -> tuple[str, str] | None:

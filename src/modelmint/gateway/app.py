@@ -1,4 +1,5 @@
-"""The FastAPI app: OpenAI-compatible routes in front of serving engines."""
+"""The FastAPI app: OpenAI-compatible routes in front of serving engines, the admin API,
+the console and the annotator page, all given the parts ``build_gateway`` made."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from fastapi.staticfiles import StaticFiles
 import modelmint
 from modelmint.gateway.admin import ROUTERS as ADMIN_ROUTERS
 from modelmint.gateway.body_limit import BodyLimit
-from modelmint.gateway.context import GatewayContext
 from modelmint.gateway.errors import install_error_handlers
 from modelmint.gateway.routes import (
     annotate,
@@ -25,9 +25,15 @@ from modelmint.gateway.routes import (
     models,
     tokenization,
 )
+from modelmint.gateway.wiring import GatewayParts
 
 
-def create_app(context: GatewayContext) -> FastAPI:
+def create_app(parts: GatewayParts) -> FastAPI:
+    """The app over ``parts``: each is put on the app's state once, where the routes'
+    dependencies (``get_context``, ``get_services``, ``console_sessions``,
+    ``get_label_services``) find it."""
+    context = parts.context
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -37,6 +43,9 @@ def create_app(context: GatewayContext) -> FastAPI:
 
     app = FastAPI(title="modelmint", version=modelmint.__version__, lifespan=lifespan)
     app.state.context = context
+    app.state.admin_services = parts.admin
+    app.state.console_sessions = parts.console_sessions
+    app.state.label_services = parts.labels
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     routers = (models, completions, chat, embeddings, feedback, tokenization, health, metrics)
@@ -48,4 +57,5 @@ def create_app(context: GatewayContext) -> FastAPI:
     # the console: sign-in and its single-page app's files; data from /admin/v1
     app.include_router(console.router)
     app.mount("/console/static", StaticFiles(directory=console.STATIC_DIR), name="console-static")
+    app.mount("/static/common", StaticFiles(packages=[("modelmint.gateway", "static/common")]))
     return app

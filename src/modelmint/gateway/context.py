@@ -1,6 +1,6 @@
-"""What the routes are given: the models being served, the key check, admission (limits,
-reservations and billing) and the ledger. Built once by ``create_app`` and injected, so
-tests can pass their own."""
+"""What the /v1 routes are given: the models being served, the key check, admission
+(limits, reservations and billing), the ledger, feedback and kept transcripts. Built once by
+``gateway.wiring.build_gateway`` and injected, so tests can pass their own parts."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from modelmint.commerce import ApiKeys, KeyPrincipal, UsageLedger
+from modelmint.commerce.accounts import ApiKeys, KeyPrincipal
 from modelmint.commerce.admission import Admission
-from modelmint.commerce.admission_sql import SqlAdmission
-from modelmint.commerce.prices import PriceBooks
+from modelmint.commerce.ledger import UsageLedger
 from modelmint.gateway.errors import APIError, model_not_found
+from modelmint.labeling import Feedback, Transcripts
 from modelmint.observability.serving_metrics import ServingMetrics
 from modelmint.serving import Embedder, TextEngine
 
@@ -57,24 +57,26 @@ class Canary:
     candidate: ServedModel
     fraction: float
 
+    @property
+    def primary_id(self) -> str:
+        """The served name it splits: the id of the model its ``names`` are from."""
+        return self.names[0] if self.names else ""
+
 
 @dataclass
 class GatewayContext:
     keys: ApiKeys
     ledger: UsageLedger  # reads; requests are billed through ``admission``
     models: dict[str, ServedModel]
+    admission: Admission  # SQL (limits kept in this process) or Redis, as the settings say
+    feedback: Feedback  # POST /v1/feedback
+    transcripts: Transcripts  # what ``store: true`` keeps
     canaries: list[Canary] = field(default_factory=list)
     metrics: ServingMetrics = field(default_factory=ServingMetrics)
     draw: random.Random = field(default_factory=random.Random)
-    # None: SQL admission on the ledger's store, limits kept in this process
-    admission: Admission = None  # type: ignore[assignment]
     # Versions loaded that answer no name now (an alias moved off them, a canary ended):
     # kept so a rollback or a new canary uses them at once, and closed at shutdown.
     standby: list[ServedModel] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if self.admission is None:
-            self.admission = SqlAdmission(self.ledger.store, PriceBooks(self.ledger.store))
 
     def find_model(self, name: str, principal: KeyPrincipal | None = None) -> ServedModel:
         """The model ``name`` stands for (a canary may answer instead). A model the key may
@@ -120,10 +122,14 @@ class GatewayContext:
         )
         self.models[key] = new
         self.canaries = [
-            replace(c, names=new.names) if c.names[:1] == (old.id,) else c for c in self.canaries
+            replace(c, names=new.names) if c.primary_id == old.id else c for c in self.canaries
         ]
         self._park(before)
         return True
+
+    def canary_on(self, served_id: str) -> Canary | None:
+        """The canary splitting the served name ``served_id``, if one does."""
+        return next((c for c in self.canaries if c.primary_id == served_id), None)
 
     def set_canaries(self, canaries: list[Canary]) -> None:
         before = self.loaded_versions()
@@ -148,18 +154,20 @@ class GatewayContext:
             )
         return served, served.engine
 
-    def model_or_only(self, name: str | None, principal: KeyPrincipal) -> ServedModel:
+    def model_or_only(
+        self, name: str | None, principal: KeyPrincipal
+    ) -> tuple[ServedModel, TextEngine]:
         """``name``'s generating model; without a name, the one generating model the key may
         use (the tokenizer routes make ``model`` optional, as vLLM does)."""
         if name is not None:
-            return self.generating_model(name, principal)[0]
-        usable = [m for m in self.visible_models(principal) if m.engine is not None]
+            return self.generating_model(name, principal)
+        usable = [(m, m.engine) for m in self.visible_models(principal) if m.engine is not None]
         if len(usable) == 1:
             return usable[0]
         raise APIError(
             400,
             "Missing required parameter: 'model' (this key may use "
-            f"{', '.join(sorted(m.id for m in usable)) or 'no generating model'}).",
+            f"{', '.join(sorted(m.id for m, _ in usable)) or 'no generating model'}).",
             param="model",
             code="missing_required_parameter",
         )

@@ -29,11 +29,11 @@ from typing import Any, Protocol, TypeVar
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from modelmint.commerce import KeyPrincipal
+from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.commerce.admission import Admission, AdmissionRequest
 from modelmint.gateway.context import ServedModel
 from modelmint.gateway.errors import APIError
-from modelmint.gateway.metering import Metered, admit
+from modelmint.gateway.metering import Metered, admission_request, admit
 from modelmint.gateway.schemas import SamplingFields, Usage
 from modelmint.serving import (
     Completion,
@@ -96,15 +96,13 @@ class GenerationCall:
         return int((time.perf_counter() - self.started) * 1000)
 
     def admission_request(self) -> AdmissionRequest:
-        return AdmissionRequest(
-            request_id=self.request_id,
-            principal=self.principal,
-            model_name=self.served.model_name,
-            model_version=self.served.model_version,
-            model_version_id=self.served.model_version_id,
-            endpoint=self.endpoint,
-            prompt_tokens=self.prompt_tokens,
-            max_completion_tokens=self.max_completion_tokens,
+        return admission_request(
+            self.request_id,
+            self.principal,
+            self.served,
+            self.endpoint,
+            self.prompt_tokens,
+            self.max_completion_tokens,
         )
 
 
@@ -123,6 +121,19 @@ class Answer:
 
 def new_request_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(12)}"
+
+
+def check_token_ids(ids: Sequence[int], vocab_size: int, param: str) -> None:
+    """A 400 naming ``param`` for a token id this model does not have."""
+    bad = next((t for t in ids if not 0 <= t < vocab_size), None)
+    if bad is not None:
+        raise APIError(
+            400,
+            f"Invalid token id {bad} in '{param}': this model's token ids run from 0 to "
+            f"{vocab_size - 1}.",
+            param=param,
+            code="invalid_value",
+        )
 
 
 def sampling_params(
@@ -294,7 +305,11 @@ class DeliveredTally:
 
 
 class StreamFormat(Protocol):
-    """How one route shapes its stream events (completion and chat chunks differ)."""
+    """How one route shapes its stream events (completion and chat chunks differ), and
+    whether the stream ends with a usage event (the client asked for it)."""
+
+    @property
+    def include_usage(self) -> bool: ...
 
     def first(self, index: int) -> dict[str, Any] | None: ...
 
@@ -333,7 +348,7 @@ async def _merged(call: GenerationCall) -> AsyncGenerator[tuple[int, TextDelta],
 
 
 async def stream_and_meter(
-    metered: Metered, call: GenerationCall, fmt: StreamFormat, include_usage: bool
+    metered: Metered, call: GenerationCall, fmt: StreamFormat
 ) -> StreamingResponse:
     """Starts generating before answering, so a refusal (queue full, waited too long) is
     an HTTP error with its status code rather than an event inside a 200 stream."""
@@ -373,7 +388,7 @@ async def stream_and_meter(
             await call.kept(texts)
             for i in range(call.n):
                 yield _sse(fmt.chunk(last[i], i))
-            if include_usage:
+            if fmt.include_usage:
                 yield _sse(fmt.usage(usage_of(call, generated)))
             yield "data: [DONE]\n\n"
         except Exception as e:

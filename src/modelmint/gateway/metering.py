@@ -2,16 +2,26 @@
 becomes OpenAI's 429), and afterwards exactly one of two things happens to the ticket:
 ``settle`` (billed for what it generated: completed, or cancelled by the client) or
 ``release`` (we failed: not billed). Blocking store and Redis calls run in the threadpool,
-except where a stream the client cut must finish its bookkeeping without awaiting."""
+except where a stream the client cut must finish its bookkeeping without awaiting.
+
+A request that generates nothing (embeddings, the tokenizer helpers) is metered by
+``metered``, one context manager around its work: admitted on entry, released if the work
+fails, settled once it returns. Generation settles per choice and per stream event, so it
+closes its ``Metered`` itself (``gateway.generation``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import math
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi.concurrency import run_in_threadpool
 
+from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.commerce.admission import (
     ActualUsage,
     Admission,
@@ -21,6 +31,7 @@ from modelmint.commerce.admission import (
     RateLimitState,
     Ticket,
 )
+from modelmint.gateway.context import ServedModel
 from modelmint.gateway.errors import APIError
 
 log = logging.getLogger("modelmint.gateway")
@@ -143,3 +154,57 @@ async def admit(admission: Admission, request: AdmissionRequest) -> Metered:
         task.add_done_callback(drop)
         raise
     return Metered(admission, ticket)
+
+
+def admission_request(
+    request_id: str,
+    principal: KeyPrincipal,
+    served: ServedModel,
+    endpoint: str,
+    prompt_tokens: int,
+    max_completion_tokens: int = 0,
+) -> AdmissionRequest:
+    """What admission reserves for: the key asking, the version that answers (a canary's,
+    when one drew the request) and the most the request can use."""
+    return AdmissionRequest(
+        request_id=request_id,
+        principal=principal,
+        model_name=served.model_name,
+        model_version=served.model_version,
+        model_version_id=served.model_version_id,
+        endpoint=endpoint,
+        prompt_tokens=prompt_tokens,
+        max_completion_tokens=max_completion_tokens,
+    )
+
+
+@dataclass
+class Charge:
+    """What a request admitted by `metered` is settled for once its work returns: the prompt
+    tokens it was admitted with, unless the work sets the count it really used."""
+
+    metered: Metered
+    prompt_tokens: int
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.metered.headers
+
+
+@asynccontextmanager
+async def metered(
+    admission: Admission, request: AdmissionRequest, started: float | None = None
+) -> AsyncIterator[Charge]:
+    """Admits ``request`` (429 past a budget or a rate limit) around work that generates
+    nothing: released, unbilled, if the work raises or is cancelled; settled for the
+    charge's prompt tokens once it returns. The latency runs from ``started``
+    (``time.perf_counter()``; default: now)."""
+    started = time.perf_counter() if started is None else started
+    charge = Charge(await admit(admission, request), request.prompt_tokens)
+    try:
+        yield charge
+    except BaseException:
+        await charge.metered.release()
+        raise
+    latency_ms = int((time.perf_counter() - started) * 1000)
+    await charge.metered.settle(charge.prompt_tokens, 0, latency_ms, "completed")

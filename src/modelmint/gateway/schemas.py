@@ -68,6 +68,10 @@ class SamplingFields(_Request):
             | {"presence_penalty", "frequency_penalty", "repetition_penalty"}
         )
 
+    def stream_usage(self) -> bool:
+        """Whether a stream ends with a usage event (OpenAI sends one only when asked)."""
+        return bool(self.stream_options and self.stream_options.include_usage)
+
     def stop_list(self) -> list[str]:
         if self.stop is None:
             return []
@@ -122,6 +126,11 @@ class ChatMessage(BaseModel):
         if isinstance(self.content, str):
             return self.content
         return "".join(p.text for p in self.content)
+
+    def turn(self) -> dict[str, str]:
+        """The message as a chat template takes it: chat and /tokenize render the same
+        prompt. "developer" is the newer name OpenAI gives the system role."""
+        return {"role": "system" if self.role == "developer" else self.role, "content": self.text()}
 
 
 class ChatRequest(SamplingFields):

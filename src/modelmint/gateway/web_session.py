@@ -35,7 +35,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from modelmint.commerce.keys import same_secret
+from modelmint.commerce.accounts import same_secret
 from modelmint.config.clock import Clock, utc_now
 from modelmint.gateway.errors import APIError
 from modelmint.store import RevokedWebSession, Store

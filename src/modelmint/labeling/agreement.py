@@ -21,10 +21,12 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from modelmint.errors import UserError
+
 Level = Literal["nominal", "interval"]
 
 
-class AgreementError(ValueError):
+class AgreementError(UserError, ValueError):
     """The labels given cannot be scored (too few raters, no shared items, bad shape)."""
 
 

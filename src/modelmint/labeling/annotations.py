@@ -8,9 +8,11 @@ import json
 import reprlib
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
 from modelmint.config.clock import Clock, utc_now
 from modelmint.labeling.names import check_annotator_name, is_review
@@ -124,6 +126,21 @@ def _item(s: Any, proj: LabelProject, item_id: int) -> LabelItem:
     return item
 
 
+def annotation_row(
+    s: Session, item_id: int, annotator: str, now: datetime
+) -> tuple[Annotation, bool]:
+    """The annotator's annotation of the item, added if it has none yet, and whether it had
+    one (the new value replaces a label, not adds one)."""
+    row = s.scalar(
+        select(Annotation).where(Annotation.item_id == item_id, Annotation.annotator == annotator)
+    )
+    if row is not None:
+        return row, True
+    row = Annotation(item_id=item_id, annotator=annotator, created_at=now)
+    s.add(row)
+    return row, False
+
+
 def final_labels(store: Store, project: str) -> FinalLabels:
     with store.session() as s:
         proj = project_row(s, project)
@@ -200,15 +217,7 @@ class Annotations:
                         f"{proj.overlap}); take another with `mint label next`"
                     )
                 s.add(LabelAssignment(item_id=item.id, annotator=annotator, assigned_at=now))
-            row = s.scalar(
-                select(Annotation).where(
-                    Annotation.item_id == item.id, Annotation.annotator == annotator
-                )
-            )
-            replaced = row is not None
-            if row is None:
-                row = Annotation(item_id=item.id, annotator=annotator, created_at=now)
-                s.add(row)
+            row, replaced = annotation_row(s, item.id, annotator, now)
             row.value, row.suggestion_use, row.seconds, row.updated_at = value, use, seconds, now
             s.flush()
             return AnnotationInfo(row.id, item.id, annotator, value, use, seconds, replaced)

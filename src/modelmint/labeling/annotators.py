@@ -7,7 +7,6 @@ looks it up on every request, so a revoke locks it out on the next one."""
 from __future__ import annotations
 
 import builtins
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelmint.commerce.keys import hash_secret, same_secret
+from modelmint.commerce.accounts import hash_secret, new_key, same_secret, split_key
 from modelmint.config.clock import Clock, utc, utc_now
 from modelmint.labeling.choices import LANGUAGES
 from modelmint.labeling.names import check_annotator_name
@@ -24,7 +23,6 @@ from modelmint.store import LabelProject, Store
 from modelmint.store.labeling_tables import Annotator
 
 TOKEN_START = "mml-"
-PREFIX_LEN = 12
 
 
 @dataclass(frozen=True)
@@ -40,16 +38,6 @@ class AnnotatorInfo:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
-
-
-def split_token(token: str) -> tuple[str, str] | None:
-    """``(prefix, secret)`` of a well-formed token, else None."""
-    if not token.startswith(TOKEN_START):
-        return None
-    body = token[len(TOKEN_START) :]
-    if len(body) < PREFIX_LEN + 2 or body[PREFIX_LEN] != "-":
-        return None
-    return body[:PREFIX_LEN], body[PREFIX_LEN + 1 :]
 
 
 def check_language(language: str) -> str:
@@ -94,7 +82,7 @@ class Annotators:
         check_annotator_name(name)  # not a reviewer's
         language = check_language(language)
         wanted = list(dict.fromkeys(p.strip() for p in projects if p.strip()))
-        prefix, secret = secrets.token_hex(PREFIX_LEN // 2), secrets.token_urlsafe(32)
+        token, prefix, secret = new_key(TOKEN_START)
         with self.store.session() as s:
             if s.scalar(select(Annotator.id).where(Annotator.name == name)) is not None:
                 raise LabelingError(f"annotator {name!r} exists; choose another name")
@@ -114,11 +102,11 @@ class Annotators:
             )
             s.add(row)
             s.flush()
-            return _info(row), f"{TOKEN_START}{prefix}-{secret}"
+            return _info(row), token
 
     def authenticate(self, token: str) -> AnnotatorInfo | None:
         """The annotator a token belongs to; None for a wrong or revoked token."""
-        parts = split_token(token.strip())
+        parts = split_key(token.strip(), TOKEN_START)
         if parts is None:
             return None
         prefix, secret = parts

@@ -15,8 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
 
-from modelmint.catalog import Catalog, DatasetRef
-from modelmint.catalog.documents import DOCUMENT_SCHEMA
+from modelmint.catalog import DOCUMENT_SCHEMA, Catalog, DatasetRef
 from modelmint.labeling.annotations import final_labels
 from modelmint.labeling.projects import LabelingError, LabelProjects
 from modelmint.store import LabelItem, Store

@@ -29,12 +29,12 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelmint.catalog import Catalog
-from modelmint.catalog.catalog import DatasetRef
-from modelmint.catalog.documents import DOCUMENT_SCHEMA
+from modelmint.catalog import DOCUMENT_SCHEMA, Catalog, DatasetRef
 from modelmint.config.clock import Clock, utc_now
+from modelmint.errors import UserError
 from modelmint.labeling.transcripts import TranscriptRecord, Transcripts
-from modelmint.store import ModelVersion, Store
+from modelmint.store import Store
+from modelmint.store.catalog_tables import ModelVersion
 from modelmint.store.commerce_tables import UsageEvent
 from modelmint.store.labeling_tables import Feedback as FeedbackRow
 from modelmint.store.labeling_tables import Transcript
@@ -49,7 +49,7 @@ PREFERENCE_SCHEMA = (
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-class FeedbackError(ValueError):
+class FeedbackError(UserError, ValueError):
     """Feedback that cannot be recorded, reviewed or exported as asked."""
 
 

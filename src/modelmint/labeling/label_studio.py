@@ -28,6 +28,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelmint.errors import UserError
+
 KINDS = ("classification", "multilabel", "rating", "correction", "preference")
 _REGION_TYPE = {
     "classification": "choices",
@@ -46,7 +48,7 @@ _VALUE_KEY = {
 _SIDES = ("left", "right")
 
 
-class LabelStudioError(ValueError):
+class LabelStudioError(UserError, ValueError):
     """A Label Studio file that cannot be read; the message names the task and field."""
 
 

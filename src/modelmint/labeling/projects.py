@@ -3,17 +3,17 @@ choices) and by how many people (overlap). Creating a project makes one item per
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modelmint.catalog import Catalog, CatalogError, DatasetRef
-from modelmint.catalog.catalog import dataset_ref
 from modelmint.config.clock import Clock, utc_now
+from modelmint.errors import UserError
 from modelmint.labeling.choices import KINDS
-from modelmint.store import Annotation, Dataset, LabelItem, LabelProject, Store
+from modelmint.store import Annotation, LabelItem, LabelProject, Store
 
 RATING_LABELS = ["1", "2", "3", "4", "5"]
 PREFERENCE_LABELS = ["A", "B"]
@@ -21,7 +21,7 @@ PREFERENCE_LABELS = ["A", "B"]
 RECORD_COLUMNS = ("id", "text", "messages", "lang", "source")
 
 
-class LabelingError(ValueError):
+class LabelingError(UserError, ValueError):
     """Bad input to a label project: the message names the field and what to do."""
 
 
@@ -100,12 +100,12 @@ def project_row(s: Session, name: str) -> LabelProject:
 
 
 def _info(s: Session, row: LabelProject) -> ProjectInfo:
-    ds = s.get(Dataset, row.dataset_id) if row.dataset_id else None
+    """The project as stored; ``dataset`` (its label) is the catalog's to fill in."""
     n = s.scalar(select(func.count(LabelItem.id)).where(LabelItem.project_id == row.id)) or 0
     return ProjectInfo(
         id=row.id,
         name=row.name,
-        dataset=f"{ds.name}:{ds.version}" if ds else None,
+        dataset=None,
         dataset_id=row.dataset_id,
         split=row.split,
         kind=row.kind,
@@ -116,6 +116,12 @@ def _info(s: Session, row: LabelProject) -> ProjectInfo:
         suggester=dict(row.suggester),
         num_items=n,
     )
+
+
+def _with_datasets(catalog: Catalog, infos: list[ProjectInfo]) -> list[ProjectInfo]:
+    """The projects with the ``NAME:VERSION`` of the dataset version each labels."""
+    labels = catalog.dataset_labels({p.dataset_id for p in infos if p.dataset_id})
+    return [replace(p, dataset=labels.get(p.dataset_id)) if p.dataset_id else p for p in infos]
 
 
 class LabelProjects:
@@ -192,23 +198,24 @@ class LabelProjects:
                 for i, r in enumerate(records)
             )
             s.flush()
-            return _info(s, row)
+            return replace(_info(s, row), dataset=ref.label)
 
     def get(self, name: str) -> ProjectInfo:
         with self.store.session() as s:
-            return _info(s, project_row(s, name))
+            info = _info(s, project_row(s, name))
+        return _with_datasets(self.catalog, [info])[0]
 
     def list(self) -> list[ProjectInfo]:
         with self.store.session() as s:
             rows = s.scalars(select(LabelProject).order_by(LabelProject.name))
-            return [_info(s, r) for r in rows]
+            infos = [_info(s, r) for r in rows]
+        return _with_datasets(self.catalog, infos)
 
     def dataset(self, project: ProjectInfo) -> DatasetRef | None:
         """The dataset version the project labels (None for an imported project)."""
         if project.dataset_id is None:
             return None
-        with self.store.session() as s:
-            return dataset_ref(s.get_one(Dataset, project.dataset_id))
+        return self.catalog.dataset_by_id(project.dataset_id)
 
     def progress(self, name: str) -> Progress:
         with self.store.session() as s:

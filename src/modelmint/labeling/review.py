@@ -24,7 +24,7 @@ from modelmint.labeling.agreement import (
     agreement_report,
     disagreements,
 )
-from modelmint.labeling.annotations import check_value, final_labels
+from modelmint.labeling.annotations import annotation_row, check_value, final_labels
 from modelmint.labeling.names import REVIEW_PREFIX, is_review
 from modelmint.labeling.projects import LabelingError, LabelProjects, project_row, record_value
 from modelmint.store import Annotation, LabelItem, Store
@@ -256,15 +256,7 @@ class Review:
                     f"item {item_id} is not in project {project!r}; see `mint label review`"
                 )
             value = check_value(proj.kind, list(proj.labels), value)
-            row = s.scalar(
-                select(Annotation).where(
-                    Annotation.item_id == item.id, Annotation.annotator == name
-                )
-            )
-            replaced = row is not None
-            if row is None:
-                row = Annotation(item_id=item.id, annotator=name, created_at=now)
-                s.add(row)
+            row, replaced = annotation_row(s, item.id, name, now)
             row.value, row.updated_at = value, now
             row.suggestion_use = "none"  # a decision, not a label shown a suggestion
             return Resolution(item.id, name, value, replaced)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         llama_config_for,
         resolve_preset,
     )
+    from modelmint.modeling.records import classifier_text, record_text
     from modelmint.modeling.tokenizer import (
         CHAT_TEMPLATE,
         END_OF_TEXT,
@@ -43,6 +44,7 @@ __all__ = [
     "Preset",
     "bert_config",
     "build_causal_lm",
+    "classifier_text",
     "count_parameters",
     "cpu_supports_bf16",
     "cpu_trains_faster_in_bf16",
@@ -50,6 +52,7 @@ __all__ = [
     "llama_config_for",
     "load_causal_lm",
     "load_tokenizer",
+    "record_text",
     "resolve_preset",
     "stop_token_ids",
     "wrap_tokenizer",

@@ -7,6 +7,8 @@ from typing import Any
 
 from transformers import BertConfig, LlamaConfig
 
+from modelmint.errors import UserError
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -15,6 +17,10 @@ class Preset:
     num_heads: int
     intermediate_size: int
     context_length: int = 512
+
+
+class ModelShapeError(UserError, ValueError):
+    """A model size or shape that cannot be built; the message names the field."""
 
 
 # Parameter counts assume the default 8192-token vocabulary and tied embeddings.
@@ -28,11 +34,11 @@ def resolve_preset(preset: str | Preset, **overrides: Any) -> Preset:
     """A named preset with any of its fields overridden (None leaves a field as it is)."""
     if isinstance(preset, str):
         if preset not in PRESETS:
-            raise ValueError(f"unknown model size {preset!r}; choose one of {sorted(PRESETS)}")
+            raise ModelShapeError(f"unknown model size {preset!r}; choose one of {sorted(PRESETS)}")
         preset = PRESETS[preset]
     changed = replace(preset, **{k: v for k, v in overrides.items() if v is not None})
     if changed.hidden_size % changed.num_heads:
-        raise ValueError(
+        raise ModelShapeError(
             f"hidden_size {changed.hidden_size} must be a multiple of num_heads {changed.num_heads}"
         )
     return changed

@@ -1,26 +1,33 @@
-"""Serving stage: generate text from model versions with continuous batching, score
-prompts, embed texts (no HTTP here)."""
+"""Serving stage: generate text from model versions with continuous batching, score prompts,
+embed texts (no HTTP here).
+
+This front door holds what an engine takes and gives (the protocol, sampling parameters, prompt
+scores, the text codec) and the engines themselves. Behind it: ``core`` (the scheduler and the
+engine core: no threads, no I/O), ``drivers`` (the threads and processes that run a core, and
+vLLM), ``models`` (the model code a core runs) and ``kernels`` (native code for the hot loops)."""
 
 from typing import TYPE_CHECKING
 
 from modelmint._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from modelmint.serving.embeddings import Embedder, Embeddings
-    from modelmint.serving.engine import (
+    from modelmint.serving.drivers import (
         Engine,
         EngineConfig,
         EngineDied,
         EngineObserver,
         EngineOverloaded,
+        ProcessEngine,
         QueueTimeout,
+        VllmConfig,
+        VllmEngine,
+        vllm_available,
     )
-    from modelmint.serving.engine_process import ProcessEngine
-    from modelmint.serving.logprobs import PromptScores, TokenLogprob
-    from modelmint.serving.protocol import Completion, TextDelta, TextEngine
+    from modelmint.serving.logprobs import PromptScores, TokenLogprob, TokenTexts
+    from modelmint.serving.models.embeddings import Embedder, Embeddings
+    from modelmint.serving.protocol import Completion, TextDelta, TextEngine, collect
     from modelmint.serving.sampler import InvalidSampling, SamplingParams
     from modelmint.serving.text import TextCodec, TokenizerInfo
-    from modelmint.serving.vllm_engine import VllmConfig, VllmEngine, vllm_available
 
 __all__ = [
     "Completion",
@@ -40,9 +47,11 @@ __all__ = [
     "TextDelta",
     "TextEngine",
     "TokenLogprob",
+    "TokenTexts",
     "TokenizerInfo",
     "VllmConfig",
     "VllmEngine",
+    "collect",
     "vllm_available",
 ]
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from modelmint.errors import UserError
+
 # The smallest temperature or repetition penalty divided by: an API value such as 1e-50 is
 # 0 in float32, and dividing by it gives NaN probabilities.
 MIN_DIVISOR = 1e-6
@@ -20,7 +22,7 @@ MIN_DIVISOR = 1e-6
 SEED_SPACE = 1 << 64
 
 
-class InvalidSampling(ValueError):
+class InvalidSampling(UserError, ValueError):
     """A sampling parameter no sequence can run with; ``field`` names it."""
 
     def __init__(self, field_name: str, message: str) -> None:

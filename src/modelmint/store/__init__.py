@@ -1,5 +1,13 @@
-"""SQLAlchemy tables, sessions and Alembic migrations."""
+"""SQLAlchemy tables, sessions and Alembic migrations.
 
+The catalog's tables (datasets, runs, model versions, evaluations, aliases) are not exported
+here: the catalog answers for them, and the few that join them in SQL import them from
+``modelmint.store.catalog_tables``. They are imported all the same, so that ``Base.metadata``
+(the migrations, every foreign key to a model version) holds every table."""
+
+# imported for Base.metadata, not exported (see above)
+from modelmint.store import catalog_tables as catalog_tables
+from modelmint.store.audit import write_audit
 from modelmint.store.commerce_tables import (
     AdminKey,
     ApiKey,
@@ -28,15 +36,7 @@ from modelmint.store.labeling_tables import (
     LabelProject,
     Transcript,
 )
-from modelmint.store.tables import (
-    Base,
-    Dataset,
-    Evaluation,
-    ModelAlias,
-    ModelVersion,
-    Run,
-    RunMetric,
-)
+from modelmint.store.tables import Base
 from modelmint.store.web_tables import RevokedWebSession
 
 __all__ = [
@@ -49,22 +49,16 @@ __all__ = [
     "BudgetAlert",
     "Channel",
     "CreditNote",
-    "Dataset",
-    "Evaluation",
     "Feedback",
     "GatewayInstance",
     "Invoice",
     "LabelAssignment",
     "LabelItem",
     "LabelProject",
-    "ModelAlias",
-    "ModelVersion",
     "Price",
     "PriceBook",
     "Reservation",
     "RevokedWebSession",
-    "Run",
-    "RunMetric",
     "Store",
     "Tenant",
     "Transcript",
@@ -74,4 +68,5 @@ __all__ = [
     "WalletRunningBalance",
     "make_engine",
     "migrate",
+    "write_audit",
 ]

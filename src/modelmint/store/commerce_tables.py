@@ -28,6 +28,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 from modelmint.store.tables import Base
 
 
+def unique_name_per_owner(table: str, *, platform_index: str) -> tuple[UniqueConstraint, Index]:
+    """``name`` unique among the rows one channel owns, and among the platform's own rows
+    (channel_id NULL). SQL counts NULLs as distinct, so the constraint alone never stops two
+    platform rows of one name; the partial unique index does."""
+    platform_only = "channel_id IS NULL"
+    return (
+        UniqueConstraint("channel_id", "name", name=f"uq_{table}_channel_name"),
+        Index(
+            platform_index,
+            "name",
+            unique=True,
+            sqlite_where=text(platform_only),
+            postgresql_where=text(platform_only),
+        ),
+    )
+
+
 class Channel(Base):
     """A partner that resells: it buys at its wholesale price book and owns tenants."""
 
@@ -47,17 +64,7 @@ class Tenant(Base):
     names (migration 0009)."""
 
     __tablename__ = "tenants"
-    __table_args__ = (
-        UniqueConstraint("channel_id", "name", name="uq_tenants_channel_name"),
-        # NULL channel ids never collide in the constraint above: the platform's own names
-        Index(
-            "uq_tenants_direct_name",
-            "name",
-            unique=True,
-            sqlite_where=text("channel_id IS NULL"),
-            postgresql_where=text("channel_id IS NULL"),
-        ),
-    )
+    __table_args__ = unique_name_per_owner("tenants", platform_index="uq_tenants_direct_name")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -118,17 +125,9 @@ class PriceBook(Base):
     or by a channel (that channel's retail plans for its own tenants)."""
 
     __tablename__ = "price_books"
-    __table_args__ = (
-        UniqueConstraint("channel_id", "name", name="uq_price_books_channel_name"),
-        # SQL counts NULLs as distinct, so the constraint above never stops two platform
-        # books (channel_id NULL) of one name; this partial index does (migration 0008)
-        Index(
-            "uq_price_books_platform_name",
-            "name",
-            unique=True,
-            sqlite_where=text("channel_id IS NULL"),
-            postgresql_where=text("channel_id IS NULL"),
-        ),
+    # the partial index over the platform's own books came with migration 0008
+    __table_args__ = unique_name_per_owner(
+        "price_books", platform_index="uq_price_books_platform_name"
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

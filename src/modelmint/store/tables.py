@@ -1,24 +1,15 @@
-"""The tables. Every arrow of the loop is a foreign key: dataset -> run -> model version ->
-usage event. Alembic migrations in ``store/migrations`` create exactly these."""
+"""The declarative base every table derives from, with the naming convention its constraints
+follow. The tables are in ``catalog_tables``, ``commerce_tables``, ``labeling_tables`` and
+``web_tables``; ``modelmint.store`` imports them all, so ``Base.metadata`` holds every one and
+the Alembic migrations in ``store/migrations`` create exactly these."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -31,102 +22,3 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
-
-
-class Dataset(Base):
-    """An immutable dataset version: files under ``path``, identified by their content hash."""
-
-    __tablename__ = "datasets"
-    __table_args__ = (
-        UniqueConstraint("name", "version", name="uq_datasets_name_version"),
-        UniqueConstraint("name", "content_hash", name="uq_datasets_name_content_hash"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer)
-    content_hash: Mapped[str] = mapped_column(String(64))
-    path: Mapped[str] = mapped_column(Text)
-    num_records: Mapped[int] = mapped_column(Integer)
-    splits: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    source: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime]
-
-
-class Run(Base):
-    """One execution of a stage (tokenizer training, pretraining, ...) that read a dataset."""
-
-    __tablename__ = "runs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(50))
-    status: Mapped[str] = mapped_column(String(20))
-    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
-    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    output_path: Mapped[str | None] = mapped_column(Text)
-    error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
-
-
-class RunMetric(Base):
-    """One logged value of a run (loss, learning rate, eval accuracy...) at a step."""
-
-    __tablename__ = "run_metrics"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
-    step: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(100))
-    value: Mapped[float] = mapped_column(Float)
-    logged_at: Mapped[datetime]
-
-
-class ModelVersion(Base):
-    __tablename__ = "model_versions"
-    __table_args__ = (UniqueConstraint("name", "version", name="uq_model_versions_name_version"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer)
-    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
-    kind: Mapped[str] = mapped_column(String(50))
-    path: Mapped[str] = mapped_column(Text)
-    num_parameters: Mapped[int] = mapped_column(BigInteger)
-    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime]
-
-
-class Evaluation(Base):
-    """One evaluation of a model version: the suite, what it read (a dataset version's split
-    or a file, with its content hash) and the options, which together are enough to run the
-    same evaluation on another version; the metrics; and the per-example records on disk."""
-
-    __tablename__ = "evaluations"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
-    suite: Mapped[str] = mapped_column(String(50))
-    dataset: Mapped[str | None] = mapped_column(Text)  # NAME:VERSION or a file path
-    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
-    dataset_hash: Mapped[str | None] = mapped_column(String(64))
-    split: Mapped[str | None] = mapped_column(String(50))
-    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    path: Mapped[str] = mapped_column(Text)  # directory: examples, details, report
-    created_at: Mapped[datetime]
-
-
-class ModelAlias(Base):
-    """A movable name (``demo@production``) pointing at one version of a model."""
-
-    __tablename__ = "model_aliases"
-    __table_args__ = (UniqueConstraint("name", "alias", name="uq_model_aliases_name_alias"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    alias: Mapped[str] = mapped_column(String(100))
-    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
-    updated_at: Mapped[datetime]

@@ -13,7 +13,7 @@ from typing import Any
 from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
-from modelmint.training.recipe import LoraSpec
+from modelmint.training.recipe import LoraSpec, RecipeError
 
 # Every linear projection of attention and MLP blocks, for the architectures we build/ship.
 _AUTO_TARGETS = {
@@ -34,7 +34,7 @@ def target_modules(model: Any, spec: LoraSpec) -> list[str]:
         return list(spec.target_modules)
     kind = model.config.model_type
     if kind not in _AUTO_TARGETS:
-        raise ValueError(
+        raise RecipeError(
             f"no default LoRA targets for model type {kind!r}: set lora.target_modules "
             "to the names of its linear layers"
         )

@@ -8,31 +8,9 @@ from typing import Any
 
 import torch
 
-from modelmint.training.recipe import LMInput, RecipeError
+from modelmint.training.recipe import RecipeError
 
 IGNORE = -100  # label value the loss skips
-
-
-def record_text(record: dict[str, Any], tokenizer: Any, input: LMInput = "text") -> str:
-    """A record as a language model reads it: chat records rendered with the chat template
-    they will be served with, so requests look like what the model was trained on; under
-    ``first_exchange`` only up to the first assistant turn (a record of text alone is read
-    whole either way)."""
-    messages = record.get("messages")
-    if messages and getattr(tokenizer, "chat_template", None):
-        if input == "first_exchange":
-            messages = first_exchange(messages)
-        return str(tokenizer.apply_chat_template(messages, tokenize=False))
-    return str(record["text"])
-
-
-def first_exchange(messages: list[dict[str, str]]) -> list[dict[str, str]]:
-    """A conversation up to and including its first assistant turn (all of it if it has
-    none): the customer's opening, with any system message before it, and the reply."""
-    for i, m in enumerate(messages):
-        if m["role"] == "assistant":
-            return messages[: i + 1]
-    return messages
 
 
 def pack_blocks(texts: Sequence[str], tokenizer: Any, block_size: int) -> torch.Tensor:

@@ -230,5 +230,6 @@ def _register(
     # Checkpoints exist to resume an unfinished run; this one is finished.
     shutil.rmtree(catalog.run_dir(run_id) / "checkpoints", ignore_errors=True)
     if recipe.alias:
-        catalog.set_alias(recipe.name, recipe.alias, model.version)
+        # the run that made the version moves the alias its recipe names, audited as run:<id>
+        catalog.aliases.promote(recipe.name, recipe.alias, model.version, actor=f"run:{run_id}")
     return model

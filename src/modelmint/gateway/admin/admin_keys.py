@@ -8,8 +8,8 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from modelmint.commerce.admin_keys import AdminKeyInfo, CreatedAdminKey
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import Scope
+from modelmint.commerce.accounts import AdminKeyInfo, CreatedAdminKey
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call, require_platform
 from modelmint.gateway.admin.fields import Name, PrefixPath, ShortText, aware

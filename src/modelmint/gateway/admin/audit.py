@@ -9,8 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from modelmint.commerce.audit import AuditRecord
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import AuditRecord, Scope
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call
 from modelmint.gateway.admin.fields import aware

@@ -18,8 +18,8 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from modelmint.commerce.admin_keys import AdminPrincipal
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import Scope
+from modelmint.commerce.accounts import AdminPrincipal
 from modelmint.gateway.admin.services import AdminServices, get_services
 from modelmint.gateway.errors import APIError
 from modelmint.gateway.web_session import SessionRevocations, WebSessions
@@ -32,26 +32,26 @@ CONSOLE_SESSION_HOURS = 12
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="AdminKey",
-    description="An admin key (`mma-…`) from `mint admin-keys create [--channel C]`.",
+    description="An admin key (`mma-…`) from `mint admin-keys create [--as-channel C]`.",
 )
 
 
+def console_web_sessions(services: AdminServices) -> WebSessions:
+    """The console's session cookies, keyed by the admin services' pepper and clock (built
+    once per app by ``gateway.wiring.build_gateway``)."""
+    return WebSessions(
+        services.pepper,
+        name=CONSOLE_SESSION,
+        path="/",
+        revocations=SessionRevocations(services.store, services.clock),
+        max_age=timedelta(hours=CONSOLE_SESSION_HOURS),
+        clock=services.clock,
+    )
+
+
 def console_sessions(request: Request) -> WebSessions:
-    """The console's session cookies, keyed by the admin services' pepper and clock
-    (``app.state.console_sessions`` when a caller set one)."""
-    state = request.app.state
-    sessions: WebSessions | None = getattr(state, "console_sessions", None)
-    if sessions is None:
-        services = get_services(request)
-        sessions = WebSessions(
-            services.pepper,
-            name=CONSOLE_SESSION,
-            path="/",
-            revocations=SessionRevocations(services.store, services.clock),
-            max_age=timedelta(hours=CONSOLE_SESSION_HOURS),
-            clock=services.clock,
-        )
-        state.console_sessions = sessions
+    """The app's console sessions (``app.state.console_sessions``, set by ``create_app``)."""
+    sessions: WebSessions = request.app.state.console_sessions
     return sessions
 
 

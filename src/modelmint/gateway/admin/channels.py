@@ -8,8 +8,8 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
-from modelmint.commerce.channels import ChannelRef
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import Scope
+from modelmint.commerce.accounts import ChannelRef
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call
 from modelmint.gateway.admin.fields import Name, NamePath, aware

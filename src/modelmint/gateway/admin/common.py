@@ -11,8 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError
 
-from modelmint.commerce.errors import CommerceError, NotFound
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import CommerceError, NotFound, Scope
 from modelmint.gateway.errors import APIError
 
 T = TypeVar("T")

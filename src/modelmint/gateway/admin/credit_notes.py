@@ -8,8 +8,8 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
-from modelmint.commerce.credit_notes import CreditNoteRef
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import Scope
+from modelmint.commerce.ledger import CreditNoteRef
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call
 from modelmint.gateway.admin.fields import PERIOD_PATTERN, Name, PositiveMicros, Text, aware

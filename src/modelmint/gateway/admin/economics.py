@@ -8,18 +8,14 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
+from modelmint.catalog import Catalog
+from modelmint.commerce import CommerceError, Scope, parse_money
 from modelmint.commerce.economics import EconomicsReport, economics
-from modelmint.commerce.errors import CommerceError
-from modelmint.commerce.money import parse_money
-from modelmint.commerce.scope import Scope
-from modelmint.config import get_settings
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call, require_platform
 from modelmint.gateway.admin.fields import MAX_MICROS, PERIOD_PATTERN
 from modelmint.gateway.admin.services import AdminServices, get_services
-from modelmint.store import ModelVersion, Store
 
 router = APIRouter(prefix="/admin/v1/economics", tags=["admin: economics"], responses=ERRORS)
 
@@ -77,21 +73,19 @@ class Economics(BaseModel):
     unmeasured: list[str] = Field(description="Model versions without a measured throughput")
 
 
-def measured_throughput(store: Store) -> dict[int, float]:
-    with store.session() as s:
-        rows = s.execute(select(ModelVersion.id, ModelVersion.metrics)).all()
+def measured_throughput(catalog: Catalog) -> dict[int, float]:
+    """Model version id -> its measured output tokens/s, for the versions measured."""
     out: dict[int, float] = {}
-    for mid, metrics in rows:
-        value = (metrics or {}).get(THROUGHPUT_METRIC)
+    for mid, metrics in catalog.queries.version_metrics().items():
+        value = metrics.get(THROUGHPUT_METRIC)
         if isinstance(value, int | float) and value > 0:
             out[mid] = float(value)
     return out
 
 
-def _hourly_cost(given: int | None) -> int:
+def _hourly_cost(given: int | None, configured: str | None) -> int:
     if given is not None:
         return given
-    configured = get_settings().hardware_cost_per_hour
     if configured is None:
         raise CommerceError(
             "give hardware_cost_per_hour_micros (e.g. 1200000 for $1.20 an hour) or set "
@@ -101,11 +95,11 @@ def _hourly_cost(given: int | None) -> int:
 
 
 def _report(svc: AdminServices, given: int | None, period: str | None) -> EconomicsReport:
-    hourly_micros = _hourly_cost(given)
+    hourly_micros = _hourly_cost(given, svc.hardware_cost_per_hour)
     return economics(
         svc.store,
         hardware_cost_per_hour_micros=hourly_micros,
-        throughput=measured_throughput(svc.store),
+        throughput=measured_throughput(svc.catalog),
         period=period,
     )
 

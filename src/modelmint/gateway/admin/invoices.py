@@ -10,10 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from modelmint.commerce.invoice_documents import render_csv, render_html
-from modelmint.commerce.invoice_model import InvoiceDocument
-from modelmint.commerce.invoices import InvoiceRef
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import Scope
+from modelmint.commerce.ledger import InvoiceDocument, InvoiceRef, render_csv, render_html
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call
 from modelmint.gateway.admin.fields import PERIOD_PATTERN, aware

@@ -11,14 +11,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import Scope
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, require_platform
 from modelmint.gateway.admin.services import AdminServices, get_services
 from modelmint.labeling import Annotations, LabelProjects
 from modelmint.labeling.feedback import STATUSES
 from modelmint.labeling.review import Review
-from modelmint.store import Feedback, ModelVersion
+from modelmint.store import Feedback
 
 router = APIRouter(prefix="/admin/v1/labeling", tags=["admin: labeling"], responses=ERRORS)
 
@@ -107,14 +107,15 @@ def _projects(svc: AdminServices) -> list[ProjectSummary]:
 def _feedback(svc: AdminServices) -> FeedbackQueue:
     with svc.store.session() as s:
         rows = s.execute(
-            select(ModelVersion.name, ModelVersion.version, Feedback.status, func.count())
-            .join(ModelVersion, ModelVersion.id == Feedback.model_version_id)
-            .group_by(ModelVersion.name, ModelVersion.version, Feedback.status)
-            .order_by(ModelVersion.name, ModelVersion.version)
+            select(Feedback.model_version_id, Feedback.status, func.count()).group_by(
+                Feedback.model_version_id, Feedback.status
+            )
         ).all()
+    models = svc.catalog.queries.model_labels({mid for mid, _, _ in rows})
     counts = dict.fromkeys(STATUSES, 0)
     by_model: dict[str, dict[str, int]] = {}
-    for name, version, status, n in rows:
+    for mid, status, n in sorted(rows, key=lambda r: models[r[0]]):  # by name, version
+        name, version = models[mid]
         counts[status] = counts.get(status, 0) + n
         by_model.setdefault(f"{name}:{version}", dict.fromkeys(STATUSES, 0))[status] = n
     return FeedbackQueue(

@@ -4,13 +4,14 @@ canary split are in ``releases.py``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import Scope
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, require_platform
 from modelmint.gateway.admin.fields import IdPath, NamePath
@@ -18,14 +19,13 @@ from modelmint.gateway.admin.model_views import (
     EVALUATION_FILES,
     AliasEvent,
     AliasState,
-    CatalogTables,
     EvaluationSummary,
     LineageNode,
     LossCurve,
     ServingState,
     VersionSummary,
-    alias_history,
-    alias_states,
+    alias_event,
+    alias_state,
     evaluation_summary,
     lineage,
     loss_curves,
@@ -34,7 +34,6 @@ from modelmint.gateway.admin.model_views import (
 from modelmint.gateway.admin.services import AdminServices, get_services
 from modelmint.gateway.context import GatewayContext, get_context
 from modelmint.gateway.errors import APIError
-from modelmint.store import ModelVersion
 
 router = APIRouter(prefix="/admin/v1/models", tags=["admin: models"], responses=ERRORS)
 
@@ -45,6 +44,11 @@ REPORT_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+
+
+def report_file(path: Path, media: str) -> FileResponse:
+    """A stored report or evaluation file, answered as UTF-8 text under `REPORT_HEADERS`."""
+    return FileResponse(path, media_type=f"{media}; charset=utf-8", headers=REPORT_HEADERS)
 
 
 class ServedName(BaseModel):
@@ -82,10 +86,9 @@ class ModelDetail(BaseModel):
 
 
 def serving_summary(ctx: GatewayContext) -> ServingSummary:
-    canaries = {c.names[0]: c for c in ctx.canaries if c.names}
     names = []
     for m in ctx.models.values():
-        c = canaries.get(m.id)
+        c = ctx.canary_on(m.id)
         names.append(
             ServedName(
                 name=m.id,
@@ -104,7 +107,7 @@ def serving_states(ctx: GatewayContext) -> dict[int, ServingState]:
     for m in ctx.models.values():
         out[m.model_version_id].names.append(m.id)
     for c in ctx.canaries:
-        out[c.candidate.model_version_id].canary_for.append(c.names[0] if c.names else "")
+        out[c.candidate.model_version_id].canary_for.append(c.primary_id)
     return out
 
 
@@ -113,14 +116,13 @@ def _not_served() -> ServingState:
 
 
 def _list(svc: AdminServices, states: dict[int, ServingState]) -> list[ModelSummary]:
-    evaluations = svc.catalog.list_evaluations()
-    with svc.store.session() as s:
-        t = CatalogTables(s)
+    evaluations = svc.catalog.evaluations.list()
+    t = svc.catalog.queries.model_graph()
     by_name: dict[str, list[VersionSummary]] = {}
-    for mv in sorted(t.versions.values(), key=lambda m: (m.name, m.version)):
-        own = [e for e in evaluations if e.model_id == mv.id]
-        state = states.get(mv.id) or _not_served()
-        by_name.setdefault(mv.name, []).append(version_summary(t, mv, own, state))
+    for node in sorted(t.versions.values(), key=lambda n: (n.model.name, n.model.version)):
+        own = [e for e in evaluations if e.model_id == node.model.id]
+        state = states.get(node.model.id) or _not_served()
+        by_name.setdefault(node.model.name, []).append(version_summary(node, own, state))
     return [ModelSummary(name=n, kind=v[-1].kind, versions=v) for n, v in by_name.items()]
 
 
@@ -138,25 +140,23 @@ async def list_models(
 def _detail(
     svc: AdminServices, name: str, states: dict[int, ServingState], serving: ServingSummary
 ) -> ModelDetail:
-    with svc.store.session() as s:
-        t = CatalogTables(s)
-        versions = t.of_name(name)
-        if not versions:
-            raise APIError(404, f"no model {name}; see GET /admin/v1/models", code="not_found")
-        curves = loss_curves(s, t, versions)
-        aliases = alias_states(s, t, name)
-        history = alias_history(s, name)
-    evaluations = [e for v in versions for e in svc.catalog.list_evaluations(v.id)]
+    t = svc.catalog.queries.model_graph()
+    versions = t.of_name(name)
+    if not versions:
+        raise APIError(404, f"no model {name}; see GET /admin/v1/models", code="not_found")
+    curves = loss_curves(svc.catalog, versions)
+    aliases = [alias_state(a) for a in svc.catalog.aliases.statuses(name)]
+    history = [alias_event(e) for e in svc.catalog.aliases.history(name)]
+    evaluations = [e for v in versions for e in svc.catalog.evaluations.list(v.model.id)]
     return ModelDetail(
         name=name,
         versions=[
             version_summary(
-                t,
-                mv,
-                [e for e in evaluations if e.model_id == mv.id],
-                states.get(mv.id) or _not_served(),
+                v,
+                [e for e in evaluations if e.model_id == v.model.id],
+                states.get(v.model.id) or _not_served(),
             )
-            for mv in versions
+            for v in versions
         ],
         lineage=lineage(t, name),
         evaluations=[evaluation_summary(e) for e in sorted(evaluations, key=lambda e: e.id)],
@@ -185,20 +185,15 @@ def _evaluation_file(svc: AdminServices, name: str, evaluation_id: int, file: st
     if file not in EVALUATION_FILES:
         raise missing
     try:
-        record = svc.catalog.get_evaluation(evaluation_id)
+        record = svc.catalog.evaluations.get(evaluation_id)
     except ValueError:
         raise missing from None
-    with svc.store.session() as s:
-        owner = s.scalar(select(ModelVersion.name).where(ModelVersion.id == record.model_id))
+    owner = record.model.rpartition(":")[0]  # the record's NAME:VERSION
     path = record.path / file
     if owner != name or not path.is_file():
         raise missing
     media = {"html": "text/html", "json": "application/json", "jsonl": "application/x-ndjson"}
-    return FileResponse(
-        path,
-        media_type=f"{media[file.rpartition('.')[2]]}; charset=utf-8",
-        headers=REPORT_HEADERS,
-    )
+    return report_file(path, media[file.rpartition(".")[2]])
 
 
 @router.get(

@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
-from modelmint.commerce.prices import PriceBookRef, PriceRow
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import Scope
+from modelmint.commerce.pricing import PriceBookRef, PriceRow
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call
 from modelmint.gateway.admin.fields import NAME_PATTERN, Name, NamePath, NonNegativeMicros, aware
@@ -28,7 +28,7 @@ PricedModel = Annotated[
 ]
 
 
-# The platform manages a channel's books by naming the channel (as `mint prices --channel`).
+# The platform manages a channel's books by naming the channel (as `mint prices --as-channel`).
 ChannelQuery = Query(
     None,
     pattern=NAME_PATTERN,

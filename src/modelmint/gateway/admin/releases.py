@@ -1,11 +1,12 @@
 """Releasing model versions (platform only): move an alias (``demo@production``) to another
 version and roll it back, and split this server's traffic with a live canary.
 
-An alias lives in the catalog; its history lives in the audit log (``model_alias.promote``
-and ``model_alias.rollback`` entries with the version before and after), written in the
-same transaction as the move, so a rollback reads the version to restore from there. A
-server that serves ``NAME@ALIAS`` and has the new target loaded answers with it from the
-next request; any other server picks the move up at its next start.
+An alias, its moves and their history are the catalog's (``Catalog.aliases``): the move is
+locked and audited there, on the same path the command line, training and the quickstart
+take, so the history and a rollback see every move. This module keeps the HTTP side: who may
+move it, the errors as this API's, and the move applied live. A server that serves
+``NAME@ALIAS`` and has the new target loaded answers with it from the next request; any
+other server picks the move up at its next start.
 
 A canary is a setting of this server only (``GatewayContext.canaries``, not stored): it
 may split traffic only between versions the server has loaded, and each change is audited
@@ -19,26 +20,15 @@ from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from modelmint.catalog import CatalogError, ModelRef
-from modelmint.commerce.audit import write_audit
-from modelmint.commerce.scope import Scope
+from modelmint.catalog import AliasMove, CatalogError, ModelRef, NothingToRollBack
+from modelmint.commerce import Scope, write_audit
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, ErrorResponse, call, require_platform
 from modelmint.gateway.admin.fields import MAX_LIMIT, NamePath
-from modelmint.gateway.admin.model_views import (
-    PROMOTE,
-    ROLLBACK,
-    alias_entries,
-    alias_target,
-    rollback_target,
-)
 from modelmint.gateway.admin.services import AdminServices, get_services
 from modelmint.gateway.context import Canary, GatewayContext, ServedModel, get_context
 from modelmint.gateway.errors import APIError
-from modelmint.store import ModelAlias, ModelVersion
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERRORS,
@@ -68,58 +58,18 @@ class AliasChange(BaseModel):
 
 def _move_alias(
     svc: AdminServices, scope: Scope, name: str, alias: str, version: int | None
-) -> tuple[int | None, int, int, bool]:
-    """Points the alias at ``version`` (None: rolls it back). Returns (previous version,
-    version, its model_version id, changed)."""
-    with svc.store.session() as s:
-        row = s.scalar(
-            select(ModelAlias)
-            .where(ModelAlias.name == name, ModelAlias.alias == alias)
-            .with_for_update()  # two moves of one alias at once: the second waits
-        )
-        current = s.get(ModelVersion, row.model_version_id) if row else None
-        action = PROMOTE if version is not None else ROLLBACK
+) -> AliasMove:
+    """Points the alias at ``version`` (None: rolls it back) through the catalog's one
+    locked, audited path; its errors as this API's."""
+    aliases = svc.catalog.aliases
+    try:
         if version is None:
-            version = _rollback_version(s, name, alias, row)
-        target = s.scalar(
-            select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)
-        )
-        if target is None:
-            raise APIError(404, f"no model {name}:{version}", code="not_found")
-        previous = current.version if current else None
-        if row is not None and row.model_version_id == target.id:
-            return previous, version, target.id, False
-        now = svc.clock()
-        if row is None:
-            s.add(ModelAlias(name=name, alias=alias, model_version_id=target.id, updated_at=now))
-        else:
-            row.model_version_id, row.updated_at = target.id, now
-        write_audit(
-            s,
-            actor=scope.actor,
-            action=action,
-            target=alias_target(name, alias),
-            before={"version": current.version, "model_version_id": current.id}
-            if current
-            else None,
-            after={"version": target.version, "model_version_id": target.id},
-            at=now,
-        )
-        return previous, version, target.id, True
-
-
-def _rollback_version(s: Session, name: str, alias: str, row: ModelAlias | None) -> int:
-    if row is None:
-        raise APIError(404, f"no alias {name}@{alias}", code="not_found")
-    version = rollback_target(alias_entries(s, name, alias))
-    if version is None:
-        raise APIError(
-            409,
-            f"{name}@{alias} has no earlier version to go back to: it was never promoted "
-            "from another version (or every promotion was already rolled back).",
-            code="nothing_to_roll_back",
-        )
-    return version
+            return aliases.rollback(name, alias, actor=scope.actor)
+        return aliases.promote(name, alias, version, actor=scope.actor)
+    except NothingToRollBack as e:
+        raise APIError(409, str(e), code="nothing_to_roll_back") from None
+    except CatalogError as e:  # no such model version, or no such alias to roll back
+        raise APIError(404, str(e), code="not_found") from None
 
 
 def _apply_live(ctx: GatewayContext, name: str, alias: str, version: int, vid: int) -> AliasChange:
@@ -155,9 +105,9 @@ async def _alias_route(
     version: int | None,
 ) -> AliasChange:
     require_platform(scope, f"model {name}")
-    previous, target, vid, changed = await call(_move_alias, svc, scope, name, alias, version)
-    change = _apply_live(ctx, name, alias, target, vid)
-    change.previous, change.changed = previous, changed
+    move = await call(_move_alias, svc, scope, name, alias, version)
+    change = _apply_live(ctx, name, alias, move.version, move.model_version_id)
+    change.previous, change.changed = move.previous, move.changed
     return change
 
 
@@ -217,9 +167,9 @@ class CanaryList(BaseModel):
 
 
 def canary_state(ctx: GatewayContext, c: Canary) -> CanaryState:
-    primary = next((m for m in ctx.models.values() if c.names[:1] == (m.id,)), None)
+    primary = next((m for m in ctx.models.values() if m.id == c.primary_id), None)
     return CanaryState(
-        name=c.names[0] if c.names else "",
+        name=c.primary_id,
         model=primary.label if primary else "",
         candidate=c.candidate.label,
         percent=round(c.fraction * 100, 4),
@@ -262,10 +212,6 @@ def _audit_canary(
             after=after.model_dump() if after else None,
             at=svc.clock(),
         )
-
-
-def _current(ctx: GatewayContext, primary: ServedModel) -> Canary | None:
-    return next((c for c in ctx.canaries if c.names[:1] == (primary.id,)), None)
 
 
 @router.get("/canary", response_model=CanaryList, summary="This server's canary splits")
@@ -311,7 +257,7 @@ async def set_canary(
             param="candidate",
             code="invalid_request",
         )
-    old = _current(ctx, primary)
+    old = ctx.canary_on(primary.id)
     new = Canary(primary.names, loaded, body.percent / 100)
     before = canary_state(ctx, old) if old else None
     after = canary_state(ctx, new)
@@ -333,7 +279,7 @@ async def delete_canary(
 ) -> CanaryState:
     require_platform(scope, "canary")
     primary = served_primary(ctx, name)
-    old = _current(ctx, primary) if primary else None
+    old = ctx.canary_on(primary.id) if primary else None
     if old is None:
         raise APIError(404, f"no canary on {name}", code="not_found")
     before = canary_state(ctx, old)

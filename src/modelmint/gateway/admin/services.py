@@ -1,5 +1,6 @@
-"""The commerce services the admin routes call, built once per app from the gateway's own
-store, key pepper and clock (so an admin change and an API request see the same data)."""
+"""The commerce services the admin routes call, built once per app by
+``gateway.wiring.build_gateway`` from the gateway's own store, key pepper and clock (so an
+admin change and an API request see the same data)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,11 @@ from pathlib import Path
 from fastapi import Request
 
 from modelmint.catalog import Catalog
-from modelmint.commerce.admin_keys import AdminKeys
-from modelmint.commerce.audit import AuditLog
-from modelmint.commerce.budgets import Budgets
-from modelmint.commerce.channels import Channels
-from modelmint.commerce.credit_notes import CreditNotes
-from modelmint.commerce.invoices import Invoices
-from modelmint.commerce.keys import ApiKeys
-from modelmint.commerce.prices import PriceBooks
-from modelmint.commerce.tenants import Tenants
-from modelmint.commerce.usage import UsageLedger
-from modelmint.commerce.wallets import Wallets
-from modelmint.config import get_settings
+from modelmint.commerce import AuditLog
+from modelmint.commerce.accounts import AdminKeys, ApiKeys, Channels, Tenants
+from modelmint.commerce.admission import Budgets
+from modelmint.commerce.ledger import CreditNotes, Invoices, UsageLedger, Wallets
+from modelmint.commerce.pricing import PriceBooks
 from modelmint.config.clock import Clock, utc_now
 from modelmint.store import Store
 
@@ -32,6 +26,9 @@ class AdminServices:
     pepper: bytes
     artifacts_dir: Path  # invoices are written under artifacts/invoices/YYYY-MM/
     clock: Clock = utc_now
+    # USD per hour of the serving hardware as MINT_HARDWARE_COST_PER_HOUR gives it (text,
+    # parsed exactly when a report needs it); None: not configured
+    hardware_cost_per_hour: str | None = None
 
     @cached_property
     def admin_keys(self) -> AdminKeys:
@@ -84,12 +81,6 @@ class AdminServices:
 
 
 def get_services(request: Request) -> AdminServices:
-    """``app.state.admin_services`` if the app was given one (tests, ``mint serve``);
-    otherwise built from the gateway context's key service and the settings."""
-    state = request.app.state
-    services: AdminServices | None = getattr(state, "admin_services", None)
-    if services is None:
-        keys: ApiKeys = state.context.keys
-        services = AdminServices(keys.store, keys.pepper, get_settings().artifacts_dir, keys.clock)
-        state.admin_services = services
+    """The app's admin services (``app.state.admin_services``, set by ``create_app``)."""
+    services: AdminServices = request.app.state.admin_services
     return services

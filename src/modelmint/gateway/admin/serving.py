@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from modelmint.commerce.scope import Scope
+from modelmint.commerce import Scope
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, require_platform
 from modelmint.gateway.context import GatewayContext, get_context

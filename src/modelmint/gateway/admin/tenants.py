@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
-from modelmint.commerce.scope import Scope
-from modelmint.commerce.tenants import QUALIFIER, TenantRef
+from modelmint.commerce import Scope
+from modelmint.commerce.accounts import QUALIFIER, TenantRef
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call
 from modelmint.gateway.admin.fields import NAME_PATTERN, Limit, Name, NamePath, aware

@@ -9,13 +9,9 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from modelmint.commerce.billing_periods import parse_period
-from modelmint.commerce.errors import CommerceError
-from modelmint.commerce.money import parse_money
-from modelmint.commerce.scope import Scope
-from modelmint.commerce.usage import UsageSummary
-from modelmint.commerce.usage_series import Bucket, Group, Point, UsageSeries, usage_series
-from modelmint.config import get_settings
+from modelmint.commerce import CommerceError, Scope, parse_money
+from modelmint.commerce.economics import Bucket, Group, Point, UsageSeries, usage_series
+from modelmint.commerce.ledger import UsageSummary, parse_period
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call
 from modelmint.gateway.admin.economics import measured_throughput
@@ -185,7 +181,7 @@ def _series(
     except OverflowError:
         raise CommerceError("until is too early for the default range; give since") from None
     if scope.is_platform and hourly_micros is None:
-        configured = get_settings().hardware_cost_per_hour
+        configured = svc.hardware_cost_per_hour
         if configured is not None:
             hourly_micros = parse_money(configured, "MINT_HARDWARE_COST_PER_HOUR")
     return usage_series(
@@ -196,7 +192,7 @@ def _series(
         bucket=bucket,
         group=group,
         hardware_cost_per_hour_micros=hourly_micros if scope.is_platform else None,
-        throughput=measured_throughput(svc.store) if scope.is_platform else None,
+        throughput=measured_throughput(svc.catalog) if scope.is_platform else None,
     )
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from modelmint.commerce.scope import Scope
-from modelmint.commerce.wallets import WalletBalance, WalletEntryInfo
+from modelmint.commerce import Scope
+from modelmint.commerce.ledger import WalletBalance, WalletEntryInfo
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, call
 from modelmint.gateway.admin.fields import Micros, NamePath, PositiveMicros, Text, aware

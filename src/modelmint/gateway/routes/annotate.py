@@ -7,12 +7,13 @@ revoked, the project allowed) and the CSRF token of every change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi import Path as PathParam
@@ -21,7 +22,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from modelmint.catalog import Catalog
-from modelmint.config import get_settings
 from modelmint.config.clock import Clock, utc_now
 from modelmint.gateway.admin.common import error_doc
 from modelmint.gateway.errors import APIError
@@ -38,6 +38,7 @@ from modelmint.labeling.projects import LabelingError, LabelProjects, Progress
 from modelmint.labeling.queue import ItemView, LabelQueue
 from modelmint.store import Store
 
+T = TypeVar("T")
 STATIC_DIR = Path(str(files("modelmint.gateway").joinpath("static", "annotate")))
 PAGE_PATH = "/label"
 
@@ -55,14 +56,14 @@ router = APIRouter(
 
 @dataclass
 class LabelServices:
-    """What the page's routes use, built once per app from the gateway's store, pepper and
-    clock (``app.state.label_services`` when given, as tests and ``mint serve`` may)."""
+    """What the page's routes use, built once per app by ``gateway.wiring.build_gateway``
+    from the gateway's store, pepper, catalog and clock."""
 
     store: Store
     pepper: bytes
+    catalog: Catalog  # the datasets a project labels
     clock: Clock = utc_now
     session_hours: float = 12.0
-    artifacts_dir: Path = field(default_factory=lambda: get_settings().artifacts_dir)
 
     @cached_property
     def sessions(self) -> WebSessions:
@@ -81,7 +82,7 @@ class LabelServices:
 
     @cached_property
     def projects(self) -> LabelProjects:
-        return LabelProjects(self.store, Catalog(self.store, self.artifacts_dir), self.clock)
+        return LabelProjects(self.store, self.catalog, self.clock)
 
     @cached_property
     def queue(self) -> LabelQueue:
@@ -93,12 +94,8 @@ class LabelServices:
 
 
 def get_label_services(request: Request) -> LabelServices:
-    state = request.app.state
-    services: LabelServices | None = getattr(state, "label_services", None)
-    if services is None:
-        keys = state.context.keys
-        services = LabelServices(keys.store, keys.pepper, keys.clock)
-        state.label_services = services
+    """The app's labeling services (``app.state.label_services``, set by ``create_app``)."""
+    services: LabelServices = request.app.state.label_services
     return services
 
 
@@ -153,6 +150,15 @@ def _labeling_error(e: LabelingError, project: str) -> APIError:
     if "is not in project" in str(e):
         return APIError(404, f"{e}.", param="item_id", code="not_found")
     return APIError(400, f"{e}.", param="value", code="invalid_value")
+
+
+async def _in_project(project: str, work: Callable[[], T]) -> T:
+    """``work`` (the labeling stage's blocking calls) off the event loop, its refusals as
+    the API's errors."""
+    try:
+        return await run_in_threadpool(work)
+    except LabelingError as e:
+        raise _labeling_error(e, project) from e
 
 
 # -- request and response models -------------------------------------------------------------
@@ -365,10 +371,7 @@ async def next_item(
         progress = services.projects.progress(project)
         return NextResponse(item=_item(item) if item else None, progress=_progress(progress, name))
 
-    try:
-        return await run_in_threadpool(take)
-    except LabelingError as e:
-        raise _labeling_error(e, project) from e
+    return await _in_project(project, take)
 
 
 @router.post(f"{API}/projects/{{project}}/items/{{item_id}}/label", response_model=LabelResponse)
@@ -393,10 +396,7 @@ async def label_item(
             progress=_progress(progress, name),
         )
 
-    try:
-        return await run_in_threadpool(submit)
-    except LabelingError as e:
-        raise _labeling_error(e, project) from e
+    return await _in_project(project, submit)
 
 
 @router.post(f"{API}/projects/{{project}}/items/{{item_id}}/skip", response_model=SkipResponse)
@@ -418,7 +418,4 @@ async def skip_item(
         progress = services.projects.progress(project)
         return SkipResponse(item_id=item_id, released=released, progress=_progress(progress, name))
 
-    try:
-        return await run_in_threadpool(release)
-    except LabelingError as e:
-        raise _labeling_error(e, project) from e
+    return await _in_project(project, release)

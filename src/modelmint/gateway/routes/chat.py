@@ -1,3 +1,7 @@
+"""``POST /v1/chat/completions``: the messages rendered with the model's chat template,
+then admitted, generated and billed by the flow every generating route shares
+(``gateway.generation``), answered whole or as ``chat.completion.chunk`` events."""
+
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -6,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from modelmint.commerce import KeyPrincipal
+from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.generation import (
     GenerationCall,
@@ -18,7 +22,6 @@ from modelmint.gateway.generation import (
     usage_of,
 )
 from modelmint.gateway.logprobs import chat_logprobs
-from modelmint.gateway.routes.feedback import transcript_keeper
 from modelmint.gateway.schemas import (
     AssistantMessage,
     ChatChoice,
@@ -26,6 +29,7 @@ from modelmint.gateway.schemas import (
     ChatResponse,
     Usage,
 )
+from modelmint.gateway.transcripts import transcript_keeper, wants_transcript
 from modelmint.serving import TextDelta
 
 router = APIRouter(tags=["chat"])
@@ -90,11 +94,7 @@ async def create_chat_completion(
     ctx: GatewayContext = Depends(get_context),
 ) -> ChatResponse | StreamingResponse:
     served, engine = ctx.generating_model(req.model, principal)
-    # "developer" is the newer name OpenAI gives the system role.
-    messages = [
-        {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
-        for m in req.messages
-    ]
+    messages = [m.turn() for m in req.messages]
     prompt = await run_in_threadpool(engine.codec.render_chat, messages)
     prompt_ids = await run_in_threadpool(engine.codec.encode, prompt)
     params = sampling_params(
@@ -115,15 +115,12 @@ async def create_chat_completion(
         time.perf_counter(),
         n=req.n,
     )
-    if req.store or principal.keep_transcripts:  # the tenant may keep every transcript
-        kept_params = {**req.kept_params(), "max_tokens": params.max_tokens}
-        call.keep = transcript_keeper(ctx, call, {"messages": messages, "params": kept_params})
+    if wants_transcript(req, principal):
+        call.keep = transcript_keeper(ctx, call, req, {"messages": messages})
     metered = await admit_call(ctx.admission, call)
     if req.stream:
-        include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        return await stream_and_meter(
-            metered, call, ChatStream(call, req.model, include_usage), include_usage
-        )
+        fmt = ChatStream(call, req.model, req.stream_usage())
+        return await stream_and_meter(metered, call, fmt)
 
     answers = [a.completion for a in await complete_and_meter(metered, call)]
     top_k = params.logprobs

@@ -1,3 +1,8 @@
+"""``POST /v1/completions``: one or more prompts (text or token ids), ``n`` choices each,
+with ``echo`` and prompt scoring for lm-evaluation-harness; admitted, generated and billed
+by the flow every generating route shares (``gateway.generation``), answered whole or
+streamed."""
+
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -6,12 +11,13 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from modelmint.commerce import KeyPrincipal
+from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.errors import APIError
 from modelmint.gateway.generation import (
     GenerationCall,
     admit_call,
+    check_token_ids,
     complete_and_meter,
     new_request_id,
     sampling_params,
@@ -19,7 +25,6 @@ from modelmint.gateway.generation import (
     usage_of,
 )
 from modelmint.gateway.logprobs import completion_logprobs
-from modelmint.gateway.routes.feedback import transcript_keeper
 from modelmint.gateway.schemas import (
     MAX_SEQUENCES,
     CompletionChoice,
@@ -27,6 +32,7 @@ from modelmint.gateway.schemas import (
     CompletionResponse,
     Usage,
 )
+from modelmint.gateway.transcripts import transcript_keeper, wants_transcript
 from modelmint.serving import TextDelta, TextEngine
 
 router = APIRouter(tags=["completions"])
@@ -80,15 +86,7 @@ def _tokenized(engine: TextEngine, prompts: list[str | list[int]]) -> list[list[
                 param="prompt",
                 code="invalid_value",
             )
-        bad = next((t for t in ids if not 0 <= t < engine.codec.vocab_size), None)
-        if bad is not None:
-            raise APIError(
-                400,
-                f"Invalid token id {bad} in 'prompt': this model's token ids run from 0 to "
-                f"{engine.codec.vocab_size - 1}.",
-                param="prompt",
-                code="invalid_value",
-            )
+        check_token_ids(ids, engine.codec.vocab_size, "prompt")
         out.append(ids)
     return out
 
@@ -160,15 +158,13 @@ async def create_completion(
     # echo is never streamed (checked above); decoding it before admission means nothing
     # can fail between admission and generation
     echoed = await run_in_threadpool(_echoed, engine, prompts) if req.echo else [""] * len(prompts)
-    if req.store or principal.keep_transcripts:  # the tenant may keep every transcript
+    if wants_transcript(req, principal):
         texts = _echoed(engine, prompts) if not req.echo else echoed
-        params_kept = {**req.kept_params(), "max_tokens": params.max_tokens}
-        call.keep = transcript_keeper(ctx, call, {"prompts": texts, "params": params_kept})
+        call.keep = transcript_keeper(ctx, call, req, {"prompts": texts})
     metered = await admit_call(ctx.admission, call)
     if req.stream:
-        include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        fmt = CompletionStream(call, req.model, include_usage)
-        return await stream_and_meter(metered, call, fmt, include_usage)
+        fmt = CompletionStream(call, req.model, req.stream_usage())
+        return await stream_and_meter(metered, call, fmt)
 
     score_top_k = req.logprobs if req.echo else None
     answers = await complete_and_meter(metered, call, score_top_k)

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from modelmint.commerce.admin_keys import AdminPrincipal
+from modelmint.commerce.accounts import AdminPrincipal
 from modelmint.gateway.admin.auth import console_sessions, require_admin
 from modelmint.gateway.admin.common import error_doc
 from modelmint.gateway.admin.services import AdminServices, get_services
@@ -104,7 +104,7 @@ async def sign_in(
         raise APIError(
             401,
             "Incorrect admin key (wrong, revoked or expired). The console takes an admin key "
-            "(mma-…) from `mint admin-keys create [--channel C]`, not an API key.",
+            "(mma-…) from `mint admin-keys create [--as-channel C]`, not an API key.",
             param="key",
             code="invalid_api_key",
         )

@@ -10,12 +10,11 @@ import numpy as np
 from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
 
-from modelmint.commerce import KeyPrincipal
-from modelmint.commerce.admission import AdmissionRequest
+from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.errors import APIError
 from modelmint.gateway.generation import new_request_id
-from modelmint.gateway.metering import admit
+from modelmint.gateway.metering import admission_request, metered
 from modelmint.gateway.schemas import (
     EmbeddingData,
     EmbeddingRequest,
@@ -48,32 +47,15 @@ async def create_embeddings(
         raise APIError(400, "Every input must be a non-empty string.", param="input")
     embedder = served.embedder
     counted = await run_in_threadpool(lambda: sum(embedder.count_tokens(t) for t in texts))
-    request_id = new_request_id("emb")
-    metered = await admit(
-        ctx.admission,
-        AdmissionRequest(
-            request_id=request_id,
-            principal=principal,
-            model_name=served.model_name,
-            model_version=served.model_version,
-            model_version_id=served.model_version_id,
-            endpoint="embeddings",
-            prompt_tokens=counted,
-            max_completion_tokens=0,
-        ),
-    )
-    try:
+    request = admission_request(new_request_id("emb"), principal, served, "embeddings", counted)
+    async with metered(ctx.admission, request, started) as charge:
         result = await run_in_threadpool(embedder.embed, texts)
         data = [
             EmbeddingData(index=i, embedding=_encoded(v, req.encoding_format))
             for i, v in enumerate(result.vectors)
         ]
-    except BaseException:
-        await metered.release()
-        raise
-    latency_ms = int((time.perf_counter() - started) * 1000)
-    await metered.settle(result.prompt_tokens, 0, latency_ms, "completed")
-    response.headers.update(metered.headers)
+        charge.prompt_tokens = result.prompt_tokens  # billed for what the encoder read
+    response.headers.update(charge.headers)
     usage = EmbeddingUsage(prompt_tokens=result.prompt_tokens, total_tokens=result.prompt_tokens)
     return EmbeddingResponse(data=data, model=req.model, usage=usage)
 

@@ -1,11 +1,10 @@
 """``POST /v1/feedback``: what an API user says about an answer (a rating, a corrected
-answer, tags), given with a key of the tenant that made the request; and the transcript
-hook the generating routes use for ``store: true``. The labeling stage does the work."""
+answer, tags), given with a key of the tenant that made the request. The labeling stage
+does the work."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.concurrency import run_in_threadpool
@@ -18,30 +17,13 @@ from pydantic import (
     model_validator,
 )
 
-from modelmint.commerce import KeyPrincipal
+from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.errors import APIError
-from modelmint.gateway.generation import GenerationCall
 from modelmint.gateway.schemas import MAX_CHOICES
-from modelmint.labeling.feedback import Feedback, FeedbackError, FeedbackRecord, NotFound
-from modelmint.labeling.transcripts import Transcripts
+from modelmint.labeling.feedback import FeedbackError, FeedbackRecord, NotFound
 
 router = APIRouter(tags=["feedback"])
-
-
-def transcript_keeper(
-    ctx: GatewayContext, call: GenerationCall, request: dict[str, Any]
-) -> Callable[[list[str]], None]:
-    """What ``call.keep`` runs for a request with ``store: true`` or whose tenant keeps
-    every transcript."""
-    return Transcripts(ctx.ledger.store).keeper(
-        call.request_id,
-        tenant_id=call.principal.tenant_id,
-        api_key_id=call.principal.key_id,
-        model_version_id=call.served.model_version_id,
-        endpoint=call.endpoint,
-        request=request,
-    )
 
 
 def _no_nul(text: str) -> str:
@@ -127,7 +109,7 @@ async def create_feedback(
     and answers 200."""
     try:
         record, created = await run_in_threadpool(
-            lambda: Feedback(ctx.ledger.store).record(
+            lambda: ctx.feedback.record(
                 req.request_id,
                 tenant_id=principal.tenant_id,
                 api_key_id=principal.key_id,

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Depends
 
-from modelmint.commerce import KeyPrincipal
+from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.schemas import ModelCard, ModelList
 

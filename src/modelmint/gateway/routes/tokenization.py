@@ -5,20 +5,17 @@ of what is sold). They generate nothing, so they cost nothing, but each is admit
 any request: it counts against the key's rate limits and leaves a usage event of zero
 tokens, so a client that floods them is throttled and seen."""
 
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
-from modelmint.commerce import KeyPrincipal
-from modelmint.commerce.admission import AdmissionRequest
+from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, ServedModel, get_context, require_key
 from modelmint.gateway.errors import APIError
-from modelmint.gateway.generation import new_request_id
-from modelmint.gateway.metering import admit
+from modelmint.gateway.generation import check_token_ids, new_request_id
+from modelmint.gateway.metering import Charge, admission_request, metered
 from modelmint.gateway.schemas import (
     DetokenizeRequest,
     DetokenizeResponse,
@@ -31,31 +28,12 @@ from modelmint.serving import TextEngine
 router = APIRouter(tags=["tokenizer"])
 
 
-@asynccontextmanager
-async def _counted(
+def _counted(
     ctx: GatewayContext, principal: KeyPrincipal, served: ServedModel, endpoint: str
-) -> AsyncIterator[None]:
+) -> AbstractAsyncContextManager[Charge]:
     """Admits the request at no cost (429 past a rate limit) and records it."""
-    started = time.perf_counter()
-    metered = await admit(
-        ctx.admission,
-        AdmissionRequest(
-            request_id=new_request_id("tok"),
-            principal=principal,
-            model_name=served.model_name,
-            model_version=served.model_version,
-            model_version_id=served.model_version_id,
-            endpoint=endpoint,
-            prompt_tokens=0,
-            max_completion_tokens=0,
-        ),
-    )
-    try:
-        yield
-    except BaseException:
-        await metered.release()
-        raise
-    await metered.settle(0, 0, int((time.perf_counter() - started) * 1000), "completed")
+    request = admission_request(new_request_id("tok"), principal, served, endpoint, 0)
+    return metered(ctx.admission, request)
 
 
 def _text_of(engine: TextEngine, req: TokenizeRequest) -> str:
@@ -68,10 +46,7 @@ def _text_of(engine: TextEngine, req: TokenizeRequest) -> str:
         )
     if req.prompt is not None:
         return req.prompt
-    messages = [
-        {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
-        for m in req.messages or []
-    ]
+    messages = [m.turn() for m in req.messages or []]
     return engine.codec.render_chat(messages, add_generation_prompt=req.add_generation_prompt)
 
 
@@ -81,9 +56,7 @@ async def tokenize(
     principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> TokenizeResponse:
-    served = ctx.model_or_only(req.model, principal)
-    engine = served.engine
-    assert engine is not None  # model_or_only answers generating models only
+    served, engine = ctx.model_or_only(req.model, principal)
 
     def run() -> TokenizeResponse:
         codec = engine.codec
@@ -105,18 +78,8 @@ async def detokenize(
     principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> DetokenizeResponse:
-    served = ctx.model_or_only(req.model, principal)
-    engine = served.engine
-    assert engine is not None
-    bad = next((t for t in req.tokens if not 0 <= t < engine.codec.vocab_size), None)
-    if bad is not None:
-        raise APIError(
-            400,
-            f"Invalid token id {bad} in 'tokens': this model's token ids run from 0 to "
-            f"{engine.codec.vocab_size - 1}.",
-            param="tokens",
-            code="invalid_value",
-        )
+    served, engine = ctx.model_or_only(req.model, principal)
+    check_token_ids(req.tokens, engine.codec.vocab_size, "tokens")
     # Special tokens are kept, so that detokenize(tokenize(text)) gives the text back.
     async with _counted(ctx, principal, served, "detokenize"):
         text = await run_in_threadpool(engine.codec.decode, req.tokens, skip_special_tokens=False)
@@ -129,8 +92,7 @@ async def tokenizer_info(
     principal: KeyPrincipal = Depends(require_key),
     ctx: GatewayContext = Depends(get_context),
 ) -> TokenizerInfoResponse:
-    served = ctx.model_or_only(model, principal)
-    assert served.engine is not None
+    served, engine = ctx.model_or_only(model, principal)
     async with _counted(ctx, principal, served, "tokenizer_info"):
-        info = served.engine.codec.tokenizer_info()
+        info = engine.codec.tokenizer_info()
     return TokenizerInfoResponse(**asdict(info))

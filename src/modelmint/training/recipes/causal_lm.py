@@ -17,6 +17,7 @@ from modelmint.training.recipe import ArchitectureSpec, ContinuePretrain, Pretra
 from modelmint.training.recipes.common import (
     RecipeInputs,
     Trained,
+    check_block_size,
     tokenizer_for,
     train_on_blocks,
 )
@@ -40,11 +41,7 @@ def run(
     else:
         tokenizer = tokenizer_for(recipe.tokenizer, inputs, ctx)
         model = fresh_model(recipe.architecture, tokenizer, recipe.training.seed)
-    context = model.config.max_position_embeddings
-    if recipe.block_size > context:
-        raise ValueError(
-            f"block_size {recipe.block_size} exceeds the model's context of {context} tokens"
-        )
+    check_block_size(recipe.block_size, model.config.max_position_embeddings)
 
     return train_on_blocks(
         recipe,

@@ -10,27 +10,13 @@ from typing import Any
 import numpy as np
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
-from modelmint.modeling import count_parameters, load_tokenizer
+from modelmint.modeling import classifier_text, count_parameters, load_tokenizer
 from modelmint.training.adapters import add_lora, trainable_parameters
 from modelmint.training.examples import classification_rows
 from modelmint.training.recipe import Classify, RecipeError
 from modelmint.training.recipes.common import RecipeInputs, Trained, save_result
 from modelmint.training.trainer import TrainContext, build_trainer, train
 from modelmint.training.vocabulary import extend_vocabulary
-
-FIRST_TURN_OF = {"first_user_turn": "user", "first_assistant_turn": "assistant"}
-
-
-def input_text(record: dict[str, Any], source: str) -> str:
-    """What the classifier reads: the whole text; the customer's first message (what a live
-    request carries before anyone has answered); or the agent's first reply (what a chat
-    model answers to that message, so the classifier can judge a model's answers)."""
-    role = FIRST_TURN_OF.get(source)
-    if role and record.get("messages"):
-        for m in record["messages"]:
-            if m["role"] == role:
-                return str(m["content"])
-    return str(record["text"])
 
 
 def accuracy_and_f1(pred: Any) -> dict[str, float]:
@@ -73,7 +59,7 @@ def run(recipe: Classify, inputs: RecipeInputs, ctx: TrainContext, resume: bool)
         model.config.pad_token_id = tokenizer.pad_token_id
     vocab: dict[str, float] = {}
     if recipe.extend_vocabulary:
-        texts = [input_text(r, recipe.input) for r in inputs.train]
+        texts = [classifier_text(r, recipe.input) for r in inputs.train]
         vocab = extend_vocabulary(tokenizer, model, texts)
     total = count_parameters(model)
 
@@ -84,12 +70,12 @@ def run(recipe: Classify, inputs: RecipeInputs, ctx: TrainContext, resume: bool)
             recipe.label,
             label_ids,
             recipe.max_length,
-            lambda r: input_text(r, recipe.input),
+            lambda r: classifier_text(r, recipe.input),
         )
 
     if recipe.method == "lora":
         if vocab.get("vocab_added_tokens"):
-            raise ValueError(
+            raise RecipeError(
                 "LoRA freezes the embeddings, so characters added to the vocabulary would never "
                 "be learned: use method: full, or set extend_vocabulary: false"
             )

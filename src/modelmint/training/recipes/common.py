@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelmint.modeling import count_parameters, load_tokenizer
-from modelmint.training.examples import Rows, causal_blocks, pack_blocks, record_text
+from modelmint.modeling import count_parameters, load_tokenizer, record_text
+from modelmint.training.examples import Rows, causal_blocks, pack_blocks
 from modelmint.training.recipe import LMInput, RecipeError, TokenizerSpec
 from modelmint.training.tokenizer import train_tokenizer
 from modelmint.training.trainer import TrainContext, build_trainer, train
@@ -42,6 +42,14 @@ def tokenizer_for(spec: TokenizerSpec, inputs: RecipeInputs, ctx: TrainContext) 
     if not (path / "tokenizer.json").exists():
         train_tokenizer((r["text"] for r in inputs.train), path, vocab_size=spec.vocab_size)
     return load_tokenizer(path)
+
+
+def check_block_size(block_size: int, context: int) -> None:
+    """A packed block must fit the model's context (its position embeddings)."""
+    if block_size > context:
+        raise RecipeError(
+            f"block_size {block_size} exceeds the model's context of {context} tokens"
+        )
 
 
 def with_perplexity(metrics: dict[str, float]) -> dict[str, float]:

@@ -20,7 +20,12 @@ from modelmint.modeling.quantized import is_int8_dir
 from modelmint.training.examples import IGNORE
 from modelmint.training.recipe import Distill, RecipeError
 from modelmint.training.recipes.causal_lm import fresh_model
-from modelmint.training.recipes.common import RecipeInputs, Trained, train_on_blocks
+from modelmint.training.recipes.common import (
+    RecipeInputs,
+    Trained,
+    check_block_size,
+    train_on_blocks,
+)
 from modelmint.training.trainer import TrainContext
 
 
@@ -112,8 +117,7 @@ def run(recipe: Distill, inputs: RecipeInputs, ctx: TrainContext, resume: bool) 
     teacher = load_causal_lm(inputs.teacher_dir)
     student = _student(recipe, inputs, tokenizer, teacher)
     context = min(teacher.config.max_position_embeddings, student.config.max_position_embeddings)
-    if recipe.block_size > context:
-        raise RecipeError(f"block_size {recipe.block_size} exceeds the context of {context}")
+    check_block_size(recipe.block_size, context)
 
     def trainer_class(*args: Any, **kw: Any) -> Trainer:
         return DistillationTrainer(

@@ -13,10 +13,11 @@ import torch
 from transformers import BertForMaskedLM, DataCollatorForLanguageModeling
 
 from modelmint.modeling import bert_config, resolve_preset
-from modelmint.training.recipe import PretrainMLM
+from modelmint.training.recipe import PretrainMLM, RecipeError
 from modelmint.training.recipes.common import (
     RecipeInputs,
     Trained,
+    check_block_size,
     tokenizer_for,
     train_on_blocks,
 )
@@ -54,13 +55,10 @@ def _digest(ids: torch.Tensor) -> int:
 def run(recipe: PretrainMLM, inputs: RecipeInputs, ctx: TrainContext, resume: bool) -> Trained:
     tokenizer = tokenizer_for(recipe.tokenizer, inputs, ctx)
     if tokenizer.mask_token_id is None:
-        raise ValueError("the tokenizer has no mask token; train one with this recipe")
+        raise RecipeError("the tokenizer has no mask token; train one with this recipe")
     arch = recipe.architecture
     shape = resolve_preset(arch.size, **arch.model_dump(exclude={"size"}))
-    if recipe.block_size > shape.context_length:
-        raise ValueError(
-            f"block_size {recipe.block_size} exceeds the context {shape.context_length}"
-        )
+    check_block_size(recipe.block_size, shape.context_length)
     torch.manual_seed(recipe.training.seed)
     model = BertForMaskedLM(
         bert_config(shape, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id)

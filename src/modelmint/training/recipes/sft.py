@@ -15,7 +15,7 @@ from transformers import AutoModelForCausalLM, DataCollatorForSeq2Seq, DataColla
 from modelmint.modeling import count_parameters, load_tokenizer
 from modelmint.training.adapters import add_lora, trainable_parameters
 from modelmint.training.examples import sft_rows
-from modelmint.training.recipe import SFT
+from modelmint.training.recipe import SFT, RecipeError
 from modelmint.training.recipes.common import RecipeInputs, Trained, save_result, with_perplexity
 from modelmint.training.trainer import TrainContext, build_trainer, train
 
@@ -24,7 +24,7 @@ def run(recipe: SFT, inputs: RecipeInputs, ctx: TrainContext, resume: bool) -> T
     assert inputs.base_dir is not None
     tokenizer = load_tokenizer(inputs.base_dir)
     if not getattr(tokenizer, "chat_template", None):
-        raise ValueError(f"the base model at {inputs.base_dir} has no chat template")
+        raise RecipeError(f"the base model at {inputs.base_dir} has no chat template")
     model: Any = AutoModelForCausalLM.from_pretrained(str(inputs.base_dir), local_files_only=True)
     total = count_parameters(model)
     max_length = min(recipe.max_length, model.config.max_position_embeddings)

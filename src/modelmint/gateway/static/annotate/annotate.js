@@ -1,6 +1,7 @@
 // The annotator page: sign in, pick a project, label one item at a time from the
 // keyboard. Plain JS, no build step; everything shown comes from /label/api (JSON) and
-// is put on the page as text (never as HTML).
+// is put on the page as text (never as HTML). Calling the server and looking up words go
+// through /static/common/mint.js (window.Mint), shared with the console and loaded first.
 "use strict";
 
 (() => {
@@ -21,20 +22,15 @@
     screen: "none",
     said: null, // the last message, by key
   };
-  const $ = (id) => document.getElementById(id);
+  const { $ } = window.Mint;
 
   // -- words ------------------------------------------------------------------------------
   function t(key, vars) {
-    let s = state.strings[state.lang][key] ?? state.strings.en[key] ?? key;
-    for (const [k, v] of Object.entries(vars || {})) s = s.replaceAll(`{${k}}`, String(v));
-    return s;
+    return Mint.word(state.strings, state.lang, key, vars);
   }
 
   function applyStrings() {
-    root.lang = state.lang === "zh" ? "zh-CN" : "en";
-    root.dataset.lang = state.lang;
-    document.title = t("title");
-    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    Mint.translatePage(state.lang, t);
     renderHelp();
     if (state.said) say(state.said.key, state.said.isError);
     if (state.screen === "projects") renderProjects();
@@ -58,34 +54,21 @@
   }
 
   // -- talking to the server ----------------------------------------------------------------
-  function csrfToken() {
-    for (const part of document.cookie.split(";")) {
-      const [k, ...v] = part.trim().split("=");
-      if (k === CSRF_COOKIE) return decodeURIComponent(v.join("="));
-    }
-    return "";
-  }
-
   class SignedOut extends Error {}
 
-  async function request(method, url, body) {
-    const res = await fetch(url, {
-      method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (res.status === 204) return null;
-    const data = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      const message = (data.error && data.error.message) || `${res.status}`;
-      if (res.status === 401 && url.startsWith(API)) throw new SignedOut(message);
-      throw new Error(message);
+  const request = (method, url, body) =>
+    Mint.request(url, { method, body, csrfCookie: CSRF_COOKIE });
+
+  // /label/api: a 401 there means the session ended (signed out elsewhere, or revoked)
+  async function api(method, path, body) {
+    try {
+      return await request(method, API + path, body);
+    } catch (e) {
+      if (e instanceof Mint.ApiError && e.status === 401) throw new SignedOut(e.message);
+      throw e;
     }
-    return data;
   }
 
-  const api = (method, path, body) => request(method, API + path, body);
   const projectPath = (name) => `/projects/${encodeURIComponent(name)}`;
 
   function flash(message, isError) {

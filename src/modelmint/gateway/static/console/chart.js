@@ -42,7 +42,7 @@
     const suffix = unit && unit !== "count" ? ` ${unit}` : "";
     return {
       tick: (v) => compact(v),
-      full: (v) => `${String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ",")}${suffix}`,
+      full: (v) => `${Mint.grouped(v)}${suffix}`,
     };
   }
 

@@ -1,7 +1,9 @@
 // The console's shell: sign-in, navigation by hash route, language, the error banner, and
 // the `ctx` every page is given. Plain JS, no build step. Pages live in pages/*.js and
 // register themselves with MintConsole.page(name, {title, platformOnly, render}).
-// Everything shown comes from JSON and is put on the page as text (never as HTML).
+// Everything shown comes from JSON and is put on the page as text (never as HTML). What the
+// annotator page needs too (calling the server, words, digit grouping) is in
+// /static/common/mint.js (window.Mint), loaded first.
 "use strict";
 
 (() => {
@@ -11,7 +13,7 @@
   // nav order for the pages we know of; any other registered page follows
   const NAV_ORDER = ["overview", "models", "customers", "data", "runs", "labeling"];
   const root = document.documentElement;
-  const $ = (id) => document.getElementById(id);
+  const { $, ApiError } = window.Mint;
   const pages = new Map();
   const state = {
     lang: root.dataset.lang === "zh" ? "zh" : "en",
@@ -36,9 +38,33 @@
     }
     return el;
   }
-  const fillText = (text, vars) =>
-    Object.entries(vars || {}).reduce((t, [k, v]) => t.replaceAll(`{${k}}`, String(v)), text);
+  // the short form of domElement: a tag, an optional class and optional text
+  function textElement(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+  // a titled card of a page, appended to `parent`; returns it to fill
+  function card(parent, title, id) {
+    const box = domElement("section", { className: "card", id });
+    box.append(domElement("h2", {}, title));
+    parent.append(box);
+    return box;
+  }
   const shortTime = (iso) => (iso ? iso.slice(0, 16).replace("T", " ") : "—");
+  // a figure under its label (a .stat box), with an optional smaller line under it
+  function stat(label, value, id, sub) {
+    const box = domElement("div", { className: "stat", id });
+    box.append(textElement("div", "label", label), textElement("div", "value", value));
+    if (sub) box.append(textElement("div", "sub", sub));
+    return box;
+  }
+  // a NAME:VERSION label as a link to that model's page ("—" for none)
+  const modelLink = (label) =>
+    label
+      ? domElement("a", { href: `#/models/${encodeURIComponent(String(label).replace(/:\d+$/, ""))}` }, label)
+      : "—";
 
   window.MintConsole = {
     page(name, definition) {
@@ -51,9 +77,7 @@
 
   // -- words ------------------------------------------------------------------------------
   function s(key, vars) {
-    let text = state.strings[state.lang][key] ?? state.strings.en[key] ?? key;
-    for (const [k, v] of Object.entries(vars || {})) text = text.replaceAll(`{${k}}`, String(v));
-    return text;
+    return Mint.word(state.strings, state.lang, key, vars);
   }
 
   // A page's own string: {en, zh} -> the current language's (English when missing).
@@ -64,14 +88,7 @@
   }
 
   function applyStrings() {
-    root.lang = state.lang === "zh" ? "zh-CN" : "en";
-    root.dataset.lang = state.lang;
-    document.title = s("title");
-    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = s(el.dataset.i18n);
-    for (const el of document.querySelectorAll("[data-i18n-label]")) {
-      el.setAttribute("aria-label", s(el.dataset.i18nLabel));
-      el.title = s(el.dataset.i18nLabel);
-    }
+    Mint.translatePage(state.lang, s);
     renderWho();
   }
 
@@ -88,40 +105,7 @@
   }
 
   // -- talking to the server --------------------------------------------------------------
-  function csrfToken() {
-    for (const part of document.cookie.split(";")) {
-      const [k, ...v] = part.trim().split("=");
-      if (k === CSRF_COOKIE) return decodeURIComponent(v.join("="));
-    }
-    return "";
-  }
-
-  class ApiError extends Error {
-    constructor(message, status, code) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
-
-  async function request(url, { method = "GET", body } = {}) {
-    const headers = { "X-CSRF-Token": csrfToken() };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const res = await fetch(url, {
-      method,
-      credentials: "same-origin",
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (res.status === 204) return null;
-    const type = res.headers.get("content-type") || "";
-    const data = type.includes("json") ? await res.json().catch(() => ({})) : await res.text();
-    if (!res.ok) {
-      const error = (data && data.error) || {};
-      throw new ApiError(error.message || `HTTP ${res.status}`, res.status, error.code);
-    }
-    return data;
-  }
+  const request = (url, options) => Mint.request(url, { ...options, csrfCookie: CSRF_COOKIE });
 
   // ctx.api: a path under /admin/v1 ("tenants" or "/admin/v1/tenants"), or any absolute path
   async function api(path, options) {
@@ -142,15 +126,13 @@
   }
 
   // -- formatting ----------------------------------------------------------------------------
-  const GROUPING = /\B(?=(\d{3})+(?!\d))/g;
-
   // integer micro-units -> "1,234.50" (two decimals, more when they are not zero)
   function money(micros) {
     if (micros === null || micros === undefined) return "—";
     const n = Math.round(Number(micros));
     const sign = n < 0 ? "-" : "";
     const abs = Math.abs(n);
-    const whole = String(Math.floor(abs / 1e6)).replace(GROUPING, ",");
+    const whole = Mint.grouped(Math.floor(abs / 1e6));
     let frac = String(abs % 1e6).padStart(6, "0").replace(/0+$/, "");
     frac = frac.padEnd(2, "0");
     return `${sign}${whole}.${frac}`;
@@ -158,7 +140,7 @@
 
   function number(n) {
     if (n === null || n === undefined) return "—";
-    return String(n).replace(GROUPING, ",");
+    return Mint.grouped(n);
   }
 
   // -- tables --------------------------------------------------------------------------------
@@ -253,8 +235,17 @@
   }
 
   window.MintConsole.navigate = navigate;
-  // Small helpers every page uses: build elements, fill {placeholders}, show a time.
-  window.MintConsole.dom = { h: domElement, fill: fillText, when: shortTime };
+  // Small helpers every page uses: build elements, cards and figures, fill {placeholders},
+  // show a time, link a model version to its page.
+  window.MintConsole.dom = {
+    h: domElement,
+    el: textElement,
+    section: card,
+    stat,
+    fill: Mint.fill,
+    when: shortTime,
+    modelLink,
+  };
 
   function closeMenu() {
     $("nav").classList.remove("open");

@@ -71,13 +71,7 @@
     noInvoices: { en: "No invoices yet (mint invoices generate --period YYYY-MM).", zh: "暂无发票（mint invoices generate --period YYYY-MM）。" },
   };
 
-  const el = (tag, className, text) => {
-    const e = document.createElement(tag);
-    if (className) e.className = className;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  };
-  const { fill, when: date } = MintConsole.dom; // shared text helpers (console.js)
+  const { el, stat, fill, when: date } = MintConsole.dom; // shared DOM and text helpers (console.js)
   const enc = encodeURIComponent;
 
   function link(text, href) {
@@ -177,16 +171,10 @@
       return;
     }
     const cards = el("div", "cards");
-    const stat = (id, label, micros) => {
-      const s = el("div", "stat");
-      s.id = id;
-      s.append(el("div", "label", ctx.t(label)), el("div", "value", ctx.money(micros)));
-      return s;
-    };
     cards.append(
-      stat("wallet-balance", W.balance, wallet.balance_micros),
-      stat("wallet-paid", W.paid, wallet.paid_micros),
-      stat("wallet-credit", W.credit, wallet.credit_micros),
+      stat(ctx.t(W.balance), ctx.money(wallet.balance_micros), "wallet-balance"),
+      stat(ctx.t(W.paid), ctx.money(wallet.paid_micros), "wallet-paid"),
+      stat(ctx.t(W.credit), ctx.money(wallet.credit_micros), "wallet-credit"),
     );
     box.append(cards);
     // a top-up: money typed as text, turned into micro-units without a float

@@ -44,7 +44,7 @@
   const POLL_MS = 2000;
   const CURVE = ["loss", "eval_loss"];
 
-  const { h, fill, when } = MintConsole.dom; // shared DOM and text helpers (console.js)
+  const { h, section, fill, when, modelLink } = MintConsole.dom; // shared DOM and text helpers (console.js)
 
   const num = (v, digits = 4) => (v === null || v === undefined ? "—" : String(+Number(v).toFixed(digits)));
 
@@ -56,16 +56,7 @@
     return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
   }
 
-  function section(el, title, id) {
-    const box = h("section", { className: "card", id });
-    box.append(h("h2", {}, title));
-    el.append(box);
-    return box;
-  }
-
   const statusText = (ctx, s) => (W[s] ? ctx.t(W[s]) : s);
-  const modelLink = (label) =>
-    label ? h("a", { href: `#/models/${encodeURIComponent(label.replace(/:\d+$/, ""))}` }, label) : "—";
 
   function runsTable(box, ctx, runs) {
     ctx.table(

@@ -33,20 +33,9 @@
     },
   };
 
-  const { h } = MintConsole.dom; // shared DOM helper (console.js)
+  const { h, section, stat } = MintConsole.dom; // shared DOM helpers (console.js)
 
   const pct = (v) => (v === null || v === undefined ? "—" : `${Math.round(v * 100)}%`);
-
-  function section(el, title, id) {
-    const box = h("section", { className: "card", id });
-    box.append(h("h2", {}, title));
-    el.append(box);
-    return box;
-  }
-
-  function stat(label, value, id) {
-    return h("div", { className: "stat", id }, h("div", { className: "label" }, label), h("div", { className: "value" }, value));
-  }
 
   async function render(el, ctx) {
     const t = (k) => ctx.t(W[k]);

@@ -93,7 +93,7 @@
     canary_ended: { en: "The canary on {name} ended.", zh: "{name} 的金丝雀已结束。" },
   };
 
-  const { h, fill, when } = MintConsole.dom; // shared DOM and text helpers (console.js)
+  const { h, section, fill, when, modelLink } = MintConsole.dom; // shared DOM and text helpers (console.js)
 
   const modelName = (label) => String(label).replace(/:\d+$/, "");
 
@@ -122,16 +122,6 @@
       .slice(0, limit)
       .map(([k, v]) => `${k} ${Math.abs(v) >= 100 ? v.toFixed(1) : +v.toFixed(4)}`);
     return parts.join(" · ") || "—";
-  }
-
-  const modelLink = (label) =>
-    h("a", { href: `#/models/${encodeURIComponent(modelName(label))}` }, label);
-
-  function section(el, title, id) {
-    const box = h("section", { className: "card", id });
-    box.append(h("h2", {}, title));
-    el.append(box);
-    return box;
   }
 
   // -- the list ---------------------------------------------------------------------------
@@ -174,7 +164,7 @@
       serving,
       [
         { key: "name", label: W.served_name },
-        { key: "model", label: W.answered_by, format: (v) => modelLink(v) },
+        { key: "model", label: W.answered_by, format: modelLink },
         {
           key: "canary",
           label: W.canary,
@@ -196,7 +186,7 @@
         { key: "num_parameters", label: W.parameters, className: "num", format: compact },
         { key: "size_bytes", label: W.size, className: "num", format: bytes },
         { key: "created_at", label: W.created, format: when },
-        { key: "parent", label: W.parent, format: (v) => (v ? modelLink(v) : "—") },
+        { key: "parent", label: W.parent, format: modelLink },
         {
           key: "run",
           label: W.run,

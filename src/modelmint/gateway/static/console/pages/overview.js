@@ -60,13 +60,7 @@
   };
   const choice = { range: "24h", group: "model" }; // kept while the console is open
 
-  const { fill } = MintConsole.dom; // shared text helper (console.js)
-  const el = (tag, className, text) => {
-    const e = document.createElement(tag);
-    if (className) e.className = className;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  };
+  const { el, stat, fill } = MintConsole.dom; // shared DOM and text helpers (console.js)
 
   function label(iso, bucket) {
     // buckets are UTC: "14:00" for hours, "01-15" for days
@@ -83,14 +77,6 @@
       b.addEventListener("click", () => onPick(value));
       box.append(b);
     }
-    return box;
-  }
-
-  function stat(id, title, value, sub) {
-    const box = el("div", "stat");
-    box.id = id;
-    box.append(el("div", "label", title), el("div", "value", value));
-    if (sub) box.append(el("div", "sub", sub));
     return box;
   }
 
@@ -166,16 +152,16 @@
     const x = series.buckets.map((b) => label(b, bucket));
     const cards = el("div", "cards");
     cards.append(
-      stat("total-requests", ctx.t(W.requests), ctx.number(total.requests)),
+      stat(ctx.t(W.requests), ctx.number(total.requests), "total-requests"),
       stat(
-        "total-tokens",
         ctx.t(W.tokens),
         ctx.number(total.total_tokens),
+        "total-tokens",
         fill(ctx.t(W.inOut), { in: ctx.number(total.prompt_tokens), out: ctx.number(total.completion_tokens) }),
       ),
-      stat("total-revenue", ctx.t(W.revenue), ctx.money(total.revenue_micros)),
-      stat("total-cost", ctx.t(W.cost), ctx.money(total.cost_micros)),
-      stat("total-margin", ctx.t(W.margin), ctx.money(total.margin_micros)),
+      stat(ctx.t(W.revenue), ctx.money(total.revenue_micros), "total-revenue"),
+      stat(ctx.t(W.cost), ctx.money(total.cost_micros), "total-cost"),
+      stat(ctx.t(W.margin), ctx.money(total.margin_micros), "total-margin"),
     );
     body.append(cards);
     const notes = el("p", "hint");

@@ -1,0 +1,36 @@
+"""What runs a core: on a worker thread of the server's process, in a process of its own
+(supervised and restarted), or vLLM behind the same interface; and the throughput measurement
+that drives one under load."""
+
+from typing import TYPE_CHECKING
+
+from modelmint._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from modelmint.serving.core.engine_core import (
+        EngineConfig,
+        EngineDied,
+        EngineObserver,
+        EngineOverloaded,
+        QueueTimeout,
+    )
+    from modelmint.serving.drivers.process_engine import ProcessEngine
+    from modelmint.serving.drivers.thread_engine import Engine
+    from modelmint.serving.drivers.throughput import measure_model
+    from modelmint.serving.drivers.vllm_engine import VllmConfig, VllmEngine, vllm_available
+
+__all__ = [
+    "Engine",
+    "EngineConfig",
+    "EngineDied",
+    "EngineObserver",
+    "EngineOverloaded",
+    "ProcessEngine",
+    "QueueTimeout",
+    "VllmConfig",
+    "VllmEngine",
+    "measure_model",
+    "vllm_available",
+]
+
+lazy_exports(__name__)
