@@ -18,6 +18,7 @@ LAZY = [
     "modelmint.commerce.ledger",
     "modelmint.commerce.pricing",
     "modelmint.compression",
+    "modelmint.config",
     "modelmint.data",
     "modelmint.evaluation",
     "modelmint.labeling",

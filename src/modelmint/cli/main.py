@@ -35,8 +35,6 @@ from modelmint.cli.runtime import Runtime
 from modelmint.cli.tenants import tenants_app
 from modelmint.cli.train import train_app
 from modelmint.cli.wallets import wallets_app
-from modelmint.data import curate
-from modelmint.samples import write_sample_corpus
 
 app = typer.Typer(
     cls=MintGroup,
@@ -82,6 +80,9 @@ def quickstart(
 ) -> None:
     """Sample data -> dataset -> tokenizer -> pretrained model -> perplexity -> catalog ->
     tenant and API key: the whole loop on bundled synthetic data."""
+    from modelmint.data import curate
+    from modelmint.samples import write_sample_corpus
+
     start = time.perf_counter()
     rt = Runtime.open()
     with RichProgress(console) as progress:
