@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from modelmint._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from modelmint.commerce.audit import AuditLog, AuditRecord, write_audit
+    from modelmint.commerce.audit import AuditLog, AuditRecord
     from modelmint.commerce.choices import PERIODS
     from modelmint.commerce.errors import CommerceError, NotFound
     from modelmint.commerce.money import format_money, parse_money, request_cost
@@ -28,7 +28,6 @@ __all__ = [
     "format_money",
     "parse_money",
     "request_cost",
-    "write_audit",
 ]
 
 lazy_exports(__name__)

@@ -18,11 +18,11 @@ from modelmint.commerce.accounts.credentials import (
     same_secret,
     split_key,
 )
-from modelmint.commerce.audit import change_audited, snapshot, utc, write_audit
+from modelmint.commerce.audit import change_audited, snapshot, utc
 from modelmint.commerce.errors import NotFound
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import AdminKey, Channel, Store
+from modelmint.store import AdminKey, Channel, Store, write_audit
 
 ADMIN_KEY_PREFIX = "mma-"
 

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelmint.catalog import NAME_RE
-from modelmint.commerce.audit import snapshot, utc, write_audit
+from modelmint.commerce.audit import snapshot, utc
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.pricing.prices import WHOLESALE_DEFAULT
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import Channel, PriceBook, Store
+from modelmint.store import Channel, PriceBook, Store, write_audit
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from modelmint.commerce.accounts.credentials import (
     split_key,
 )
 from modelmint.commerce.accounts.tenants import UNSET, Unset, check_limit, find_tenant
-from modelmint.commerce.audit import change_audited, snapshot, utc, write_audit
+from modelmint.commerce.audit import change_audited, snapshot, utc
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.scope import PLATFORM, Scope
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import ApiKey, Store, Tenant
+from modelmint.store import ApiKey, Store, Tenant, write_audit
 
 KEY_PREFIX = "mm-"
 

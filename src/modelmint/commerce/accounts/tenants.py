@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from modelmint.catalog import NAME_RE
 from modelmint.commerce.accounts.channels import find_channel
-from modelmint.commerce.audit import change_audited, snapshot, utc, write_audit
+from modelmint.commerce.audit import change_audited, snapshot, utc
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.pricing.prices import RETAIL_DEFAULT
 from modelmint.commerce.scope import PLATFORM, Scope
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import Channel, PriceBook, Store, Tenant
+from modelmint.store import Channel, PriceBook, Store, Tenant, write_audit
 
 BILLING_MODES = ("postpaid", "prepaid")
 

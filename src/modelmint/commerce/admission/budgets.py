@@ -16,13 +16,22 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from modelmint.commerce.accounts.tenants import find_tenant
-from modelmint.commerce.audit import snapshot, write_audit
+from modelmint.commerce.audit import snapshot
 from modelmint.commerce.choices import PERIODS
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
 from modelmint.config.clock import utc as aware
-from modelmint.store import ApiKey, Budget, BudgetAlert, Reservation, Store, Tenant, UsageEvent
+from modelmint.store import (
+    ApiKey,
+    Budget,
+    BudgetAlert,
+    Reservation,
+    Store,
+    Tenant,
+    UsageEvent,
+    write_audit,
+)
 
 log = logging.getLogger("modelmint.budgets")
 

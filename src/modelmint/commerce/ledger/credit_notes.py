@@ -22,14 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from modelmint.commerce.accounts.tenants import find_tenant
-from modelmint.commerce.audit import snapshot, write_audit
+from modelmint.commerce.audit import snapshot
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.ledger.billing_periods import BillingPeriod, parse_period
 from modelmint.commerce.money import format_money
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
 from modelmint.config.clock import utc as aware
-from modelmint.store import Channel, CreditNote, Store, Tenant, UsageEvent
+from modelmint.store import Channel, CreditNote, Store, Tenant, UsageEvent, write_audit
 
 _NUMBER_ATTEMPTS = 5  # two issuers racing for the same next number: the loser retries
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelmint.commerce.accounts.tenants import find_tenant
-from modelmint.commerce.audit import snapshot, write_audit
+from modelmint.commerce.audit import snapshot
 from modelmint.commerce.errors import CommerceError
 from modelmint.commerce.ledger.wallet_balances import (
     BalanceMismatch,
@@ -28,7 +28,7 @@ from modelmint.commerce.ledger.wallet_rule import CreditLot, WalletBalance
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
 from modelmint.config.clock import utc as aware
-from modelmint.store import Store, Tenant, WalletEntry, WalletRunningBalance
+from modelmint.store import Store, Tenant, WalletEntry, WalletRunningBalance, write_audit
 
 KINDS = ("topup", "credit", "adjustment")
 __all__ = ["KINDS", "CreditLot", "WalletBalance", "WalletEntryInfo", "Wallets", "wallet_balance"]

@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from modelmint.catalog import NAME_RE
-from modelmint.commerce.audit import snapshot, utc, write_audit
+from modelmint.commerce.audit import snapshot, utc
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.money import request_cost
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import Channel, Price, PriceBook, Store, Tenant
+from modelmint.store import Channel, Price, PriceBook, Store, Tenant, write_audit
 
 RETAIL_DEFAULT = "standard"
 WHOLESALE_DEFAULT = "wholesale"

@@ -22,13 +22,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from modelmint.catalog import AliasMove, CatalogError, ModelRef, NothingToRollBack
-from modelmint.commerce import Scope, write_audit
+from modelmint.commerce import Scope
 from modelmint.gateway.admin.auth import admin_scope
 from modelmint.gateway.admin.common import ERRORS, ErrorResponse, call, require_platform
 from modelmint.gateway.admin.fields import MAX_LIMIT, NamePath
 from modelmint.gateway.admin.services import AdminServices, get_services
 from modelmint.gateway.context import Canary, GatewayContext, ServedModel, get_context
 from modelmint.gateway.errors import APIError
+from modelmint.store import write_audit
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERRORS,
