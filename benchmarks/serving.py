@@ -434,9 +434,12 @@ def request_body(side: str, work: dict[str, Any], req: dict[str, Any], stops: st
         "max_tokens": req["max_tokens"],
         "stream": True,
         "temperature": 0,
+        # the output token count: both servers send it only when asked (transformers serve
+        # since 5.x), and a stream without it counts as failed
+        "stream_options": {"include_usage": True},
     }
     if side.startswith("modelmint"):
-        return {**body, "model": work["model"], "stream_options": {"include_usage": True}}
+        return {**body, "model": work["model"]}
     eos = work["stop_ids"] if stops == "natural" else -1
     config = {"do_sample": False, "eos_token_id": eos}
     return {**body, "model": work["model_dir"], "generation_config": json.dumps(config)}
@@ -520,11 +523,18 @@ def wait_ready(proc: subprocess.Popen[bytes], port: int, logfile: Path) -> float
     raise SystemExit(f"the server did not start in 600 s:\n{logfile.read_text()[-4000:]}")
 
 
-def run_server_side(side: str, work: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+def run_server_side(
+    side: str,
+    work: dict[str, Any],
+    args: argparse.Namespace,
+    home: Path = HOME,
+    logs: Path = ROOT / "logs",
+) -> dict[str, Any]:
+    """One server side (``home``: its MINT_HOME) through every level of ``args.levels``."""
     port = _free_port()
-    logfile = ROOT / "logs" / f"{side}.log"
+    logfile = logs / f"{side}.log"
     logfile.parent.mkdir(parents=True, exist_ok=True)
-    env = side_env(args) | {"MINT_HOME": str(HOME)}
+    env = side_env(args) | {"MINT_HOME": str(home)}
     env = {k: v for k, v in env.items() if not k.startswith("MINT_") or k == "MINT_HOME"}
     cmd = server_command(side, work, port, args.stops)
     if side.startswith("modelmint"):

@@ -81,18 +81,20 @@ def peak_rss_mb() -> float:
 
 
 class StepClock:
-    """Step-end times, from which steady-state throughput is computed."""
+    """Step-end times, from which steady-state throughput is computed (after ``warm`` steps
+    that warm up allocators and kernels)."""
 
-    def __init__(self) -> None:
+    def __init__(self, warm: int = WARM) -> None:
         self.times: dict[int, float] = {}
+        self.warm = warm
 
     def tick(self, step: int) -> None:
         self.times[step] = time.perf_counter()
 
     def rate(self, tokens_by_step: dict[int, int]) -> float:
         last = max(self.times)
-        tokens = sum(tokens_by_step[s] for s in range(WARM + 1, last + 1))
-        return tokens / (self.times[last] - self.times[WARM])
+        tokens = sum(tokens_by_step[s] for s in range(self.warm + 1, last + 1))
+        return tokens / (self.times[last] - self.times[self.warm])
 
 
 # -- 1. throughput -------------------------------------------------------------------------------
@@ -428,11 +430,12 @@ GROUPS = {
 }
 
 
-def run_side(name: str, home: Path) -> dict[str, Any]:
-    out = ROOT / f"{name}.json"
+def run_side(name: str, home: Path, script: str = __file__, root: Path = ROOT) -> dict[str, Any]:
+    """``script --side name`` in a process of its own; its result, from JSON in ``root``."""
+    out = root / f"{name}.json"
     out.unlink(missing_ok=True)
     env = os.environ | {"TOKENIZERS_PARALLELISM": "false"}
-    cmd = [sys.executable, __file__, "--side", name, "--result", str(out)]
+    cmd = [sys.executable, script, "--side", name, "--result", str(out)]
     print(f"running {name} ...", flush=True)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:

@@ -210,7 +210,7 @@ def _share(got: list[str], want: list[str]) -> float:
 def test_the_demo_model_answers_on_intent_in_the_customers_language(
     home: Path, client: openai.OpenAI
 ) -> None:
-    """50 openings the demo never trained on, asked through the live API as the README
+    """100 openings the demo never trained on, asked through the live API as the README
     asks (temperature 0, the chat route), each reply judged for its intent and language
     against the opening's gold labels."""
     from modelmint.cli.runtime import Runtime
@@ -221,7 +221,7 @@ def test_the_demo_model_answers_on_intent_in_the_customers_language(
     train = list(catalog.get_dataset("customer-service").read_split("train"))
     questions: list[Question] = held_out_questions(train)
     assert len(questions) == 10 * QUESTIONS_PER_INTENT
-    assert Counter(q.lang for q in questions) == {"zh": 25, "en": 25}
+    assert Counter(q.lang for q in questions) == {"zh": 50, "en": 50}
 
     def ask(q: Question) -> str:
         r = client.chat.completions.create(

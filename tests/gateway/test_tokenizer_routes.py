@@ -1,10 +1,21 @@
 """POST /tokenize, POST /detokenize, GET /tokenizer_info at the server root (vLLM's shapes,
 as lm-evaluation-harness's remote tokenizer calls them)."""
 
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
+from modelmint.catalog import Catalog
+from modelmint.commerce.accounts import ApiKeys, Tenants
+from modelmint.gateway import ServedModel, build_gateway, create_app
 from modelmint.modeling import CHAT_TEMPLATE, END_OF_TEXT
+from modelmint.serving import Engine
+from modelmint.store import Store
+from support.gateway import gateway_settings
 
 
 def _engine(c: TestClient):
@@ -93,3 +104,50 @@ def test_bad_tokenizer_requests(gateway, path: str, body: dict, status: int, par
     assert r.status_code == status, r.text
     err = r.json()["error"]
     assert err["param"] == param and set(err) == {"message", "type", "param", "code"}
+
+
+@pytest.fixture
+def base_model_client(store: Store, tmp_path: Path, micro_model_dir: Path) -> Iterator[TestClient]:
+    """A gateway serving the micro model as a base model imported without a chat template."""
+    base = tmp_path / "base"
+    shutil.copytree(micro_model_dir, base)
+    (base / "chat_template.jinja").unlink(missing_ok=True)
+    config = json.loads((base / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (base / "tokenizer_config.json").write_text(json.dumps(config))
+    catalog = Catalog(store, tmp_path / "artifacts")
+    ref = catalog.add_model_version(
+        "base",
+        catalog.staging_dir("model"),
+        run_id=None,
+        kind="causal-lm",
+        num_parameters=1,
+        metrics={},
+    )
+    Tenants(store).create("acme")
+    key = ApiKeys(store, pepper=b"test").create("acme").key
+    served = ServedModel("base", ref.label, ref.id, engine=Engine.load(base))
+    parts = build_gateway(gateway_settings(tmp_path, b"test"), models={"base": served}, store=store)
+    with TestClient(create_app(parts)) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        yield client
+
+
+def test_tokenizing_a_chat_for_a_base_model_is_the_chat_routes_400(
+    base_model_client: TestClient,
+) -> None:
+    c = base_model_client
+    messages = [{"role": "user", "content": "Hi"}]
+    r = c.post("/tokenize", json={"model": "base", "messages": messages})
+    assert r.status_code == 400, r.text
+    chat = c.post("/v1/chat/completions", json={"model": "base", "messages": messages})
+    assert chat.status_code == 400, chat.text
+    assert r.json() == chat.json()
+    err = r.json()["error"]
+    assert err["code"] == "model_without_chat_template" and err["param"] == "messages"
+    assert err["type"] == "invalid_request_error" and "/v1/completions" in err["message"]
+    # without a model named, the one the key may use is named in the message as well
+    unnamed = c.post("/tokenize", json={"messages": messages})
+    assert unnamed.status_code == 400 and "`base`" in unnamed.json()["error"]["message"]
+    prompt = c.post("/tokenize", json={"model": "base", "prompt": "Hi"})
+    assert prompt.status_code == 200 and prompt.json()["count"] >= 1

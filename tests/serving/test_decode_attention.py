@@ -9,7 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from modelmint.serving.kernels import kernel_available
-from modelmint.serving.kernels.decode_attention import NAME, decode_attention
+from modelmint.serving.kernels.decode_attention import (
+    NAME,
+    attention_in_torch,
+    decode_attention,
+)
 from modelmint.serving.models import ModelRunner, RowInput
 from support.serving import tiny_llama
 
@@ -54,6 +58,49 @@ def test_kernel_equals_sdpa_on_ragged_rows(dtype: torch.dtype, heads: int, kv_he
     assert got is not None and got.shape == (5, 1, heads, 16) and got.dtype == dtype
     tolerance = 1e-5 if dtype == torch.float32 else 1e-2
     torch.testing.assert_close(got.float(), expected, atol=tolerance, rtol=tolerance)
+
+
+def _eager(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor,
+    scale: float,
+    softcap: float,
+) -> torch.Tensor:
+    """Gemma 2's eager attention, in float32: scores scaled, soft-capped, masked."""
+    group = query.shape[1] // key.shape[1]
+    k = key.float().repeat_interleave(group, dim=1)
+    v = value.float().repeat_interleave(group, dim=1)
+    scores = torch.tanh(query.float() @ k.transpose(2, 3) * scale / softcap) * softcap
+    weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+    return (weights @ v).transpose(1, 2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_soft_capped_scores_and_a_window_that_starts_late(dtype: torch.dtype) -> None:
+    query, key, value, mask = _case(dtype, 4, 2)
+    query = query * 8  # scores large enough for the cap to bend them
+    positions = torch.tensor([0, 8, 36, 19, 1])
+    keys = torch.arange(key.shape[2])
+    window = (keys <= positions[:, None]) & (keys > positions[:, None] - 6)
+    mask = window[:, None, None, :]
+    expected = _eager(query, key, value, mask, 0.3, softcap=2.0)
+    uncapped = _eager(query, key, value, mask, 0.3, softcap=1e6)
+    assert (expected - uncapped).abs().max() > 0.1, "the cap must matter here"
+    got = decode_attention(query, key, value, mask, 0.3, softcap=2.0)
+    assert got is not None
+    fallback = attention_in_torch(query, key, value, mask, 0.3, softcap=2.0)
+    tolerance = 1e-5 if dtype == torch.float32 else 1e-2
+    torch.testing.assert_close(got.float(), expected, atol=tolerance, rtol=tolerance)
+    torch.testing.assert_close(fallback.float(), expected, atol=tolerance, rtol=tolerance)
+
+
+def test_the_fallback_without_a_cap_is_sdpa() -> None:
+    query, key, value, mask = _case(torch.float32, 4, 2)
+    got = decode_attention(query, key, value, mask, 0.3)
+    assert got is not None
+    torch.testing.assert_close(attention_in_torch(query, key, value, mask, 0.3), got)
 
 
 def test_runner_decodes_through_the_kernel_with_sdpa_logits() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
-QUESTIONS_PER_INTENT = 5
+QUESTIONS_PER_INTENT = 10  # 100 openings: at 50, one reply moves the share by 2 points
 # A short run of the classify recipe on the first assistant turn (200 steps): it tells the
 # agent's replies apart well enough (about 90% of them; what it confuses most are requests
 # for an order number, which read almost the same whatever the intent) for a fraction of

@@ -17,7 +17,7 @@ from modelmint.data import curate
 from modelmint.modeling import load_tokenizer, record_text
 from modelmint.training import RecipeError, parse_recipe, start_training
 from modelmint.training.adapters import merge_adapter
-from modelmint.training.examples import IGNORE, chat_example
+from modelmint.training.examples import IGNORE, chat_examples
 from modelmint.training.recipes.masked_lm import ContentSeededMasking
 from support.training import MICRO_ARCH, micro_clm
 
@@ -64,11 +64,11 @@ def test_chat_example_trains_on_assistant_tokens_only(catalog: Catalog, micro_ba
         {"role": "user", "content": "谢谢"},
         {"role": "assistant", "content": "不客气！"},
     ]
-    ex = chat_example(messages, tok, max_length=512)
+    (ex,) = chat_examples(messages, tok, max_length=512)
     trained = tok.decode(
         [t for t, y in zip(ex["input_ids"], ex["labels"], strict=True) if y != IGNORE]
     )
-    assert trained == "It ships today.<|im_end|>\n不客气！<|im_end|>\n"
+    assert trained == "It ships today.<|im_end|>不客气！<|im_end|>"
     assert len(ex["input_ids"]) == len(ex["labels"])
 
 

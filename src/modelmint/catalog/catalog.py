@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -41,8 +41,12 @@ from modelmint.catalog.names import check_name
 from modelmint.catalog.queries import CatalogQueries
 from modelmint.catalog.runs import RunInfo, metric_series, run_info
 from modelmint.config.clock import Clock, utc_now
+from modelmint.observability import ProgressFn, no_progress
 from modelmint.store import Store
 from modelmint.store.catalog_tables import Dataset, ModelVersion, Run, RunMetric
+
+if TYPE_CHECKING:
+    from modelmint.modeling import ImportOptions
 
 
 def _next_version(s: Session, table: type[Dataset] | type[ModelVersion], name: str) -> int:
@@ -207,6 +211,7 @@ class Catalog:
         num_parameters: int,
         metrics: dict[str, Any],
         parent_id: int | None = None,
+        provenance: dict[str, Any] | None = None,
     ) -> ModelRef:
         with registering(staged) as place, self.store.session() as s:
             check_name(name)
@@ -221,11 +226,47 @@ class Catalog:
                 path=str(dest),
                 num_parameters=num_parameters,
                 metrics=metrics,
+                provenance=provenance,
                 created_at=self.clock(),
             )
             s.add(row)
             s.flush()
             return model_ref(row)
+
+    def import_model(
+        self,
+        name: str,
+        source: Path,
+        options: ImportOptions | None = None,
+        *,
+        progress: ProgressFn = no_progress,
+    ) -> ModelRef:
+        """Registers an open-weight checkpoint from outside (a Hugging Face directory or a
+        .gguf file) as a new version of ``name``, a causal LM with no run, and its provenance.
+        Whatever would refuse it is checked before a byte is copied."""
+        from modelmint.modeling import ImportOptions
+        from modelmint.modeling.checkpoints import inspect_checkpoint
+        from modelmint.modeling.importing import stage_checkpoint
+
+        check_name(name)
+        checkpoint = inspect_checkpoint(source, options or ImportOptions())
+        staged = self.staging_dir("model")
+        try:
+            imported = stage_checkpoint(
+                checkpoint, staged, imported_at=self.clock(), progress=progress
+            )
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        return self.add_model_version(
+            name,
+            staged,
+            run_id=None,
+            kind="causal-lm",
+            num_parameters=imported.num_parameters,
+            metrics={},
+            provenance=imported.provenance,
+        )
 
     def update_model_metrics(self, model_id: int, metrics: dict[str, Any]) -> None:
         with self.store.session() as s:

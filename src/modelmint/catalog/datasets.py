@@ -5,6 +5,7 @@ already has (see ``Catalog.add_dataset``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,18 +35,49 @@ class DatasetRef:
     def label(self) -> str:
         return f"{self.name}:{self.version}"
 
-    def read_split(self, split: str) -> list[dict[str, Any]]:
-        """The documents of one split (see catalog.documents); stages read datasets through
-        here, not through the data stage."""
-        import pyarrow.parquet as pq
-
+    def split_file(self, split: str) -> Path:
+        """The Parquet file of one split, for readers that stream it or map it from disk."""
         path = self.path / f"{split}.parquet"
         if not path.exists():
             raise CatalogError(f"dataset {self.label} has no split {split!r}")
-        rows = pq.read_table(path).to_pylist()
+        return path
+
+    def split_rows(self, split: str) -> int:
+        """How many documents one split holds, from the file's footer alone."""
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(self.split_file(split)).metadata.num_rows)
+
+    def iter_split(
+        self, split: str, columns: Sequence[str] | None = None, batch_rows: int = 1024
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The documents of one split in order, ``batch_rows`` at a time, as ``read_split``
+        gives them (only those of ``columns`` the split has, when named): memory holds one
+        batch, however large the split. Training reads datasets this way."""
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(self.split_file(split)) as file:
+            have = file.schema_arrow.names
+            wanted = None if columns is None else [c for c in columns if c in have]
+            for batch in file.iter_batches(batch_size=batch_rows, columns=wanted):
+                yield _decoded(batch.to_pylist(), columns is None or "labels" in columns)
+
+    def read_split(self, split: str) -> list[dict[str, Any]]:
+        """The documents of one split (see catalog.documents) as one list, for readers of
+        small splits (evaluation sets, exports); stages read datasets through here or
+        ``iter_split``, not through the data stage."""
+        import pyarrow.parquet as pq
+
+        return _decoded(pq.read_table(self.split_file(split)).to_pylist(), True)
+
+
+def _decoded(rows: list[dict[str, Any]], labels: bool) -> list[dict[str, Any]]:
+    """Rows with their ``labels`` JSON read into a mapping (empty when unset), when the
+    reader asked for labels."""
+    if labels:
         for r in rows:
             r["labels"] = json.loads(r["labels"]) if r.get("labels") else {}
-        return rows
+    return rows
 
 
 def dataset_ref(row: Dataset) -> DatasetRef:

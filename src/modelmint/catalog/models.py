@@ -29,6 +29,9 @@ class ModelRef:
     run_id: int | None
     parent_id: int | None = None
     created_at: datetime | None = field(default=None, compare=False)
+    # Where an imported version came from (``modeling.importing`` says what it holds); None
+    # for versions made here, whose lineage is their run.
+    provenance: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -54,6 +57,7 @@ def model_ref(row: ModelVersion) -> ModelRef:
         row.run_id,
         row.parent_id,
         utc(row.created_at),
+        dict(row.provenance) if row.provenance is not None else None,
     )
 
 

@@ -12,12 +12,16 @@ from rich.table import Table
 
 from modelmint.catalog import CatalogError
 from modelmint.cli.common import JSON_OUTPUT, console, when, when_json
+from modelmint.cli.model_export import models_export
+from modelmint.cli.model_import import models_import
 from modelmint.cli.runtime import Runtime, cli_actor
 
 if TYPE_CHECKING:
     from modelmint.catalog import Catalog, EvaluationRecord, ModelRef
 
 models_app = typer.Typer(help="Model versions, aliases and lineage.", no_args_is_help=True)
+models_app.command("export")(models_export)
+models_app.command("import")(models_import)
 
 
 @models_app.command("list")
@@ -43,6 +47,7 @@ def models_list(as_json: bool = JSON_OUTPUT) -> None:
                         "metrics": r.model.metrics,
                         "dataset": r.dataset,
                         "path": str(r.model.path),
+                        "provenance": r.model.provenance,
                         "evaluations": [
                             {
                                 "id": e.id,
@@ -86,7 +91,8 @@ def _latest_per_suite(records: list[EvaluationRecord]) -> str:
 
 @models_app.command("show")
 def models_show(spec: str = typer.Argument(..., help="NAME, NAME:VERSION or NAME@ALIAS")) -> None:
-    """A model version with its lineage (run and dataset)."""
+    """A model version with its lineage (run and dataset), and where an imported one came
+    from (its provenance)."""
     rt = Runtime.open()
     m = rt.catalog.resolve_model(spec)
     print(
@@ -96,6 +102,7 @@ def models_show(spec: str = typer.Argument(..., help="NAME, NAME:VERSION or NAME
                 "parameters": m.num_parameters,
                 "metrics": m.metrics,
                 "lineage": rt.catalog.lineage(m),
+                "provenance": m.provenance,
             },
             ensure_ascii=False,
             indent=2,

@@ -4,6 +4,7 @@ log-likelihood of a continuation given a context (multiple choice)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -15,6 +16,13 @@ from modelmint.observability import ProgressEvent, ProgressFn, no_progress
 
 def _context_limit(model: Any) -> int:
     return int(model.config.max_position_embeddings)
+
+
+def _model_dir(model: Any) -> Path | None:
+    """The directory a model was loaded from (transformers keeps it as ``name_or_path``),
+    whose files name its own end tokens; None for a model built in memory."""
+    path = Path(str(getattr(model, "name_or_path", "") or ""))
+    return path if str(path) not in ("", ".") and path.is_dir() else None
 
 
 @torch.no_grad()
@@ -36,7 +44,7 @@ def greedy_generate(
             f"max_new_tokens={max_new_tokens} leaves no room for a prompt in the model's "
             f"{_context_limit(model)}-token context; lower it"
         )
-    stops = stop_token_ids(tokenizer)
+    stops = stop_token_ids(tokenizer, _model_dir(model))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
     encoded = [
         tokenizer(p, add_special_tokens=False)["input_ids"][-room:] or [stops[0]] for p in prompts

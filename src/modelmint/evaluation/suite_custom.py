@@ -29,13 +29,19 @@ class CustomOptions(SuiteOptions):
 def run(inp: SuiteInput) -> SuiteOutput:
     from modelmint.evaluation.decoding import greedy_generate
     from modelmint.evaluation.scoring import score_generation
-    from modelmint.modeling import load_causal_lm, load_tokenizer
+    from modelmint.modeling import (
+        chat_template_kwargs,
+        load_causal_lm,
+        load_tokenizer,
+        render_chat,
+    )
 
     opts: CustomOptions = inp.options
     assert inp.file is not None
     items = read_custom_file(inp.file)
     chosen = take(list(range(len(items))), opts.max_examples)
     tokenizer = load_tokenizer(inp.model.path)
+    template_kwargs = chat_template_kwargs(inp.model.path)
     contexts = []
     for i in chosen:
         context = with_shots(
@@ -46,12 +52,11 @@ def run(inp: SuiteInput) -> SuiteOutput:
             separator=opts.fewshot_separator,
         )
         if opts.use_chat_template:
-            context = str(
-                tokenizer.apply_chat_template(
-                    [{"role": "user", "content": context}],
-                    tokenize=False,
-                    add_generation_prompt=True,
-                )
+            context = render_chat(
+                tokenizer,
+                [{"role": "user", "content": context}],
+                add_generation_prompt=True,
+                template_kwargs=template_kwargs,
             )
         contexts.append(str(context))
     model = load_causal_lm(inp.model.path)

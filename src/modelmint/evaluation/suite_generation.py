@@ -29,7 +29,7 @@ class GenerationOptions(SuiteOptions):
 def run(inp: SuiteInput) -> SuiteOutput:
     from modelmint.evaluation.decoding import greedy_generate
     from modelmint.evaluation.scoring import generation_metrics, score_generation
-    from modelmint.modeling import load_causal_lm, load_tokenizer
+    from modelmint.modeling import chat_template_kwargs, load_causal_lm, load_tokenizer
 
     opts: GenerationOptions = inp.options
     assert inp.records is not None
@@ -39,7 +39,8 @@ def run(inp: SuiteInput) -> SuiteOutput:
             f"{inp.model.label} has no chat template, so conversations cannot be put to it; "
             "use the custom suite with plain prompts (--file)"
         )
-    found = [(r, chat_prompt(r, tokenizer)) for r in inp.records]
+    template_kwargs = chat_template_kwargs(inp.model.path)
+    found = [(r, chat_prompt(r, tokenizer, template_kwargs)) for r in inp.records]
     chats = take([(r, pr) for r, pr in found if pr is not None], opts.max_examples)
     if not chats:
         raise EvaluationError(

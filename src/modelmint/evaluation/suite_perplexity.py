@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from modelmint.evaluation.base import Suite, SuiteInput, SuiteOptions, SuiteOutput, take
-from modelmint.modeling import record_text
+from modelmint.modeling import chat_template_kwargs, record_text
 
 DEFAULT_BLOCK = 256
 _SHOWN_CHARS = 300  # of each document, in the examples file
@@ -30,7 +30,8 @@ def run(inp: SuiteInput) -> SuiteOutput:
     model = load_causal_lm(inp.model.path)
     tokenizer = load_tokenizer(inp.model.path)
     block = opts.block_size or min(DEFAULT_BLOCK, int(model.config.max_position_embeddings))
-    texts = [record_text(r, tokenizer) for r in records]
+    template_kwargs = chat_template_kwargs(inp.model.path)
+    texts = [record_text(r, tokenizer, template_kwargs=template_kwargs) for r in records]
     losses = text_losses(
         model, tokenizer, texts, block_size=block, batch_size=opts.batch_size, progress=inp.progress
     )

@@ -5,7 +5,10 @@ Chinese, and a chat record cut into the prompt a model answers and the reference
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
+
+from modelmint.modeling import render_chat
 
 # Han ideographs (basic, extension A, compatibility, extensions B and later) and kana.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
@@ -33,15 +36,18 @@ class RougeTokenizer:
         return rouge_tokens(text)
 
 
-def chat_prompt(record: dict[str, Any], tokenizer: Any) -> tuple[str, str] | None:
+def chat_prompt(
+    record: dict[str, Any], tokenizer: Any, template_kwargs: Mapping[str, Any] | None = None
+) -> tuple[str, str] | None:
     """(prompt, reference) of a chat record: the conversation up to its last assistant turn
-    rendered with the chat template and the assistant's cue, and that turn's content. None
-    for a record without an assistant turn."""
+    rendered with the chat template, the model's template variables
+    (``modeling.chat_template_kwargs``) and the assistant's cue, as serving renders it; and
+    that turn's content. None for a record without an assistant turn."""
     messages = record.get("messages") or []
     last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
     if last is None:
         return None
-    prompt = tokenizer.apply_chat_template(
-        messages[:last], tokenize=False, add_generation_prompt=True
+    prompt = render_chat(
+        tokenizer, messages[:last], add_generation_prompt=True, template_kwargs=template_kwargs
     )
-    return str(prompt), str(messages[last]["content"])
+    return prompt, str(messages[last]["content"])

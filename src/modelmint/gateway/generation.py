@@ -136,6 +136,27 @@ def check_token_ids(ids: Sequence[int], vocab_size: int, param: str) -> None:
         )
 
 
+def chat_prompt(
+    engine: TextEngine,
+    model: str,
+    messages: Sequence[dict[str, str]],
+    *,
+    add_generation_prompt: bool = True,
+) -> str:
+    """A chat as the prompt text ``engine``'s model reads, for every route that takes
+    ``messages``; a 400 for a base model imported without a chat template, which completes
+    text but does not chat (``model`` is the name the request used)."""
+    if not engine.codec.has_chat_template:
+        raise APIError(
+            400,
+            f"The model `{model}` has no chat template (a base model imported without "
+            "one): send it a prompt on /v1/completions instead.",
+            param="messages",
+            code="model_without_chat_template",
+        )
+    return engine.codec.render_chat(messages, add_generation_prompt=add_generation_prompt)
+
+
 def sampling_params(
     req: SamplingFields,
     prompt_lens: Sequence[int],

@@ -5,22 +5,32 @@ stage, once."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from modelmint.modeling.chat import render_chat
 
 # A classifier's ``input``: the role whose first turn it reads (any other: the whole text).
 _FIRST_TURN_OF = {"first_user_turn": "user", "first_assistant_turn": "assistant"}
 
 
-def record_text(record: dict[str, Any], tokenizer: Any, input: str = "text") -> str:
+def record_text(
+    record: dict[str, Any],
+    tokenizer: Any,
+    input: str = "text",
+    *,
+    template_kwargs: Mapping[str, Any] | None = None,
+) -> str:
     """A record as a language model reads it: chat records rendered with the chat template
-    they will be served with, so requests look like what the model was trained on; under
-    ``first_exchange`` only up to the first assistant turn (a record of text alone is read
-    whole either way)."""
+    they will be served with, and the model's template variables
+    (``modeling.chat_template_kwargs`` of its directory), so requests look like what the
+    model was trained on; under ``first_exchange`` only up to the first assistant turn (a
+    record of text alone is read whole either way)."""
     messages = record.get("messages")
     if messages and getattr(tokenizer, "chat_template", None):
         if input == "first_exchange":
             messages = first_exchange(messages)
-        return str(tokenizer.apply_chat_template(messages, tokenize=False))
+        return render_chat(tokenizer, messages, template_kwargs=template_kwargs)
     return str(record["text"])
 
 

@@ -1,6 +1,7 @@
-"""The text side of a served model: its tokenizer, chat template, stop tokens and context
-length, and how token ids are shown in logprobs. Shared by every engine, so the gateway
-counts and bills the same tokens whichever engine generates them."""
+"""The text side of a served model: its tokenizer, chat template (with the template
+variables it was trained with), stop tokens and context length, and how token ids are
+shown in logprobs. Shared by every engine, so the gateway counts and bills the same tokens
+whichever engine generates them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig
 
-from modelmint.modeling import load_tokenizer, stop_token_ids
+from modelmint.modeling import chat_template_kwargs, load_tokenizer, render_chat, stop_token_ids
 from modelmint.serving.logprobs import (
     PromptScores,
     TokenLogprob,
@@ -40,7 +41,10 @@ class TextCodec:
         self.tokenizer = load_tokenizer(Path(path))
         config = AutoConfig.from_pretrained(str(path), local_files_only=True)
         self.context_length = int(config.max_position_embeddings)
-        self.stop_ids = set(stop_token_ids(self.tokenizer))
+        # the model's own end tokens too (Llama 3's <|eot_id|>, Gemma's <end_of_turn>)
+        self.stop_ids = set(stop_token_ids(self.tokenizer, Path(path)))
+        # the template variables training rendered with (Qwen3's enable_thinking)
+        self.template_kwargs = chat_template_kwargs(path)
         self.token_texts = TokenTexts(self.tokenizer)
 
     @property
@@ -54,13 +58,19 @@ class TextCodec:
     def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = True) -> str:
         return str(self.tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens))
 
+    @property
+    def has_chat_template(self) -> bool:
+        """False for a base model imported without one: it completes text, it does not chat."""
+        return bool(self.tokenizer.chat_template)
+
     def render_chat(
         self, messages: Sequence[dict[str, str]], *, add_generation_prompt: bool = True
     ) -> str:
-        return str(
-            self.tokenizer.apply_chat_template(
-                list(messages), tokenize=False, add_generation_prompt=add_generation_prompt
-            )
+        return render_chat(
+            self.tokenizer,
+            messages,
+            add_generation_prompt=add_generation_prompt,
+            template_kwargs=self.template_kwargs,
         )
 
     def tokenizer_info(self) -> TokenizerInfo:

@@ -16,8 +16,13 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 from modelmint.training.recipe import LoraSpec, RecipeError
 
 # Every linear projection of attention and MLP blocks, for the architectures we build/ship.
+# The open-weight decoder families all name theirs as Llama does (SmolLM is a Llama).
+_DECODER_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 _AUTO_TARGETS = {
-    "llama": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    **dict.fromkeys(
+        ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "smollm3"],
+        _DECODER_PROJECTIONS,
+    ),
     "bert": [
         "query",
         "key",
@@ -38,7 +43,7 @@ def target_modules(model: Any, spec: LoraSpec) -> list[str]:
             f"no default LoRA targets for model type {kind!r}: set lora.target_modules "
             "to the names of its linear layers"
         )
-    return _AUTO_TARGETS[kind]
+    return list(_AUTO_TARGETS[kind])
 
 
 def add_lora(model: Any, spec: LoraSpec, task: str) -> Any:
@@ -60,7 +65,10 @@ def trainable_parameters(model: Any) -> int:
 
 def merge_adapter(adapter_dir: Path, base_dir: Path, out_dir: Path, task: str) -> Path:
     """Base + adapter -> one plain model with the LoRA products added into its weights,
-    saved with the adapter's tokenizer files in ``out_dir``."""
+    saved with the adapter's tokenizer files in ``out_dir``, chat template included, and
+    the base's generation config as published: its end tokens are what stops a served
+    reply, and a template's end-of-turn token is often only listed there. LoRA leaves the
+    embeddings alone, so a model whose head shares them still does after merging."""
     auto = AutoModelForSequenceClassification if task == "classifier" else AutoModelForCausalLM
     base = auto.from_pretrained(str(base_dir), local_files_only=True)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
@@ -69,7 +77,20 @@ def merge_adapter(adapter_dir: Path, base_dir: Path, out_dir: Path, task: str) -
     for f in adapter_dir.iterdir():
         if f.is_file() and (f.name.startswith("tokenizer") or f.name in _TOKENIZER_FILES):
             shutil.copy2(f, out_dir / f.name)
+    for source in (base_dir, adapter_dir):  # the adapter's copy, when it has one, wins
+        if (source / GENERATION_CONFIG).is_file():
+            shutil.copy2(source / GENERATION_CONFIG, out_dir / GENERATION_CONFIG)
     return out_dir
 
 
-_TOKENIZER_FILES = {"special_tokens_map.json", "vocab.txt", "chat_template.jinja"}
+GENERATION_CONFIG = "generation_config.json"
+# Tokenizer files whose names do not start with "tokenizer" (fast, BPE, WordPiece, templates).
+_TOKENIZER_FILES = {
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "chat_template.jinja",
+    "chat_template.json",
+}

@@ -77,7 +77,10 @@ class TrainingSpec(_Strict):
     muon_learning_rate: float = Field(0.02, gt=0)
     max_grad_norm: float = Field(1.0, gt=0)
     bf16: bool | None = None  # None: on where the hardware supports it
-    gradient_checkpointing: bool = False
+    # recompute each layer's activations in the backward pass instead of keeping them: less
+    # memory, about a third more compute. "auto" turns it on when the memory estimate says
+    # the run fits only with it (and the run says so); false refuses such a run instead.
+    gradient_checkpointing: bool | Literal["auto"] = "auto"
     # torch.compile: more tokens/s on CPU after a compile that takes a while, so it pays back
     # only over long runs (docs/benchmarks.md, "Training"). "auto" compiles runs of 200 steps or
     # more whose batches all have one shape (packed pretraining).
@@ -155,6 +158,9 @@ class SFT(_Recipe):
     lora: LoraSpec = LoraSpec()
     max_length: int = Field(512, ge=16)
     packing: bool = False  # several conversations per sequence, attention kept apart
+    # variables the chat template reads, e.g. {enable_thinking: false} for Qwen3: training
+    # must render conversations as serving will
+    chat_template_kwargs: dict[str, Any] = {}
     training_defaults: ClassVar[dict[str, Any]] = {"learning_rate": 1e-4, "warmup_steps": 10}
 
 

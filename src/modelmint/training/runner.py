@@ -26,6 +26,7 @@ from modelmint.training.memory import check_fits
 from modelmint.training.recipe import RecipeError, parse_recipe
 from modelmint.training.recipes import causal_lm, classify, distill, masked_lm, sft
 from modelmint.training.recipes.common import RecipeInputs, Trained
+from modelmint.training.streams import EXAMPLES_DIR, SplitStream
 from modelmint.training.trainer import TrainContext, last_checkpoint
 
 RUNNERS: dict[str, Any] = {
@@ -72,7 +73,7 @@ def resolve_base(catalog: Catalog, spec: str) -> tuple[Path, ModelRef | None]:
     if spec == MINILM:
         return minilm_path(), None
     if Path(spec).is_dir():
-        return Path(spec), None
+        return Path(spec).resolve(), None
     try:
         ref = catalog.resolve_model(spec)
     except CatalogError as e:
@@ -91,10 +92,12 @@ def _inputs(catalog: Catalog, recipe: Any) -> tuple[Any, RecipeInputs, ModelRef 
         dataset = catalog.get_dataset(name, int(version) if version else None)
     except (CatalogError, ValueError) as e:
         raise RecipeError(f"dataset {recipe.dataset!r}: {e}") from None
-    train = dataset.read_split("train")
-    validation = dataset.read_split("validation") if "validation" in dataset.splits else []
+    # Streams over the splits' files: training never holds a split in memory (see streams).
+    train = SplitStream(dataset, "train")
+    has_validation = "validation" in dataset.splits and dataset.split_rows("validation") > 0
+    validation = SplitStream(dataset, "validation") if has_validation else None
     field = NEEDS.get(recipe.recipe)
-    if field and not any(r.get(field) for r in train[:100]):
+    if field and not any(r.get(field) for r in train.head(100, [field])):
         raise RecipeError(
             f"dataset {dataset.label} has no {field!r} in its records, which the "
             f"{recipe.recipe} recipe needs"
@@ -192,6 +195,15 @@ def _execute(
     return TrainOutcome(run_id, model, metrics, seconds, trained.trainable_parameters)
 
 
+def _base_outside_catalog(recipe: Any) -> str | None:
+    """A base given as a directory, absolute, so that merging an adapter trained on it
+    finds it from anywhere; ``minilm`` as it is."""
+    spec = getattr(recipe, "base", None)
+    if spec and spec != MINILM and Path(spec).is_dir():
+        return str(Path(spec).resolve())
+    return spec
+
+
 def _register(
     catalog: Catalog,
     run_id: int,
@@ -200,6 +212,7 @@ def _register(
     base: ModelRef | None,
     metrics: dict[str, float],
 ) -> ModelRef:
+    template = getattr(recipe, "chat_template_kwargs", None)
     staged = catalog.staging_dir("model")
     staged.rmdir()
     trained.model_dir.rename(staged)  # same filesystem: registering moves, never copies
@@ -208,8 +221,10 @@ def _register(
         "run": run_id,
         "recipe": recipe.recipe,
         "dataset": recipe.dataset,
-        "base": base.label if base else getattr(recipe, "base", None),
+        "base": base.label if base else _base_outside_catalog(recipe),
         "task": trained.task,
+        # how the conversations were rendered, for whoever serves the model to render alike
+        **({"chat_template_kwargs": template} if template else {}),
         **({"teacher": recipe.teacher} if hasattr(recipe, "teacher") else {}),
     }
     (staged / "modelmint.json").write_text(json.dumps(facts, indent=2))
@@ -227,8 +242,10 @@ def _register(
         catalog.fail_run(run_id, f"registering the model failed: {e}")
         raise
     catalog.finish_run(run_id, metrics=metrics, output_path=model.path)
-    # Checkpoints exist to resume an unfinished run; this one is finished.
-    shutil.rmtree(catalog.run_dir(run_id) / "checkpoints", ignore_errors=True)
+    # Checkpoints and the tokenized examples exist to resume an unfinished run; this one is
+    # finished. (A file still mapped stays readable until unmapped.)
+    for scratch in ("checkpoints", EXAMPLES_DIR):
+        shutil.rmtree(catalog.run_dir(run_id) / scratch, ignore_errors=True)
     if recipe.alias:
         # the run that made the version moves the alias its recipe names, audited as run:<id>
         catalog.aliases.promote(recipe.name, recipe.alias, model.version, actor=f"run:{run_id}")

@@ -6,7 +6,9 @@ logged metric sent to the run's record in the catalog and to the progress callba
 from __future__ import annotations
 
 import functools
+import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,9 +29,11 @@ from transformers.utils import ModelOutput
 
 from modelmint.modeling import cpu_trains_faster_in_bf16
 from modelmint.observability import ProgressEvent, ProgressFn
+from modelmint.training.memory import MemoryPlan
 from modelmint.training.muon import MuonWithAdamW
 from modelmint.training.recipe import TrainingSpec
 
+_log = logging.getLogger("modelmint.training")
 MetricsSink = Callable[[int, dict[str, float]], None]  # (step, {name: value})
 
 
@@ -41,13 +45,18 @@ class TrainContext:
     run_dir: Path
     progress: ProgressFn
     log_metrics: MetricsSink
-    # (model, spec, sequence length, bf16) -> raises when training will not fit in memory
-    check_memory: Callable[[Any, TrainingSpec, int, bool], Any] | None = None
+    # (model, spec, longest row, bf16) -> how training fits in memory (whether it needs
+    # gradient checkpointing); raises when it cannot
+    check_memory: Callable[[Any, TrainingSpec, int, bool], MemoryPlan] | None = None
     callbacks: tuple[TrainerCallback, ...] = ()  # the caller's own, added to ours
 
     @property
     def checkpoints(self) -> Path:
         return self.run_dir / "checkpoints"
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def use_bf16(spec: TrainingSpec) -> bool:
@@ -77,14 +86,16 @@ def planned_steps(spec: TrainingSpec, rows: int) -> int:
     return math.ceil(per_epoch * spec.epochs)
 
 
-def use_compile(spec: TrainingSpec, rows: int, fixed_shapes: bool) -> bool:
+def use_compile(
+    spec: TrainingSpec, rows: int, fixed_shapes: bool, checkpointing: bool = False
+) -> bool:
     """Whether to torch.compile: as asked, or under "auto" when the run is long enough to
     repay the compile and every batch has the same shape (otherwise each new padded length
     compiles again)."""
     if isinstance(spec.compile, bool):
         return spec.compile
     long_enough = planned_steps(spec, rows) >= COMPILE_FROM_STEPS
-    return fixed_shapes and long_enough and not spec.gradient_checkpointing
+    return fixed_shapes and long_enough and not checkpointing
 
 
 def training_arguments(
@@ -94,6 +105,7 @@ def training_arguments(
     evaluate: bool,
     best_metric: str = "eval_loss",
     drop_last: bool = False,
+    checkpointing: bool = False,
 ) -> TrainingArguments:
     on_gpu = torch.cuda.is_available()
     max_steps = spec.max_steps or -1
@@ -115,7 +127,7 @@ def training_arguments(
         max_grad_norm=spec.max_grad_norm,
         bf16=use_bf16(spec),
         use_cpu=not on_gpu,
-        activation_checkpointing=spec.gradient_checkpointing,
+        activation_checkpointing=checkpointing,
         eval_strategy="steps" if eval_every else "no",
         eval_steps=eval_every,
         save_strategy="steps" if save_every else "no",
@@ -237,6 +249,25 @@ def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def longest_row(dataset: Any) -> int:
+    """The most tokens in one example: the whole set's where it knows (examples mapped from
+    a file), else the first 2,000 examples'."""
+    if hasattr(dataset, "longest"):
+        return int(dataset.longest())
+    return max((len(dataset[i]["input_ids"]) for i in range(min(len(dataset), 2000))), default=0)
+
+
+def _announce(ctx: TrainContext, stage: str, plan: MemoryPlan, report: _Report) -> None:
+    """Says that the memory guard turned gradient checkpointing on: in the progress (a line of
+    its own), in the log, and in the run's metrics (``gradient_checkpointing`` 1 at step 0)."""
+    note = plan.note()
+    _log.warning("%s: %s", stage, note)
+    ctx.progress(ProgressEvent(f"{stage}: memory", 1, 1, {"note": note}))
+    if is_main_process():
+        ctx.log_metrics(0, {"gradient_checkpointing": 1.0})
+    report.last["gradient_checkpointing"] = 1.0
+
+
 def build_trainer(
     model: Any,
     spec: TrainingSpec,
@@ -252,13 +283,13 @@ def build_trainer(
     fixed_shapes: bool = False,
     trainer_class: Callable[..., Trainer] = Trainer,  # a subclass with its own loss
 ) -> Trainer:
+    checkpointing = spec.gradient_checkpointing is True
+    plan = None
     if ctx.check_memory is not None:
-        longest = max(
-            len(train_dataset[i]["input_ids"]) for i in range(min(len(train_dataset), 2000))
-        )
-        ctx.check_memory(model, spec, longest, use_bf16(spec))
+        plan = ctx.check_memory(model, spec, longest_row(train_dataset), use_bf16(spec))
+        checkpointing = plan.checkpointing
     evaluate = eval_dataset is not None and len(eval_dataset) > 0
-    compiled = use_compile(spec, len(train_dataset), fixed_shapes)
+    compiled = use_compile(spec, len(train_dataset), fixed_shapes, checkpointing)
     if compiled:
         # The forward alone is compiled, so the bf16 autocast accelerate wraps around it is
         # entered outside the compiled graph (inside it, the same loop ran slower; see
@@ -268,9 +299,17 @@ def build_trainer(
     # Compiled, an epoch's short last batch would be a new shape: the graph compiles again,
     # with a symbolic batch size, and runs slower from then on.
     args = training_arguments(
-        spec, ctx, evaluate=evaluate, best_metric=best_metric, drop_last=compiled
+        spec,
+        ctx,
+        evaluate=evaluate,
+        best_metric=best_metric,
+        drop_last=compiled,
+        checkpointing=checkpointing,
     )
-    callbacks: list[TrainerCallback] = [_Report(ctx, stage, tokens_per_step), *ctx.callbacks]
+    report = _Report(ctx, stage, tokens_per_step)
+    if plan is not None and plan.automatic:
+        _announce(ctx, stage, plan, report)
+    callbacks: list[TrainerCallback] = [report, *ctx.callbacks]
     if spec.early_stopping_patience and args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(spec.early_stopping_patience))
     optimizer = muon_optimizer(model, spec) if spec.optimizer == "muon" else None

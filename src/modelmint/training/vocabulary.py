@@ -31,7 +31,7 @@ def unknown_characters(tokenizer: Any, texts: Iterable[str]) -> tuple[Counter[st
 
 
 def extend_vocabulary(
-    tokenizer: Any, model: Any, texts: list[str], min_count: int = 2
+    tokenizer: Any, model: Any, texts: Iterable[str], min_count: int = 2
 ) -> dict[str, float]:
     """Adds every character seen at least ``min_count`` times that the tokenizer cannot read,
     and grows the model's embeddings to match. Returns what it did, for the run's metrics."""

@@ -15,6 +15,7 @@ from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.generation import (
     GenerationCall,
     admit_call,
+    chat_prompt,
     complete_and_meter,
     new_request_id,
     sampling_params,
@@ -95,7 +96,7 @@ async def create_chat_completion(
 ) -> ChatResponse | StreamingResponse:
     served, engine = ctx.generating_model(req.model, principal)
     messages = [m.turn() for m in req.messages]
-    prompt = await run_in_threadpool(engine.codec.render_chat, messages)
+    prompt = await run_in_threadpool(chat_prompt, engine, req.model, messages)
     prompt_ids = await run_in_threadpool(engine.codec.encode, prompt)
     params = sampling_params(
         req,

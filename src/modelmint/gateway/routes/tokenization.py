@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.gateway.context import GatewayContext, ServedModel, get_context, require_key
 from modelmint.gateway.errors import APIError
-from modelmint.gateway.generation import check_token_ids, new_request_id
+from modelmint.gateway.generation import chat_prompt, check_token_ids, new_request_id
 from modelmint.gateway.metering import Charge, admission_request, metered
 from modelmint.gateway.schemas import (
     DetokenizeRequest,
@@ -36,7 +36,7 @@ def _counted(
     return metered(ctx.admission, request)
 
 
-def _text_of(engine: TextEngine, req: TokenizeRequest) -> str:
+def _text_of(engine: TextEngine, model: str, req: TokenizeRequest) -> str:
     if (req.prompt is None) == (req.messages is None):
         raise APIError(
             400,
@@ -47,7 +47,7 @@ def _text_of(engine: TextEngine, req: TokenizeRequest) -> str:
     if req.prompt is not None:
         return req.prompt
     messages = [m.turn() for m in req.messages or []]
-    return engine.codec.render_chat(messages, add_generation_prompt=req.add_generation_prompt)
+    return chat_prompt(engine, model, messages, add_generation_prompt=req.add_generation_prompt)
 
 
 @router.post("/tokenize", response_model=TokenizeResponse, response_model_exclude_none=True)
@@ -60,7 +60,8 @@ async def tokenize(
 
     def run() -> TokenizeResponse:
         codec = engine.codec
-        ids = codec.encode(_text_of(engine, req), add_special_tokens=req.add_special_tokens)
+        text = _text_of(engine, req.model or served.id, req)
+        ids = codec.encode(text, add_special_tokens=req.add_special_tokens)
         return TokenizeResponse(
             count=len(ids),
             max_model_len=engine.codec.context_length,

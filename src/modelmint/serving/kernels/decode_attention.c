@@ -1,7 +1,9 @@
 // One decoding step of attention: each row's single query against that row's cached keys,
-// reading only the keys its mask lets it see (up to its last visible one), never the
-// padding up to the batch's longest row. Keys and values are read once per key-value
-// head, for all the query heads that share it. Online softmax over blocks of keys.
+// reading only the keys its mask lets it see (from its first visible one, where a sliding
+// window starts, to its last), never the padding up to the batch's longest row. Keys and
+// values are read once per key-value head, for all the query heads that share it. Online
+// softmax over blocks of keys. A softcap above 0 bounds each score as Gemma 2 does,
+// tanh(score / softcap) * softcap, before the softmax.
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -27,7 +29,7 @@ static inline void store_bf16(void *p, int64_t i, float x) {
     void NAME(const void *q, const void *k, const void *v, void *out, const uint8_t *mask,    \
               int64_t rows, int64_t heads, int64_t kv_heads, int64_t keys, int64_t dim,       \
               int64_t k_row, int64_t k_head, int64_t k_pos, int64_t v_row, int64_t v_head,    \
-              int64_t v_pos, int64_t mask_row, float scale, int threads) {                    \
+              int64_t v_pos, int64_t mask_row, float scale, float softcap, int threads) {     \
         int64_t group = heads / kv_heads;                                                     \
         _Pragma("omp parallel for num_threads(threads) schedule(dynamic)")                    \
         for (int64_t task = 0; task < rows * kv_heads; task++) {                              \
@@ -35,6 +37,8 @@ static inline void store_bf16(void *p, int64_t i, float x) {
             const uint8_t *m = mask + r * mask_row;                                           \
             int64_t end = keys;                                                               \
             while (end > 0 && !m[end - 1]) end--;                                             \
+            int64_t begin = 0;                                                                \
+            while (begin < end && !m[begin]) begin++;                                         \
             const ELEM *kb = (const ELEM *)k + r * k_row + kh * k_head;                       \
             const ELEM *vb = (const ELEM *)v + r * v_row + kh * v_head;                       \
             float qf[group][dim], acc[group][dim], mx[group], sum[group], s[group][BLOCK];     \
@@ -46,7 +50,7 @@ static inline void store_bf16(void *p, int64_t i, float x) {
                 mx[g] = -INFINITY;                                                            \
                 sum[g] = 0.0f;                                                                \
             }                                                                                 \
-            for (int64_t t0 = 0; t0 < end; t0 += BLOCK) {                                     \
+            for (int64_t t0 = begin; t0 < end; t0 += BLOCK) {                                 \
                 int64_t n = end - t0 < BLOCK ? end - t0 : BLOCK;                              \
                 for (int64_t g = 0; g < group; g++) {                                         \
                     float bmax = -INFINITY;                                                   \
@@ -57,6 +61,7 @@ static inline void store_bf16(void *p, int64_t i, float x) {
                             dot = 0.0f;                                                       \
                             _Pragma("omp simd reduction(+ : dot)")                            \
                             for (int64_t d = 0; d < dim; d++) dot += qf[g][d] * LOAD(kt, d);  \
+                            if (softcap > 0.0f) dot = tanhf(dot / softcap) * softcap;         \
                         }                                                                     \
                         s[g][j] = dot;                                                        \
                         if (dot > bmax) bmax = dot;                                           \

@@ -10,8 +10,11 @@ It beat both SDPA and an inductor-compiled kernel of the same expressions; the m
 times are in docs/benchmarks.md, "One decoding step".
 
 It is registered with transformers' ``AttentionInterface`` under :data:`NAME`, so the
-model's own attention layers call it; which keys a row sees is the runner's mask. Where
-the C library cannot be built (no compiler) every step goes to SDPA."""
+model's own attention layers call it; which keys a row sees is the runner's mask (a
+sliding window is a mask that starts late: the kernel skips to its first visible key).
+The written-out decoding step calls :func:`attend_decoding` directly, with Gemma 2's score
+soft-cap where the family has one. Where the C library cannot be built (no compiler) every
+step goes to SDPA, or to the same arithmetic in torch where there is a soft-cap."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
@@ -42,7 +46,8 @@ def _library() -> ctypes.CDLL | None:
                 [ctypes.c_void_p] * 5
                 + [ctypes.c_int64] * 12
                 + [
-                    ctypes.c_float,
+                    ctypes.c_float,  # scale
+                    ctypes.c_float,  # softcap; 0 for none
                     ctypes.c_int,
                 ]
             )
@@ -54,12 +59,18 @@ def kernel_available() -> bool:
 
 
 def decode_attention(
-    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor, scale: float
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor,
+    scale: float,
+    softcap: float | None = None,
 ) -> torch.Tensor | None:
     """``query`` ``[rows, heads, 1, dim]``; ``key``/``value`` ``[rows, kv_heads, keys, dim]``
     (views of the cache are fine: only ``dim`` must be contiguous); ``mask`` ``[rows, 1, 1,
-    keys]`` (True: seen). Returns ``[rows, 1, heads, dim]``, or None where the kernel does
-    not apply (no library, another dtype or layout): the caller uses SDPA."""
+    keys]`` (True: seen); ``softcap``: scores become ``tanh(s / softcap) * softcap``.
+    Returns ``[rows, 1, heads, dim]``, or None where the kernel does not apply (no library,
+    another dtype or layout): the caller uses SDPA."""
     lib = _library()
     dtype = query.dtype
     if lib is None or dtype not in (torch.float32, torch.bfloat16):
@@ -89,9 +100,46 @@ def decode_attention(
         *value.stride()[:3],
         seen.stride(0),
         scale,
+        softcap or 0.0,
         torch.get_num_threads(),
     )
     return out
+
+
+def attention_in_torch(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor,
+    scale: float,
+    softcap: float | None = None,
+) -> torch.Tensor:
+    """What :func:`decode_attention` computes, where its library is absent: SDPA, or with
+    a soft-cap (which SDPA lacks) the Hugging Face eager arithmetic, in its order."""
+    if softcap is None:
+        out = F.scaled_dot_product_attention(
+            query, key, value, attn_mask=mask, scale=scale, enable_gqa=True
+        )
+        return out.transpose(1, 2)
+    group = query.shape[1] // key.shape[1]
+    key, value = key.repeat_interleave(group, 1), value.repeat_interleave(group, 1)
+    scores = torch.tanh(query @ key.transpose(2, 3) * scale / softcap) * softcap
+    scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
+    return (weights @ value).transpose(1, 2)
+
+
+def attend_decoding(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor,
+    scale: float,
+    softcap: float | None = None,
+) -> torch.Tensor:
+    """:func:`decode_attention`'s arguments and result; never None."""
+    out = decode_attention(query, key, value, mask, scale, softcap)
+    return out if out is not None else attention_in_torch(query, key, value, mask, scale, softcap)
 
 
 def slot_attention(

@@ -2,9 +2,11 @@
 
 One call covers a contiguous range of cache slots. Each row brings new tokens (a whole
 prompt when prefilling, one token when decoding) and where they start; rows are padded to
-the longest, and a 4D mask lets each token see its own row's past and nothing else. The
+the longest, and a 4D mask lets each token see its own row's past and nothing else (only
+the last ``sliding_window`` of it in a sliding layer, as the Hugging Face masks do). The
 model's own layers do the work (any Hugging Face decoder that stores its past through the
-``Cache.update`` call: Llama, Mistral, Qwen2, …); only the cache and the mask are ours."""
+``Cache.update`` call: Llama, Mistral, Qwen2, Gemma, …); only the cache and the masks are
+ours. Decoding steps of the families :mod:`decoder_step` covers skip those layers."""
 
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel
 
-from modelmint.serving.kernels.decode_attention import use_decode_attention
+from modelmint.serving.kernels.decode_attention import NAME, use_decode_attention
 from modelmint.serving.kernels.packed_linear import pack_linears
+from modelmint.serving.models.decoder_step import DecoderStep, layer_windows, supports
 from modelmint.serving.models.kv_cache import SlotKVCache
-from modelmint.serving.models.llama_decode import LlamaDecoder, supports
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,16 @@ class ModelRunner:
             head_dim=head_dim,
             dtype=dtype,
         )
-        # Decoding steps of a plain Llama skip the Hugging Face layers; built from the
-        # plain weights, so before those are packed.
-        kernel = use_decode_attention(model)
-        self.decoder = LlamaDecoder(model, self.cache) if kernel and supports(model) else None
+        self.windows = layer_windows(config)
+        # transformers takes one mask per layer type where a config lists them.
+        self.per_layer_type = getattr(config, "layer_types", None) is not None
+        self.final_softcap: float | None = getattr(config, "final_logit_softcapping", None)
+        use_decode_attention(model)
+        # Eager attention adds its mask to the scores: it takes 0 and -inf, not booleans.
+        self.bool_masks = config._attn_implementation in ("sdpa", NAME)
+        # Decoding steps of the families it covers skip the Hugging Face layers; built from
+        # the plain weights, so before those are packed.
+        self.decoder = DecoderStep(model, self.cache) if supports(model) else None
         pack_linears(model)
         self.body = model.base_model
         head = model.get_output_embeddings()
@@ -78,15 +86,39 @@ class ModelRunner:
         mask = (keys[None, None, :] <= positions[:, :, None]) & (
             keys[None, None, :] < ends[:, :, None]
         )
+        real = offsets[None, :] < torch.tensor(lengths)[:, None]
         hidden = self.body(
             input_ids=ids,
             position_ids=positions,
-            attention_mask=mask[:, None],
+            attention_mask=self._layer_masks(mask, positions, real),
             past_key_values=self.cache,
             use_cache=True,
         ).last_hidden_state
         last = hidden[torch.arange(len(rows)), torch.tensor(lengths) - 1]
-        return self.head(last).float()
+        logits = self.head(last)
+        if self.final_softcap is not None:  # Gemma's, which its LM class applies after the head
+            logits = torch.tanh(logits / self.final_softcap) * self.final_softcap
+        return logits.float()
+
+    def _layer_masks(
+        self, mask: torch.Tensor, positions: torch.Tensor, real: torch.Tensor
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """The causal ``mask`` ``[rows, n, keys]`` as the model's layers take it: one 4D mask,
+        or one per layer type; a sliding layer's sees only the last ``sliding_window`` keys.
+        A padding token keeps its whole row, so that no query is left with nothing to see."""
+        masks = {"full_attention": mask, "sliding_attention": mask}
+        window = next((w for w in self.windows if w is not None), None)
+        if window is not None:
+            keys = torch.arange(mask.shape[-1])
+            recent = keys[None, None, :] > positions[:, :, None] - window
+            masks["sliding_attention"] = mask & (recent | ~real[:, :, None])
+        if not self.bool_masks:
+            low = torch.finfo(self.dtype).min
+            masks = {t: torch.where(m, 0.0, low).to(self.dtype) for t, m in masks.items()}
+        masks = {t: m[:, None] for t, m in masks.items()}
+        if self.per_layer_type:
+            return masks
+        return masks["full_attention" if window is None else "sliding_attention"]
 
     @torch.inference_mode()
     def prompt_logprobs(self, ids: Sequence[int]) -> torch.Tensor:

@@ -12,11 +12,15 @@ from transformers import AutoModelForSequenceClassification, DataCollatorWithPad
 
 from modelmint.modeling import classifier_text, count_parameters, load_tokenizer
 from modelmint.training.adapters import add_lora, trainable_parameters
-from modelmint.training.examples import classification_rows
+from modelmint.training.examples import classification_examples
 from modelmint.training.recipe import Classify, RecipeError
-from modelmint.training.recipes.common import RecipeInputs, Trained, save_result
+from modelmint.training.recipes.common import RecipeInputs, Trained, examples_path, save_result
+from modelmint.training.streams import MappedExamples, SplitStream, example_file
 from modelmint.training.trainer import TrainContext, build_trainer, train
 from modelmint.training.vocabulary import extend_vocabulary
+
+# What ``classifier_text`` and the label read of each record.
+_READS = ("id", "text", "messages", "labels")
 
 
 def accuracy_and_f1(pred: Any) -> dict[str, float]:
@@ -34,10 +38,10 @@ def accuracy_and_f1(pred: Any) -> dict[str, float]:
 def run(recipe: Classify, inputs: RecipeInputs, ctx: TrainContext, resume: bool) -> Trained:
     assert inputs.base_dir is not None
     tokenizer = load_tokenizer(inputs.base_dir)
-    found = ((r.get("labels") or {}).get(recipe.label) for r in inputs.train)
+    found = ((r.get("labels") or {}).get(recipe.label) for r in inputs.train.records(["labels"]))
     values = sorted({str(v) for v in found if v is not None})
     if not values:
-        names = sorted({k for r in inputs.train for k in (r.get("labels") or {})})
+        names = sorted({k for r in inputs.train.records(["labels"]) for k in r.get("labels") or {}})
         raise RecipeError(
             f"the dataset has no label {recipe.label!r} (its labels: {names or 'none'}); "
             "set 'label' in the recipe to one of them"
@@ -59,19 +63,23 @@ def run(recipe: Classify, inputs: RecipeInputs, ctx: TrainContext, resume: bool)
         model.config.pad_token_id = tokenizer.pad_token_id
     vocab: dict[str, float] = {}
     if recipe.extend_vocabulary:
-        texts = [classifier_text(r, recipe.input) for r in inputs.train]
+        texts = (classifier_text(r, recipe.input) for r in inputs.train.records(_READS))
         vocab = extend_vocabulary(tokenizer, model, texts)
     total = count_parameters(model)
 
-    def rows(records: list[dict[str, Any]]) -> Any:
-        return classification_rows(
-            records,
+    def rows(split: SplitStream) -> MappedExamples:
+        examples = classification_examples(
+            split.batches(_READS),
             tokenizer,
             recipe.label,
             label_ids,
             recipe.max_length,
             lambda r: classifier_text(r, recipe.input),
         )
+        how = (
+            f"classify|{recipe.label}|{values}|{recipe.input}|{recipe.max_length}|{len(tokenizer)}"
+        )
+        return example_file(examples_path(ctx, split, "classify"), split.key(how), examples)
 
     if recipe.method == "lora":
         if vocab.get("vocab_added_tokens"):
@@ -87,7 +95,7 @@ def run(recipe: Classify, inputs: RecipeInputs, ctx: TrainContext, resume: bool)
         ctx,
         stage="classify",
         train_dataset=rows(inputs.train),
-        eval_dataset=rows(inputs.validation) if inputs.validation else None,
+        eval_dataset=rows(inputs.validation) if inputs.validation is not None else None,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=accuracy_and_f1,
         best_metric="eval_accuracy",

@@ -8,16 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from modelmint.modeling import count_parameters, load_tokenizer, record_text
-from modelmint.training.examples import Rows, causal_blocks, pack_blocks
+from modelmint.training.examples import packed_stream
 from modelmint.training.recipe import LMInput, RecipeError, TokenizerSpec
+from modelmint.training.streams import EXAMPLES_DIR, MappedExamples, SplitStream, block_file
 from modelmint.training.tokenizer import train_tokenizer
 from modelmint.training.trainer import TrainContext, build_trainer, train
+
+# The columns of a record that ``record_text`` reads.
+TEXT_COLUMNS = ("text", "messages")
 
 
 @dataclass(frozen=True)
 class RecipeInputs:
-    train: list[dict[str, Any]]  # records of the dataset's training split
-    validation: list[dict[str, Any]]  # may be empty
+    train: SplitStream  # the dataset's training split
+    validation: SplitStream | None  # None: the dataset has no validation split
     base_dir: Path | None = None  # the model to start from, when the recipe has one
     tokenizer_dir: Path | None = None  # a model whose tokenizer to reuse (pretraining)
     teacher_dir: Path | None = None  # the model a student learns from (distillation)
@@ -40,7 +44,8 @@ def tokenizer_for(spec: TokenizerSpec, inputs: RecipeInputs, ctx: TrainContext) 
         return load_tokenizer(inputs.tokenizer_dir)
     path = ctx.run_dir / "tokenizer"
     if not (path / "tokenizer.json").exists():
-        train_tokenizer((r["text"] for r in inputs.train), path, vocab_size=spec.vocab_size)
+        texts = (r["text"] for r in inputs.train.records(["text"]))
+        train_tokenizer(texts, path, vocab_size=spec.vocab_size)
     return load_tokenizer(path)
 
 
@@ -71,6 +76,11 @@ def save_result(
             (out / name).write_text(text, encoding="utf-8")
 
 
+def examples_path(ctx: TrainContext, split: SplitStream, what: str) -> Path:
+    """Where a run keeps the examples it made of a split (see ``streams``)."""
+    return ctx.run_dir / EXAMPLES_DIR / f"{split.split}-{what}.arrow"
+
+
 def train_on_blocks(
     recipe: Any,
     model: Any,
@@ -87,16 +97,26 @@ def train_on_blocks(
 ) -> Trained:
     """Pretraining on packed blocks of the dataset's text (causal: labels are the inputs;
     masked: the collator makes them), evaluated by perplexity, saved with its tokenizer."""
-    if input == "first_exchange" and not any(r.get("messages") for r in inputs.train):
+    if input == "first_exchange" and not any(
+        r.get("messages") for r in inputs.train.records(["messages"])
+    ):
         raise RecipeError(
             "input: first_exchange reads conversations, and the training split has no "
             "record with 'messages'; use input: text for a dataset of plain text"
         )
 
-    def blocks(records: list[dict[str, Any]]) -> Rows:
-        texts = [record_text(r, tokenizer, input) for r in records]
-        packed = pack_blocks(texts, tokenizer, recipe.block_size)
-        return causal_blocks(packed) if labels else Rows([{"input_ids": b} for b in packed])
+    def blocks(split: SplitStream) -> MappedExamples:
+        texts = (
+            [record_text(r, tokenizer, input) for r in batch]
+            for batch in split.batches(TEXT_COLUMNS)
+        )
+        how = f"blocks|{recipe.block_size}|{input}|{len(tokenizer)}|{tokenizer.eos_token_id}"
+        return block_file(
+            examples_path(ctx, split, "blocks"),
+            split.key(how),
+            packed_stream(texts, tokenizer, recipe.block_size),
+            labels_are_inputs=labels,
+        )
 
     t = recipe.training
     trainer = build_trainer(
@@ -105,7 +125,7 @@ def train_on_blocks(
         ctx,
         stage=recipe.recipe,
         train_dataset=blocks(inputs.train),
-        eval_dataset=blocks(inputs.validation) if inputs.validation else None,
+        eval_dataset=blocks(inputs.validation) if inputs.validation is not None else None,
         data_collator=collator,
         tokens_per_step=t.batch_size * t.grad_accum * recipe.block_size,
         fixed_shapes=True,  # packed blocks: batch_size x block_size (bar an epoch's last)

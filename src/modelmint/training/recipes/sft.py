@@ -1,6 +1,7 @@
 """sft: supervised fine-tuning on chat data, rendered with the base model's own chat template
 (saved again with the result, so serving renders conversations exactly as training did);
-the loss counts assistant tokens only. Full fine-tuning or LoRA.
+the loss counts assistant tokens only. Full fine-tuning or LoRA. A LoRA adapter keeps the
+base's generation config next to it, so the model merged from it stops where the base does.
 
 Packing puts several conversations in one row with position ids restarting at each, and no
 padding; the attention masks are built from those position ids so that a conversation does
@@ -8,16 +9,26 @@ not attend to the one before it (transformers' packed-sequence support)."""
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
-from transformers import AutoModelForCausalLM, DataCollatorForSeq2Seq, DataCollatorWithFlattening
+from transformers import AutoModelForCausalLM, DataCollatorWithFlattening
 
 from modelmint.modeling import count_parameters, load_tokenizer
-from modelmint.training.adapters import add_lora, trainable_parameters
-from modelmint.training.examples import sft_rows
+from modelmint.training.adapters import GENERATION_CONFIG, add_lora, trainable_parameters
+from modelmint.training.examples import PadCollator, pad_id, sft_examples
 from modelmint.training.recipe import SFT, RecipeError
-from modelmint.training.recipes.common import RecipeInputs, Trained, save_result, with_perplexity
+from modelmint.training.recipes.common import (
+    RecipeInputs,
+    Trained,
+    examples_path,
+    save_result,
+    with_perplexity,
+)
+from modelmint.training.streams import MappedExamples, SplitStream, example_file
 from modelmint.training.trainer import TrainContext, build_trainer, train
+
+_READS = ("id", "messages")  # what an example is made of
 
 
 def run(recipe: SFT, inputs: RecipeInputs, ctx: TrainContext, resume: bool) -> Trained:
@@ -28,17 +39,24 @@ def run(recipe: SFT, inputs: RecipeInputs, ctx: TrainContext, resume: bool) -> T
     model: Any = AutoModelForCausalLM.from_pretrained(str(inputs.base_dir), local_files_only=True)
     total = count_parameters(model)
     max_length = min(recipe.max_length, model.config.max_position_embeddings)
-    train_set = sft_rows(inputs.train, tokenizer, max_length)
-    eval_set = sft_rows(inputs.validation, tokenizer, max_length) if inputs.validation else None
+
+    def examples(split: SplitStream) -> MappedExamples:
+        kwargs = recipe.chat_template_kwargs
+        made = sft_examples(split.records(_READS), tokenizer, max_length, kwargs)
+        how = f"sft|{max_length}|{sorted(kwargs.items())}|{tokenizer.chat_template}"
+        return example_file(examples_path(ctx, split, "sft"), split.key(how), made)
+
+    train_set = examples(inputs.train)
+    eval_set = examples(inputs.validation) if inputs.validation is not None else None
     if recipe.method == "lora":
         model = add_lora(model, recipe.lora, task="causal-lm")
     collator: Any = (
         DataCollatorWithFlattening(return_position_ids=True)
         if recipe.packing
-        else DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100)
+        else PadCollator(pad_id(tokenizer))
     )
     t = recipe.training
-    mean_tokens = sum(len(r["input_ids"]) for r in train_set.rows) / max(1, len(train_set))
+    mean_tokens = train_set.mean_length()
     trainer = build_trainer(
         model,
         t,
@@ -53,5 +71,7 @@ def run(recipe: SFT, inputs: RecipeInputs, ctx: TrainContext, resume: bool) -> T
     out = ctx.run_dir / "model"
     save_result(trainer, tokenizer, out)  # a peft model saves the adapter only
     if recipe.method == "lora":
+        if trainer.is_world_process_zero() and (inputs.base_dir / GENERATION_CONFIG).is_file():
+            shutil.copy2(inputs.base_dir / GENERATION_CONFIG, out / GENERATION_CONFIG)
         return Trained(out, "adapter", total, trainable_parameters(model), metrics, "causal-lm")
     return Trained(out, "causal-lm", total, total, metrics)

@@ -1,4 +1,5 @@
-"""The written-out Llama decoding step against the Hugging Face layers it stands in for."""
+"""The written-out decoding step against the Hugging Face layers it stands in for, on a plain
+Llama (every family's own switches: test_decoder_step_families.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from transformers import GPT2Config, GPT2LMHeadModel
 
 from modelmint.compression.quantize import quantize_int8_dynamic
 from modelmint.serving.models import ModelRunner, RowInput, supports
@@ -38,11 +40,29 @@ def test_steps_equal_the_hugging_face_layers(dtype: torch.dtype) -> None:
 
 def test_only_configurations_it_covers() -> None:
     assert supports(tiny_llama())
-    assert not supports(tiny_llama(attention_bias=True))
-    assert not supports(tiny_llama(mlp_bias=True))
-    assert not supports(tiny_llama(hidden_act="gelu"))
+    # biases and the activation are the model's own modules, called as they are
+    assert supports(tiny_llama(attention_bias=True, mlp_bias=True, hidden_act="gelu"))
     dynamic = {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 10000.0}
-    assert not supports(tiny_llama(rope_parameters=dynamic))
+    assert not supports(tiny_llama(rope_parameters=dynamic))  # recomputed per length
+    assert not supports(tiny_llama(pretraining_tp=2))
+    assert not supports(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=32, n_head=2)))
+
+
+def test_biases_and_another_activation_equal_the_layers() -> None:
+    torch.manual_seed(0)
+    model = tiny_llama(attention_bias=True, mlp_bias=True, hidden_act="gelu")
+    for name, p in model.named_parameters():
+        if name.endswith("bias"):  # zeros at initialisation: make them count
+            torch.nn.init.normal_(p, std=0.5)
+    fast = ModelRunner(copy.deepcopy(model), slots=2, dtype=torch.float32)
+    reference = ModelRunner(model, slots=2, dtype=torch.float32)
+    assert fast.decoder is not None
+    reference.decoder = None
+    prompts = [[3, 4, 5, 6], [7, 8]]
+    for runner in (fast, reference):
+        runner.forward(0, [RowInput(p, 0) for p in prompts])
+    rows = [RowInput([9], 4), RowInput([10], 2)]
+    torch.testing.assert_close(fast.forward(0, rows), reference.forward(0, rows))
 
 
 @pytest.mark.parametrize("output_layer", [True, False])

@@ -1,0 +1,297 @@
+"""A decoding step of the open-weight decoder families, written out: what vLLM does with its
+own model code.
+
+The Hugging Face layers spend a step's time on ~40 small tensor operations and a dozen
+Python calls per layer around the matrix products that matter. Here a layer is one fused
+query-key-value product, rotary embedding from a table, the cache write, the decoding
+attention kernel, the output product, and one fused gate-up product: the same arithmetic
+in the same order, so the logits are those of the Hugging Face layers (the tests hold them
+within 1e-5 in float32). What it saves per step, with 1 and 16 rows, is in
+docs/benchmarks.md, "One decoding step".
+
+One step serves Llama (3.x rope scaling, SmolLM), Mistral, Qwen2, Qwen3, Gemma 2 and
+Gemma 3 text; where they differ from Llama it is a switch, read from the config and from
+which modules a layer has (:class:`Family`), not a copy of the step: biases on the
+projections (Qwen2), RMSNorm on each head's queries and keys before rotary (Qwen3, Gemma 3),
+Gemma's ``x * (1 + w)`` norms around both attention and MLP, soft-capped attention scores
+and logits (Gemma 2), its own attention scale, and layers that see only the last
+``sliding_window`` keys (Mistral, Gemma's sliding layers), each layer with its rotary table.
+
+Only decoding steps come here, and only for configurations this file covers
+(:func:`supports`): static rotary scaling, causal attention. Int8 layers from ``mint
+compress`` are called as they are, each on its own. Prefill, scoring and every other model
+keep the Hugging Face layers. The fused query-key-value and gate-up weights are packed
+copies beside the model's own, so a model served this way holds those weights twice (the
+output, down and vocabulary products are shared)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from modelmint.serving.kernels.decode_attention import attend_decoding
+from modelmint.serving.kernels.packed_linear import PackedLinear, _packable
+from modelmint.serving.models.kv_cache import SlotKVCache
+
+STATIC_ROPE = {None, "default", "linear", "llama3"}  # baked into inv_freq by transformers
+LAYER_TYPES = {"full_attention", "sliding_attention"}
+
+
+@dataclass(frozen=True)
+class Family:
+    """How a family's layers differ from Llama's."""
+
+    gemma_norms: bool = False  # RMSNorm as x * (1 + w) in float32, also after attention and MLP
+    attention_softcap: bool = False  # its config's attn_logit_softcapping is applied
+
+
+FAMILIES = {
+    "llama": Family(),
+    "mistral": Family(),
+    "qwen2": Family(),
+    "qwen3": Family(),
+    "gemma2": Family(gemma_norms=True, attention_softcap=True),
+    "gemma3_text": Family(gemma_norms=True),  # its config has a soft-cap its layers never use
+}
+
+
+def _rope_parameters(config: Any) -> list[dict[str, Any]]:
+    """One set per rotary table: Gemma 3 keeps one per layer type."""
+    rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None)
+    if rope and all(isinstance(v, dict) for v in rope.values()):
+        return [rope.get(t) or {} for t in set(config.layer_types)]
+    return [rope or {}]
+
+
+def layer_windows(config: Any) -> list[int | None]:
+    """Per layer, how many of the last keys a query sees (None: all), as the Hugging Face
+    masks decide it: by ``layer_types`` where the config has them, else the config's
+    ``sliding_window`` for every layer (Mistral)."""
+    window = getattr(config, "sliding_window", None)
+    types = getattr(config, "layer_types", None)
+    if types is None:
+        return [window] * int(config.num_hidden_layers)
+    return [window if t == "sliding_attention" else None for t in types]
+
+
+def supports(model: Any) -> bool:
+    """Whether :class:`DecoderStep` computes what this model's layers do; where not, its
+    decoding steps keep those layers."""
+    config = model.config
+    return (
+        getattr(config, "model_type", None) in FAMILIES
+        and getattr(model, "model", None) is not None
+        and getattr(config, "pretraining_tp", 1) == 1
+        and not getattr(config, "use_bidirectional_attention", False)
+        and set(getattr(config, "layer_types", None) or LAYER_TYPES) <= LAYER_TYPES
+        and all(p.get("rope_type") in STATIC_ROPE for p in _rope_parameters(config))
+    )
+
+
+Projection = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _joined(*modules: nn.Module) -> Projection:
+    """One product for several projections of the same input: their weights (and biases)
+    stacked and packed when all are plain ``nn.Linear``; otherwise (int8 layers) each
+    module's own, concatenated."""
+    linears = [m for m in modules if type(m) is nn.Linear]
+    if len(linears) < len(modules) or not _packable(linears[0].weight.dtype):
+        return lambda x: torch.cat([m(x) for m in modules], dim=-1)
+    weight = torch.cat([m.weight.detach() for m in linears])
+    stacked = nn.Linear(weight.shape[1], weight.shape[0], bias=False, dtype=weight.dtype)
+    stacked.weight.data = weight
+    if any(m.bias is not None for m in linears):
+        stacked.bias = nn.Parameter(
+            torch.cat(
+                [
+                    m.bias.detach() if m.bias is not None else m.weight.new_zeros(m.out_features)
+                    for m in linears
+                ]
+            )
+        )
+    return PackedLinear(stacked)
+
+
+def _shared(module: nn.Module) -> nn.Module:
+    """A projection used alone: packed once, and the model's own module becomes it."""
+    if type(module) is nn.Linear and _packable(module.weight.dtype):
+        return PackedLinear(module)
+    return module
+
+
+def _norm_weight(norm: Any, gemma: bool) -> torch.Tensor:
+    weight: torch.Tensor = norm.weight.detach()
+    # Gemma's (1 + w) in float32, added once here where its forward adds it on every call.
+    return 1.0 + weight.float() if gemma else weight
+
+
+@dataclass
+class _Layer:
+    attention_norm: torch.Tensor
+    qkv: Projection
+    q_norm: torch.Tensor | None
+    k_norm: torch.Tensor | None
+    out: nn.Module
+    after_attention_norm: torch.Tensor | None  # Gemma
+    mlp_norm: torch.Tensor
+    gate_up: Projection
+    act: nn.Module
+    down: nn.Module
+    after_mlp_norm: torch.Tensor | None  # Gemma
+    rotary: str  # which table
+    window: int | None
+    scale: float
+
+
+class DecoderStep:
+    """Built from the model before its own linear layers are packed."""
+
+    def __init__(self, model: Any, cache: SlotKVCache) -> None:
+        config = model.config
+        family = FAMILIES[config.model_type]
+        self.cache = cache
+        self.heads = int(config.num_attention_heads)
+        self.kv_heads = int(config.num_key_value_heads or self.heads)
+        self.head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // self.heads)
+        self.intermediate = int(config.intermediate_size)
+        self.eps = float(config.rms_norm_eps)
+        self.gemma = family.gemma_norms
+        self.softcap = (
+            getattr(config, "attn_logit_softcapping", None) if family.attention_softcap else None
+        )
+        self.final_softcap: float | None = getattr(config, "final_logit_softcapping", None)
+        self.embed = model.model.embed_tokens  # Gemma's scales by sqrt(hidden) itself
+        types = getattr(config, "layer_types", None) or ["default"] * len(model.model.layers)
+        self.layers = [
+            self._layer(layer, layer_type, window)
+            for layer, layer_type, window in zip(
+                model.model.layers, types, layer_windows(config), strict=True
+            )
+        ]
+        self.norm = self._weight(model.model.norm)
+        self.head = _shared(model.get_output_embeddings())
+        model.set_output_embeddings(self.head)
+        dtype = model.model.norm.weight.dtype
+        self.rotary = {
+            t: self._rotary_table(model.model.rotary_emb, t, cache.max_len, dtype)
+            for t in {layer.rotary for layer in self.layers}
+        }
+        self.windows = {layer.window for layer in self.layers}
+
+    def _layer(self, layer: Any, layer_type: str, window: int | None) -> _Layer:
+        attention, mlp = layer.self_attn, layer.mlp
+        attention.o_proj, mlp.down_proj = _shared(attention.o_proj), _shared(mlp.down_proj)
+        q_norm, k_norm = getattr(attention, "q_norm", None), getattr(attention, "k_norm", None)
+        # Llama's post_attention_layernorm is the MLP's input norm; Gemma's normalizes the
+        # attention's output, and the MLP has a norm on each side.
+        gemma = self.gemma
+        return _Layer(
+            attention_norm=self._weight(layer.input_layernorm),
+            qkv=_joined(attention.q_proj, attention.k_proj, attention.v_proj),
+            q_norm=None if q_norm is None else self._weight(q_norm),
+            k_norm=None if k_norm is None else self._weight(k_norm),
+            out=attention.o_proj,
+            after_attention_norm=self._weight(layer.post_attention_layernorm) if gemma else None,
+            mlp_norm=self._weight(
+                layer.pre_feedforward_layernorm if gemma else layer.post_attention_layernorm
+            ),
+            gate_up=_joined(mlp.gate_proj, mlp.up_proj),
+            act=mlp.act_fn,
+            down=mlp.down_proj,
+            after_mlp_norm=self._weight(layer.post_feedforward_layernorm) if gemma else None,
+            rotary=layer_type,
+            window=window,
+            scale=float(attention.scaling),
+        )
+
+    def _weight(self, norm: Any) -> torch.Tensor:
+        return _norm_weight(norm, self.gemma)
+
+    @staticmethod
+    def _rotary_table(
+        rotary: Any, layer_type: str, length: int, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos and sin for every position, as the model's rotary embedding computes them:
+        float32 angles, scaled, then the model dtype. Gemma 3 has one table per layer type."""
+        prefix = f"{layer_type}_" if hasattr(rotary, f"{layer_type}_inv_freq") else ""
+        inv_freq: torch.Tensor = getattr(rotary, f"{prefix}inv_freq")
+        scaling: float = getattr(rotary, f"{prefix}attention_scaling")
+        angles = torch.arange(length).float()[:, None] * inv_freq.float()[None, :]
+        table = torch.cat([angles, angles], dim=-1)
+        return (table.cos() * scaling).to(dtype), (table.sin() * scaling).to(dtype)
+
+    def _rms_norm(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        v = x.float()
+        v = v * torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + self.eps)
+        if self.gemma:
+            return (v * weight).type_as(x)
+        return weight * v.to(x.dtype)
+
+    def _rotate(self, t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        half = t.shape[-1] // 2
+        return t * cos + torch.cat([-t[..., half:], t[..., :half]], dim=-1) * sin
+
+    @staticmethod
+    def _softcap(x: torch.Tensor, cap: float) -> torch.Tensor:
+        return torch.tanh(x / cap) * cap
+
+    @torch.inference_mode()
+    def decode(self, lo: int, tokens: list[int], starts: list[int]) -> torch.Tensor:
+        """Logits (float32 ``[rows, vocab]``) for one new token per row of slots ``lo..``,
+        row ``b``'s token at position ``starts[b]``."""
+        rows = len(tokens)
+        positions = torch.tensor(starts)
+        slots = torch.arange(lo, lo + rows)
+        kv_len = max(starts) + 1
+        keys_at, newest = torch.arange(kv_len)[None, :], positions[:, None]
+        seen = {
+            w: ((keys_at <= newest) & (keys_at > newest - (w or kv_len)))[:, None, None, :]
+            for w in self.windows
+        }
+        rotary = {
+            t: (cos[positions][:, None, :], sin[positions][:, None, :])
+            for t, (cos, sin) in self.rotary.items()
+        }
+        q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim
+        x = self.embed(torch.tensor(tokens))
+        for i, layer in enumerate(self.layers):
+            q, k, v = layer.qkv(self._rms_norm(x, layer.attention_norm)).split(
+                [q_size, kv_size, kv_size], dim=-1
+            )
+            q = q.view(rows, self.heads, self.head_dim)
+            k = k.view(rows, self.kv_heads, self.head_dim)
+            if layer.q_norm is not None and layer.k_norm is not None:
+                q, k = self._rms_norm(q, layer.q_norm), self._rms_norm(k, layer.k_norm)
+            cos, sin = rotary[layer.rotary]
+            q, k = self._rotate(q, cos, sin), self._rotate(k, cos, sin)
+            keys, values = self.cache.keys[i], self.cache.values[i]
+            keys[slots, :, positions] = k
+            values[slots, :, positions] = v.view(rows, self.kv_heads, self.head_dim)
+            attended = attend_decoding(
+                q[:, :, None],
+                keys[lo : lo + rows, :, :kv_len],
+                values[lo : lo + rows, :, :kv_len],
+                seen[layer.window],
+                layer.scale,
+                self.softcap,
+            )
+            h = layer.out(attended.reshape(rows, q_size))
+            if layer.after_attention_norm is not None:
+                h = self._rms_norm(h, layer.after_attention_norm)
+            x = x + h
+            gate, up = layer.gate_up(self._rms_norm(x, layer.mlp_norm)).split(
+                [self.intermediate, self.intermediate], dim=-1
+            )
+            h = layer.down(layer.act(gate) * up)
+            if layer.after_mlp_norm is not None:
+                h = self._rms_norm(h, layer.after_mlp_norm)
+            x = x + h
+        logits = self.head(self._rms_norm(x, self.norm))
+        if self.final_softcap is not None:
+            logits = self._softcap(logits, self.final_softcap)
+        return logits.float()
