@@ -12,8 +12,8 @@ from rich.table import Table
 
 from modelmint.catalog import CatalogError
 from modelmint.cli.common import JSON_OUTPUT, console, when, when_json
-from modelmint.cli.model_export import models_export
-from modelmint.cli.model_import import models_import
+from modelmint.cli.models_export import models_export
+from modelmint.cli.models_import import models_import
 from modelmint.cli.runtime import Runtime, cli_actor
 
 if TYPE_CHECKING:
