@@ -27,12 +27,23 @@ class GgufLayout:
 
 
 @dataclass(frozen=True)
+class LayerMath:
+    """How a family's layers compute differently from Llama's, beyond what its modules and
+    config show (biases, q/k norms, windows): what serving's written-out decoding step
+    switches on."""
+
+    gemma_norms: bool = False  # RMSNorm as x * (1 + w) in float32, also after attention and MLP
+    attention_softcap: bool = False  # its config's attn_logit_softcapping is applied
+
+
+@dataclass(frozen=True)
 class ModelFamily:
     name: str
     model_type: str  # config.json's model_type
     architecture: str  # the causal LM class transformers builds for it
     examples: str  # published models of the family, for messages and docs
     gguf: GgufLayout
+    layers: LayerMath = LayerMath()
 
 
 FAMILIES: dict[str, ModelFamily] = {
@@ -60,6 +71,7 @@ FAMILIES: dict[str, ModelFamily] = {
             "Gemma2ForCausalLM",
             "Gemma 2",
             GgufLayout("gemma2", norm_shift=1.0, always_tied=True, swa_pattern=2),
+            LayerMath(gemma_norms=True, attention_softcap=True),
         ),
         ModelFamily(
             "gemma3",
@@ -67,6 +79,7 @@ FAMILIES: dict[str, ModelFamily] = {
             "Gemma3ForCausalLM",
             "Gemma 3 1B, text",
             GgufLayout("gemma3", norm_shift=1.0, swa_pattern=6),
+            LayerMath(gemma_norms=True),  # its config has a soft-cap its layers never use
         ),
     )
 }

@@ -35,7 +35,7 @@ class PackedLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, packed"
 
 
-def _packable(dtype: torch.dtype) -> bool:
+def packable(dtype: torch.dtype) -> bool:
     if not torch.backends.mkldnn.is_available():
         return False
     if dtype == torch.bfloat16:
@@ -49,7 +49,7 @@ def pack_linears(model: nn.Module) -> int:
     targets = [
         (name, m)
         for name, m in model.named_modules()
-        if type(m) is nn.Linear and _packable(m.weight.dtype)
+        if type(m) is nn.Linear and packable(m.weight.dtype)
     ]
     packed = 0
     for name, linear in targets:

@@ -33,30 +33,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from modelmint.modeling.families import FAMILY_BY_MODEL_TYPE, family_of
 from modelmint.serving.kernels.decode_attention import attend_decoding
-from modelmint.serving.kernels.packed_linear import PackedLinear, _packable
+from modelmint.serving.kernels.packed_linear import PackedLinear, packable
 from modelmint.serving.models.kv_cache import SlotKVCache
 
 STATIC_ROPE = {None, "default", "linear", "llama3"}  # baked into inv_freq by transformers
 LAYER_TYPES = {"full_attention", "sliding_attention"}
-
-
-@dataclass(frozen=True)
-class Family:
-    """How a family's layers differ from Llama's."""
-
-    gemma_norms: bool = False  # RMSNorm as x * (1 + w) in float32, also after attention and MLP
-    attention_softcap: bool = False  # its config's attn_logit_softcapping is applied
-
-
-FAMILIES = {
-    "llama": Family(),
-    "mistral": Family(),
-    "qwen2": Family(),
-    "qwen3": Family(),
-    "gemma2": Family(gemma_norms=True, attention_softcap=True),
-    "gemma3_text": Family(gemma_norms=True),  # its config has a soft-cap its layers never use
-}
 
 
 def _rope_parameters(config: Any) -> list[dict[str, Any]]:
@@ -83,7 +66,7 @@ def supports(model: Any) -> bool:
     decoding steps keep those layers."""
     config = model.config
     return (
-        getattr(config, "model_type", None) in FAMILIES
+        family_of(getattr(config, "model_type", None)) is not None
         and getattr(model, "model", None) is not None
         and getattr(config, "pretraining_tp", 1) == 1
         and not getattr(config, "use_bidirectional_attention", False)
@@ -100,7 +83,7 @@ def _joined(*modules: nn.Module) -> Projection:
     stacked and packed when all are plain ``nn.Linear``; otherwise (int8 layers) each
     module's own, concatenated."""
     linears = [m for m in modules if type(m) is nn.Linear]
-    if len(linears) < len(modules) or not _packable(linears[0].weight.dtype):
+    if len(linears) < len(modules) or not packable(linears[0].weight.dtype):
         return lambda x: torch.cat([m(x) for m in modules], dim=-1)
     weight = torch.cat([m.weight.detach() for m in linears])
     stacked = nn.Linear(weight.shape[1], weight.shape[0], bias=False, dtype=weight.dtype)
@@ -119,7 +102,7 @@ def _joined(*modules: nn.Module) -> Projection:
 
 def _shared(module: nn.Module) -> nn.Module:
     """A projection used alone: packed once, and the model's own module becomes it."""
-    if type(module) is nn.Linear and _packable(module.weight.dtype):
+    if type(module) is nn.Linear and packable(module.weight.dtype):
         return PackedLinear(module)
     return module
 
@@ -153,7 +136,7 @@ class DecoderStep:
 
     def __init__(self, model: Any, cache: SlotKVCache) -> None:
         config = model.config
-        family = FAMILIES[config.model_type]
+        family = FAMILY_BY_MODEL_TYPE[config.model_type].layers
         self.cache = cache
         self.heads = int(config.num_attention_heads)
         self.kv_heads = int(config.num_key_value_heads or self.heads)
