@@ -12,9 +12,14 @@ the head's matmul and softmax over the vocabulary are a large share of both a tr
 decoding step, so a smaller vocabulary would flatter every side. The tokenizer is padded to
 the same size with filler words (" aaab", ...) that no merge produces, so whatever id the
 random model picks decodes to text. The rows of the special tokens and of tokens that decode
-to a partial UTF-8 character are zeroed: with tied embeddings their logit is 0, never the
-largest of 151,936 random logits, so no request stops early and every streamed token is
-text, on either server, with no server-specific "ignore end of text" hook.
+to a partial UTF-8 character are shrunk to a tenth: with tied embeddings their logits are a
+tenth of the others' (about 0.06 against a largest of about 2.6), never the largest of
+151,936, so no request stops early and every streamed token is text, on either server,
+with no server-specific "ignore end of text" hook. (Zeroed rows would do the same for
+serving but break training: a conversation's first token, ``<|im_start|>``, would keep a
+hidden state of exactly 0 through every layer, where each RMSNorm (1/sqrt(eps) = 1,000 at
+0) multiplied its gradient by 300 or more, until it overflowed to NaN by the 17th layer
+down.)
 
 The steps, all through public entry points (the ``mint`` CLI and the recipe API):
 ``mint data sample`` + ``mint data ingest`` (the customer-service corpus, no validation
@@ -35,14 +40,16 @@ number of optimizer steps; each side builds its rows its own way, so tokens per 
               truncated to the max length, padded per batch by ``DataCollatorForSeq2Seq``.
               Loss on every token (LLaMA-Factory masks the prompt; the logits are computed
               for every position either way, so the cost is the same).
-  Share of the bf16 matmul peak: LoRA FLOPs = 4 x P x tokens (forward 2 x P, backward
+  Share of the matmul peak of the dtype the matrix products ran in (bfloat16: both sides
+  keep the frozen base in the checkpoint's bfloat16, and autocast where the CPU has AMX):
+  LoRA FLOPs = 4 x P x tokens (forward 2 x P, backward
   through the activations 2 x P, no weight gradients for the frozen base; the adapters'
   own FLOPs and attention scores left out), P = the parameters, the tied embedding counted
   once, as the LM head.
 Serving (``benchmarks/serving.py``'s servers, workload and client): ``mint serve --model
 NAME --dtype bfloat16`` against ``transformers serve --continuous-batching DIR`` (bfloat16:
 the checkpoint's dtype), prompts of 64-250 tokens from the corpus's dialogues in the chat
-template, 64-256 output tokens each (all generated: see the zeroed rows), greedy, streaming,
+template, 64-256 output tokens each (all generated: see the shrunk rows), greedy, streaming,
 concurrency 1 and 16 with max(8, 2 x concurrency) requests after 4 warm-up requests. Model
 FLOP/s = 2 x P x (prompt + output tokens) / wall time, as serving.py reports it.
 The peak: a timed 2048^3 ``torch.matmul`` in bfloat16 on all threads, at the start and the
@@ -175,14 +182,14 @@ def side_build(_: Path) -> dict[str, Any]:
         never = [i for i in range(LEARNED_VOCAB) if "\ufffd" in tok.decode([i])]
         never += [ids(t) for t in SPECIALS]
         with torch.no_grad():
-            model.get_input_embeddings().weight[never] = 0
+            model.get_input_embeddings().weight[never] *= 0.1
         model.save_pretrained(str(out))
         tok.save_pretrained(str(out))
         ends = [ids("<|im_end|>"), ids("<|endoftext|>")]  # Qwen2.5-Instruct's
         GenerationConfig(eos_token_id=ends, pad_token_id=ids("<|endoftext|>")).save_pretrained(
             str(out)
         )
-        (out / "zeroed_rows.json").write_text(json.dumps(sorted(set(never))))
+        (out / "shrunk_rows.json").write_text(json.dumps(sorted(set(never))))
         (out / "ready").touch()
         built_s = time.perf_counter() - start
     tok = AutoTokenizer.from_pretrained(str(out))
@@ -199,7 +206,7 @@ def side_build(_: Path) -> dict[str, Any]:
         "parameters": parameters,
         "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
         "vocab": len(tok),
-        "zeroed_rows": len(json.loads((out / "zeroed_rows.json").read_text())),
+        "shrunk_rows": len(json.loads((out / "shrunk_rows.json").read_text())),
         "build_s": built_s,
         "stop_ids": [tok.convert_tokens_to_ids(t) for t in SPECIALS],
         "requests": requests,
@@ -417,7 +424,7 @@ def main() -> None:
     (ROOT / "plan.json").write_text(json.dumps(p))
     factor = 1 if args.quick else 2
     # what serving.run_server_side reads: both servers stop at the model's end tokens, which
-    # the zeroed rows keep from ever being chosen
+    # the shrunk rows keep from ever being chosen
     args.levels, args.per_level, args.stops = LEVELS, factor, "natural"
     load_start, began = os.getloadavg(), time.perf_counter()
 
@@ -439,8 +446,14 @@ def main() -> None:
     peak = max(x["bfloat16"] for x in peaks)
 
     params = model["parameters"]
+    # the matrix products run in bfloat16 under autocast (CPUs with AMX), or without it when
+    # the frozen base stays in its published bfloat16 (both sides, on every CPU): the share
+    # is of the peak of the dtype they ran in
+    low = trained["peft"]["bf16"] or trained["peft"]["base_dtype"] == "bfloat16"
+    train_dtype = "bfloat16" if low else "float32"
+    train_peak = max(x[train_dtype] for x in peaks)
     for t in trained.values():
-        t["fraction_of_bf16_peak"] = 4 * params * t["tokens_per_s"] / peak
+        t["fraction_of_matmul_peak"] = 4 * params * t["tokens_per_s"] / train_peak
     training_ratio = ratio(trained["modelmint"]["tokens_per_s"], trained["peft"]["tokens_per_s"])
     table = {
         side: {c: serving.summarize(level, params, peak) for c, level in r["levels"].items()}
@@ -457,18 +470,19 @@ def main() -> None:
     print(
         f"\nmodel: Qwen2 at Qwen2.5-0.5B's shapes, {p['layers']} layers, {params:,} parameters "
         f"({model['dtype']}), vocabulary {model['vocab']:,} ({LEARNED_VOCAB:,} learned), "
-        f"{model['zeroed_rows']} rows zeroed; `mint models import` {catalog['import_s']:.1f} s"
+        f"{model['shrunk_rows']} rows shrunk; `mint models import` {catalog['import_s']:.1f} s"
     )
     print(
         f"training: LoRA {trained['modelmint']['lora']} (peft side: {PROJECTIONS}); batch "
         f"{p['batch']}, max length {p['max_length']}, {p['steps']} steps, timed after "
-        f"{p['warm']}; peak % = 4 x parameters x tokens/s over the bf16 matmul peak"
+        f"{p['warm']}, in {train_dtype}; peak % = 4 x parameters x tokens/s over the "
+        f"{train_dtype} matmul peak ({train_peak / 1e9:,.1f} GFLOP/s)"
     )
     for side, t in trained.items():
         print(
             f"  {side:10s} {t['tokens_per_s']:9,.1f} tokens/s  {t['mean_tokens_per_step']:7,.0f} "
             f"tokens/step  first step {t['first_step_s']:5.1f} s  "
-            f"{100 * t['fraction_of_bf16_peak']:5.1f}% of peak  trainable "
+            f"{100 * t['fraction_of_matmul_peak']:5.1f}% of peak  trainable "
             f"{t['trainable_parameters']:,}  peak RSS {t['peak_rss_mb']:,.0f} MB"
         )
     print(f"  modelmint / peft + Trainer = {training_ratio:.2f}")
@@ -493,7 +507,9 @@ def main() -> None:
         "serving": table,
         "serving_ratios": serving_ratios,
         "startup_s": {s: r["startup_s"] for s, r in raw.items()},
+        "training_dtype": train_dtype,
         "bf16_matmul_peak_flops": peak,
+        "fp32_matmul_peak_flops": max(x["float32"] for x in peaks),
         "matmul_peak_runs": peaks,
         "load_average": {"start": load_start, "end": load_end},
     }

@@ -57,8 +57,10 @@ def main() -> None:
     plans: list[MemoryPlan] = []
     events: list[ProgressEvent] = []
 
-    def guard(model: object, spec: TrainingSpec, seq_len: int, bf16: bool) -> MemoryPlan:
-        plans.append(check_fits(model, spec, seq_len, bf16, free))
+    def guard(
+        model: object, spec: TrainingSpec, seq_len: int, bf16: bool, **kw: int | None
+    ) -> MemoryPlan:
+        plans.append(check_fits(model, spec, seq_len, bf16, free, **kw))
         return plans[-1]
 
     with tempfile.TemporaryDirectory() as run_dir:

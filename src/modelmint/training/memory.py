@@ -6,14 +6,19 @@ it fit, it is turned on, and the run says so.
 Bytes, for P parameters of which T train, batch b, sequence s, hidden h, key/value width k
 (KV heads x head size), MLP width i, L layers, a heads, vocabulary V, and e bytes per
 activation (2 under bf16 autocast, else 4):
-  weights 4P; gradients 4T; AdamW moments 8T; under bf16 autocast, the bf16 copies of the
-  weights that the matrix products read and keep for the backward pass, 2P;
+  weights 4P (2 bytes a parameter kept in bfloat16, as a LoRA base published so is, which
+  then computes in bfloat16: e is 2); gradients 4T; AdamW moments 8T; under bf16 autocast,
+  the bf16 copies of the float32 weights that the matrix products read and keep for the
+  backward pass, 2P;
   activations, per layer and token, 20h (the float32 residual stream and RMS norms) plus
   e(8h + 2k + 4i) (what the projections, attention and gated MLP keep), plus a*s*(e + 4)
   when attention is computed eagerly (scores and their softmax; SDPA keeps neither);
-  with gradient checkpointing, the float32 input of every layer (4h), and two layers' worth
-  (the one the backward pass recomputes, and the gradients of its activations);
-  logits and their gradient 12*b*s*V.
+  with gradient checkpointing, the float32 input of every layer (4h) and the share of its
+  activations a checkpointed layer was measured to keep (CHECKPOINTED_KEPT), and two
+  layers' worth (the one the backward pass recomputes, and the gradients of its
+  activations);
+  logits and their gradient 12*b*s*V (12*n*V where a batch computes the logits of n
+  positions only: packed SFT's labeled ones).
 The process needs more than those bytes. Activations and weight copies are allocated and
 freed in every step, in pieces of a few MB; once the first step has freed such pieces,
 glibc's allocator keeps later ones on its heap, where they fragment, so from the second
@@ -39,6 +44,11 @@ from modelmint.training.recipe import RecipeError, TrainingSpec
 
 GIB = 1 << 30
 HEADROOM, FRAGMENTATION, FRAMEWORK = 1.2, 1.5, 300 * (1 << 20)
+# With gradient checkpointing, a layer keeps more than its input from its forward to its
+# backward. Measured beyond the input, per layer (4 against 16 layers of
+# tests/training/test_memory.py's shape, on CPU, before the fragmentation factor): a third
+# of its activations in float32, an eighth under bf16 autocast. Keyed by bf16.
+CHECKPOINTED_KEPT = {False: 0.35, True: 0.12}
 
 
 @dataclass(frozen=True)
@@ -90,13 +100,18 @@ def estimate(
     seq_len: int,
     bf16: bool,
     checkpointing: bool | None = None,
+    logit_positions: int | None = None,
 ) -> MemoryEstimate:
     """The estimate for a batch of ``spec.batch_size`` rows of ``seq_len`` tokens, with
     gradient checkpointing as ``checkpointing`` says (None: as the spec sets it; "auto"
-    counts as off)."""
+    counts as off), and logits for ``logit_positions`` positions of a batch (None: every
+    position; a packed SFT batch computes them for its labeled positions only)."""
     cfg = model.config
-    total = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    unique = list({id(p): p for p in model.parameters()}.values())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    # a LoRA base kept in its published bfloat16 computes in bfloat16 without autocast
+    half = {torch.bfloat16, torch.float16}
+    low = bf16 or any(p.dtype in half and not p.requires_grad for p in unique)
     h = getattr(cfg, "hidden_size", 0)
     layers = getattr(cfg, "num_hidden_layers", 0)
     heads = getattr(cfg, "num_attention_heads", 1) or 1
@@ -105,19 +120,20 @@ def estimate(
     mlp = getattr(cfg, "intermediate_size", None) or 4 * h
     vocab = getattr(cfg, "vocab_size", 0)
     ckpt = spec.gradient_checkpointing is True if checkpointing is None else checkpointing
-    b, s, e = spec.batch_size, seq_len, 2 if bf16 else 4
+    b, s, e = spec.batch_size, seq_len, 2 if low else 4
     per_token = 20 * h + e * (8 * h + 2 * kv + 4 * mlp)
     if getattr(cfg, "_attn_implementation", None) == "eager":
         per_token += heads * s * (e + 4)
     layer = b * s * per_token
-    acts = layers * b * s * 4 * h + 2 * layer if ckpt else layers * layer
+    kept = layers * (b * s * 4 * h + CHECKPOINTED_KEPT[low] * layer)
+    acts = kept + 2 * layer if ckpt else layers * layer
     return MemoryEstimate(
-        weights=4 * total,
+        weights=sum(p.numel() * p.element_size() for p in unique),
         gradients=4 * trainable,
         optimizer=8 * trainable,
         activations=int(acts),
-        logits=12 * b * s * vocab,
-        weight_copies=2 * total if bf16 else 0,
+        logits=12 * (b * s if logit_positions is None else logit_positions) * vocab,
+        weight_copies=2 * sum(p.numel() for p in unique if p.dtype not in half) if bf16 else 0,
     )
 
 
@@ -160,18 +176,23 @@ class MemoryPlan:
 
 
 def check_fits(
-    model: Any, spec: TrainingSpec, seq_len: int, bf16: bool, free: int | None = None
+    model: Any,
+    spec: TrainingSpec,
+    seq_len: int,
+    bf16: bool,
+    free: int | None = None,
+    logit_positions: int | None = None,
 ) -> MemoryPlan:
     """The plan for this run where it fits in ``free`` bytes (by default what is free now):
     gradient checkpointing on when the spec asks for it, or under "auto" when the run fits
     only with it. Otherwise raises RecipeError, with a batch size that would fit."""
     free = available_bytes() if free is None else free
     asked = spec.gradient_checkpointing
-    est = estimate(model, spec, seq_len, bf16, checkpointing=asked is True)
+    est = estimate(model, spec, seq_len, bf16, asked is True, logit_positions)
     if not free or est.total <= free:
         return MemoryPlan(est, asked is True, free)
     if asked == "auto":
-        with_ckpt = estimate(model, spec, seq_len, bf16, checkpointing=True)
+        with_ckpt = estimate(model, spec, seq_len, bf16, True, logit_positions)
         if with_ckpt.total <= free:
             return MemoryPlan(with_ckpt, True, free, automatic=True, without=est)
         est = with_ckpt  # the advice below is for a run with checkpointing on

@@ -157,7 +157,8 @@ class SFT(_Recipe):
     method: Literal["full", "lora"] = "full"
     lora: LoraSpec = LoraSpec()
     max_length: int = Field(512, ge=16)
-    packing: bool = False  # several conversations per sequence, attention kept apart
+    # a batch's conversations in one row, attention kept apart: no padding computed
+    packing: bool = True
     # variables the chat template reads, e.g. {enable_thinking: false} for Qwen3: training
     # must render conversations as serving will
     chat_template_kwargs: dict[str, Any] = {}

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import torch
 
 from modelmint.catalog import DatasetRef
+from modelmint.training.examples import IGNORE
 
 EXAMPLES_DIR = "examples"  # in a run's directory; removed when the run succeeds
 BATCH_ROWS = 1024  # records per read, examples per Arrow record batch
@@ -92,6 +93,12 @@ class MappedExamples(torch.utils.data.Dataset[dict[str, Any]]):
         """The most input ids of one example, counted when the file was written."""
         return int(self.facts["longest"])
 
+    def most_labeled(self) -> int | None:
+        """The most labels one example has that the loss counts (None: no labels, or a
+        file written before this was counted)."""
+        found = self.facts.get("most_labeled")
+        return None if found is None else int(found)
+
     def mean_length(self) -> float:
         return float(self.facts["tokens"]) / max(1, len(self))
 
@@ -145,6 +152,14 @@ def _facts(path: Path) -> dict[str, Any] | None:
     return found
 
 
+def _most_labeled(batch: pa.RecordBatch) -> int:
+    """The most labels one example of ``batch`` has that the loss counts."""
+    labels = batch.column("labels")
+    counted = pc.not_equal(pc.list_flatten(labels), IGNORE).to_numpy(zero_copy_only=False)
+    rows = pc.list_parent_indices(labels).to_numpy()
+    return int(np.bincount(rows[counted], minlength=batch.num_rows).max(initial=0))
+
+
 def _column(values: Sequence[Any]) -> pa.Array:
     if values and isinstance(values[0], int):
         return pa.array(values, type=pa.int64())
@@ -181,6 +196,10 @@ def _write(path: Path, key: str, batches: Iterable[pa.RecordBatch]) -> None:
             facts["rows"] += batch.num_rows
             facts["longest"] = max(facts["longest"], pc.max(lengths).as_py() or 0)
             facts["tokens"] += pc.sum(lengths).as_py() or 0
+            if "labels" in batch.schema.names and pa.types.is_list(
+                batch.schema.field("labels").type
+            ):
+                facts["most_labeled"] = max(facts.get("most_labeled", 0), _most_labeled(batch))
         if writer is None:  # no examples at all: an empty file says so
             writer = pa.ipc.new_file(str(part), pa.schema([("input_ids", pa.list_(pa.int32()))]))
         writer.close()

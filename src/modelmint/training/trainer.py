@@ -47,7 +47,7 @@ class TrainContext:
     log_metrics: MetricsSink
     # (model, spec, longest row, bf16) -> how training fits in memory (whether it needs
     # gradient checkpointing); raises when it cannot
-    check_memory: Callable[[Any, TrainingSpec, int, bool], MemoryPlan] | None = None
+    check_memory: Callable[..., MemoryPlan] | None = None  # memory.check_fits
     callbacks: tuple[TrainerCallback, ...] = ()  # the caller's own, added to ours
 
     @property
@@ -282,11 +282,18 @@ def build_trainer(
     tokens_per_step: int | None = None,
     fixed_shapes: bool = False,
     trainer_class: Callable[..., Trainer] = Trainer,  # a subclass with its own loss
+    logit_positions: int | None = None,  # per batch, where not every position's (memory)
 ) -> Trainer:
     checkpointing = spec.gradient_checkpointing is True
     plan = None
     if ctx.check_memory is not None:
-        plan = ctx.check_memory(model, spec, longest_row(train_dataset), use_bf16(spec))
+        plan = ctx.check_memory(
+            model,
+            spec,
+            longest_row(train_dataset),
+            use_bf16(spec),
+            logit_positions=logit_positions,
+        )
         checkpointing = plan.checkpointing
     evaluate = eval_dataset is not None and len(eval_dataset) > 0
     compiled = use_compile(spec, len(train_dataset), fixed_shapes, checkpointing)
