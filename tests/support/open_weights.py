@@ -255,12 +255,18 @@ def build_tokenizer(family: Family, vocab_size: int = 640) -> PreTrainedTokenize
     return fast
 
 
-def build_checkpoint(family: str | Family, out: Path, seed: int = 0) -> Path:
-    """Writes a checkpoint as a published one looks on disk; returns its directory."""
+def build_checkpoint(
+    family: str | Family, out: Path, seed: int = 0, initializer_range: float | None = None
+) -> Path:
+    """Writes a checkpoint as a published one looks on disk; returns its directory. Its
+    weights are drawn with SHAPE's initializer range unless another is given (the
+    families' own configs use 0.02)."""
     fam = FAMILIES[family] if isinstance(family, str) else family
     tokenizer = build_tokenizer(fam)
     torch.manual_seed(seed)
     config = fam.config(len(tokenizer))
+    if initializer_range is not None:
+        config.initializer_range = initializer_range
     ids = tokenizer.convert_tokens_to_ids
     config.bos_token_id = ids(fam.bos) if fam.bos else None
     config.eos_token_id = ids(fam.eos)
