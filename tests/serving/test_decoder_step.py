@@ -48,33 +48,30 @@ def test_only_configurations_it_covers() -> None:
     assert not supports(GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=32, n_head=2)))
 
 
+def _assert_step_equals_the_layers(model: torch.nn.Module) -> None:
+    """A decoding step of two rows, written out and through the model's own layers."""
+    fast = ModelRunner(copy.deepcopy(model), slots=2, dtype=torch.float32)
+    reference = ModelRunner(model, slots=2, dtype=torch.float32)
+    assert fast.decoder is not None
+    reference.decoder = None
+    prompts = [[3, 4, 5, 6], [7, 8]]
+    for runner in (fast, reference):
+        runner.forward(0, [RowInput(p, 0) for p in prompts])
+    rows = [RowInput([9], 4), RowInput([10], 2)]
+    torch.testing.assert_close(fast.forward(0, rows), reference.forward(0, rows))
+
+
 def test_biases_and_another_activation_equal_the_layers() -> None:
     torch.manual_seed(0)
     model = tiny_llama(attention_bias=True, mlp_bias=True, hidden_act="gelu")
     for name, p in model.named_parameters():
         if name.endswith("bias"):  # zeros at initialisation: make them count
             torch.nn.init.normal_(p, std=0.5)
-    fast = ModelRunner(copy.deepcopy(model), slots=2, dtype=torch.float32)
-    reference = ModelRunner(model, slots=2, dtype=torch.float32)
-    assert fast.decoder is not None
-    reference.decoder = None
-    prompts = [[3, 4, 5, 6], [7, 8]]
-    for runner in (fast, reference):
-        runner.forward(0, [RowInput(p, 0) for p in prompts])
-    rows = [RowInput([9], 4), RowInput([10], 2)]
-    torch.testing.assert_close(fast.forward(0, rows), reference.forward(0, rows))
+    _assert_step_equals_the_layers(model)
 
 
 @pytest.mark.parametrize("output_layer", [True, False])
 def test_int8_layers_are_called_as_they_are(output_layer: bool) -> None:
     torch.manual_seed(0)
     model = quantize_int8_dynamic(tiny_llama(), output_layer=output_layer)
-    fast = ModelRunner(copy.deepcopy(model), slots=2, dtype=torch.float32)
-    reference = ModelRunner(model, slots=2, dtype=torch.float32)
-    assert fast.decoder is not None
-    reference.decoder = None
-    prompts = [[3, 4, 5, 6], [7, 8]]
-    for runner in (fast, reference):
-        runner.forward(0, [RowInput(p, 0) for p in prompts])
-    rows = [RowInput([9], 4), RowInput([10], 2)]
-    torch.testing.assert_close(fast.forward(0, rows), reference.forward(0, rows))
+    _assert_step_equals_the_layers(model)

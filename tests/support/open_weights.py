@@ -120,6 +120,17 @@ def _llama3(tied: bool) -> Callable[[int], PretrainedConfig]:
 
 LLAMA3_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>"]
 LLAMA3_SPECIALS += ["<|end_header_id|>", "<|eom_id|>", "<|eot_id|>"]
+
+
+def _llama3_family(name: str, tied: bool) -> Family:
+    """Llama 3.x, with an output head of its own (8B) or the embeddings' (1B and 3B)."""
+    ends = ["<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"]
+    return Family(
+        name, _llama3(tied), LLAMA3_TEMPLATE, LLAMA3_SPECIALS, "<|begin_of_text|>",
+        "<|eot_id|>", None, ends,
+    )  # fmt: skip
+
+
 CHATML_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 GEMMA_SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
 _gemma_layers = {"layer_types": ["sliding_attention", "full_attention"], "sliding_window": WINDOW}
@@ -127,26 +138,8 @@ _gemma_layers = {"layer_types": ["sliding_attention", "full_attention"], "slidin
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in [
-        Family(
-            "llama3",
-            _llama3(tied=False),
-            LLAMA3_TEMPLATE,
-            LLAMA3_SPECIALS,
-            "<|begin_of_text|>",
-            "<|eot_id|>",
-            None,
-            ["<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"],
-        ),
-        Family(
-            "llama3-tied",
-            _llama3(tied=True),
-            LLAMA3_TEMPLATE,
-            LLAMA3_SPECIALS,
-            "<|begin_of_text|>",
-            "<|eot_id|>",
-            None,
-            ["<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"],
-        ),
+        _llama3_family("llama3", tied=False),
+        _llama3_family("llama3-tied", tied=True),
         Family(
             "qwen2",
             lambda v: Qwen2Config(vocab_size=v, tie_word_embeddings=True, **SHAPE),

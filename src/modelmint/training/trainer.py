@@ -45,9 +45,9 @@ class TrainContext:
     run_dir: Path
     progress: ProgressFn
     log_metrics: MetricsSink
-    # (model, spec, longest row, bf16) -> how training fits in memory (whether it needs
-    # gradient checkpointing); raises when it cannot
-    check_memory: Callable[..., MemoryPlan] | None = None  # memory.check_fits
+    # (model, spec, longest row, bf16, logit_positions=) -> how training fits in memory
+    # (whether it needs gradient checkpointing); raises when it cannot (memory.check_fits)
+    check_memory: Callable[..., MemoryPlan] | None = None
     callbacks: tuple[TrainerCallback, ...] = ()  # the caller's own, added to ours
 
     @property

@@ -16,7 +16,7 @@ import shutil
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, DataCollatorWithFlattening, Trainer
+from transformers import AutoModelForCausalLM, DataCollatorWithFlattening
 
 from modelmint.modeling import count_parameters, load_tokenizer
 from modelmint.training.adapters import GENERATION_CONFIG, add_lora, trainable_parameters
@@ -81,7 +81,7 @@ def run(recipe: SFT, inputs: RecipeInputs, ctx: TrainContext, resume: bool) -> T
         eval_dataset=eval_set,
         data_collator=collator,
         tokens_per_step=int(t.batch_size * t.grad_accum * mean_tokens),
-        trainer_class=LabeledPositionsTrainer if recipe.packing else Trainer,
+        trainer_class=LabeledPositionsTrainer,  # padded batches keep the Trainer's loss
         logit_positions=logit_positions,
     )
     metrics = with_perplexity(train(trainer, ctx, resume))
