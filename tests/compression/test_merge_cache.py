@@ -45,7 +45,7 @@ def merge(monkeypatch: pytest.MonkeyPatch) -> MergeFake:
 
 def _loader(home: Path) -> _Loader:
     runtime = SimpleNamespace(settings=SimpleNamespace(home=home))  # all the merge step reads
-    return _Loader(runtime, "native", config=None, vllm=None)
+    return _Loader(runtime, config=None)
 
 
 ADAPTER = ModelRef(7, "bot", 1, Path("/nowhere"), "adapter", 10, {}, None, parent_id=3)

@@ -15,10 +15,12 @@ from modelmint.cli.common import console
 from modelmint.cli.runtime import Runtime
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from modelmint.catalog import ModelRef
     from modelmint.commerce.admission import Admission
     from modelmint.gateway import ServedModel
-    from modelmint.serving import EngineConfig, TextEngine, VllmConfig
+    from modelmint.serving import EngineConfig, ReplicaSet, TextEngine
 
 ENCODER_KINDS = {"masked-lm", "encoder"}
 
@@ -88,15 +90,15 @@ class _Loader:
     def __init__(
         self,
         rt: Runtime,
-        engine: str,
         config: EngineConfig,
-        vllm: VllmConfig,
         *,
+        upstreams: dict[str, list[str]] | None = None,
         engine_process: bool = True,
     ) -> None:
         from modelmint.observability.serving_metrics import ServingMetrics
 
-        self.rt, self.engine, self.config, self.vllm = rt, engine, config, vllm
+        self.rt, self.config = rt, config
+        self.upstreams = upstreams or {}
         self.engine_process = engine_process
         self.metrics = ServingMetrics()
         self._built: dict[int, ServedModel] = {}
@@ -122,16 +124,18 @@ class _Loader:
         if ref.kind in ENCODER_KINDS:
             served = ServedModel(spec, ref.label, ref.id, embedder=Embedder(ref.path))
         else:
-            served = ServedModel(spec, ref.label, ref.id, engine=self._engine(ref))
+            served = ServedModel(spec, ref.label, ref.id, engine=self._engine(spec, ref))
         self._built[ref.id] = served
         return served
 
-    def _engine(self, ref: ModelRef) -> TextEngine:
-        from modelmint.serving import Engine, ProcessEngine, TextCodec, VllmEngine
+    def _engine(self, spec: str, ref: ModelRef) -> TextEngine:
+        from modelmint.serving import Engine, ProcessEngine, TextCodec, UpstreamEngine
 
         path = self._servable_path(ref)
-        if self.engine == "vllm":
-            return VllmEngine(path, TextCodec(path), self.vllm)
+        if spec in self.upstreams:
+            replicas = replica_set(self.upstreams[spec], self.rt.settings.upstream_api_key)
+            replicas.start()
+            return UpstreamEngine(TextCodec(path), replicas)
         observer = self.metrics.observer(ref.label)
         native = ProcessEngine if self.engine_process else Engine
         return native.load(path, config=self.config, observer=observer)
@@ -146,6 +150,46 @@ class _Loader:
         # interrupted merge is never served: it is made again).
         merged = self.rt.settings.home / "cache" / "merged" / str(ref.id)
         return build_once(merged, lambda out: merge_into(self.rt, ref, out))
+
+
+def parse_upstreams(specs: list[str], served: list[str]) -> dict[str, list[str]]:
+    """``["demo=http://a:8000/v1", "demo=http://b:8000/v1"]`` -> the replicas of each served
+    name; every name must be one this server serves."""
+    upstreams: dict[str, list[str]] = {}
+    for spec in specs:
+        name, _, url = spec.partition("=")
+        name, url = name.strip(), url.strip()
+        if not name or not url.startswith(("http://", "https://")):
+            raise typer.BadParameter(
+                f"{spec!r}: write NAME=URL, e.g. demo=http://10.0.0.5:8000/v1",
+                param_hint="--upstream",
+            )
+        if name not in served:
+            raise typer.BadParameter(
+                f"{name!r} is not served here: serve it with --model {name} (or as a canary)",
+                param_hint="--upstream",
+            )
+        upstreams.setdefault(name, []).append(url)
+    return upstreams
+
+
+def replica_set(urls: list[str], api_key: SecretStr | None) -> ReplicaSet:
+    """``URL`` or ``URL#MODEL`` per replica, each sent the upstream key if one is set."""
+    from modelmint.serving import Replica, ReplicaSet
+
+    key = api_key.get_secret_value() if api_key is not None else None
+    replicas = []
+    for url in urls:
+        base, _, model = url.partition("#")
+        replicas.append(Replica(base, model or None, api_key=key))
+    return ReplicaSet(replicas)
+
+
+def engine_label(spec: str, upstreams: dict[str, list[str]]) -> str:
+    n = len(upstreams.get(spec, []))
+    if n == 0:
+        return "native engine"
+    return f"upstream, {n} replica{'s' if n > 1 else ''}"
 
 
 def parse_canary(spec: str) -> tuple[str, str, float]:
@@ -169,8 +213,13 @@ def serve(
     ),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    engine: str = typer.Option("native", help="native (CPU or one GPU) or vllm (GPUs)."),
-    tensor_parallel_size: int = typer.Option(1, help="vllm: GPUs per model."),
+    upstream: list[str] = typer.Option(
+        [],
+        help="NAME=URL: serve the model NAME (a --model or a canary's NAME@ALIAS) by the "
+        "OpenAI-compatible server at URL (vLLM, SGLang, llama.cpp, mint serve) instead of "
+        "loading it here; repeat for replicas. URL#MODEL names the model a server serves "
+        "several of. Its key, if it needs one: MINT_UPSTREAM_API_KEY.",
+    ),
     dtype: str = typer.Option(
         "auto",
         help="native: auto (bfloat16 where the CPU has bf16 instructions, as vLLM serves "
@@ -194,17 +243,12 @@ def serve(
     import uvicorn
 
     from modelmint.gateway import Canary, build_gateway, create_app
-    from modelmint.serving import EngineConfig, VllmConfig, vllm_available
+    from modelmint.serving import EngineConfig
 
-    if engine not in ("native", "vllm"):
-        raise typer.BadParameter("choose native or vllm", param_hint="--engine")
-    if engine == "vllm" and not vllm_available():
-        raise typer.BadParameter(
-            "needs vLLM and a GPU: pip install 'modelmint[vllm]'", param_hint="--engine"
-        )
     if dtype not in ("float32", "bfloat16", "auto"):
         raise typer.BadParameter("choose float32, bfloat16 or auto", param_hint="--dtype")
     canaries = [parse_canary(c) for c in canary]
+    upstreams = parse_upstreams(upstream, [*model, *(c for _, c, _ in canaries)])
     rt = Runtime.open()
     config = EngineConfig(
         slots=slots,
@@ -214,13 +258,7 @@ def serve(
         dtype=dtype,
         threads=threads,
     )
-    loader = _Loader(
-        rt,
-        engine,
-        config,
-        VllmConfig(tensor_parallel_size=tensor_parallel_size),
-        engine_process=engine_process,
-    )
+    loader = _Loader(rt, config, upstreams=upstreams, engine_process=engine_process)
     served = {spec: loader.load(spec) for spec in model}
     splits = []
     for name, candidate, fraction in canaries:
@@ -233,7 +271,7 @@ def serve(
     )
     app = create_app(gateway)
     for spec, s in served.items():
-        what = "embeddings" if s.embedder else f"{engine} engine"
+        what = "embeddings" if s.embedder else engine_label(spec, upstreams)
         console.print(f"serving [bold]{s.label}[/] as [bold]{spec!r}[/] ({what})", highlight=False)
     for c in splits:
         console.print(

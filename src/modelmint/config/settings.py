@@ -8,7 +8,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # USD per hour of the serving hardware, e.g. "1.20" (`mint economics`); text, so it
     # is parsed exactly into micro-units, never through a float
     hardware_cost_per_hour: str | None = None
+    # The key `mint serve --upstream` sends to its upstream servers (MINT_UPSTREAM_API_KEY,
+    # vLLM's --api-key); kept out of every repr and log line
+    upstream_api_key: SecretStr | None = None
 
     @property
     def artifacts_dir(self) -> Path:

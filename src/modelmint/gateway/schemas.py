@@ -31,6 +31,8 @@ class _Request(BaseModel):
 
 class StreamOptions(BaseModel):
     include_usage: bool = False
+    # vLLM's extension: usage on every chunk too, so a gateway in front counts as it goes
+    continuous_usage_stats: bool = False
 
 
 class SamplingFields(_Request):
@@ -71,6 +73,9 @@ class SamplingFields(_Request):
     def stream_usage(self) -> bool:
         """Whether a stream ends with a usage event (OpenAI sends one only when asked)."""
         return bool(self.stream_options and self.stream_options.include_usage)
+
+    def continuous_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.continuous_usage_stats)
 
     def stop_list(self) -> list[str]:
         if self.stop is None:

@@ -3,8 +3,9 @@ embed texts (no HTTP here).
 
 This front door holds what an engine takes and gives (the protocol, sampling parameters, prompt
 scores, the text codec) and the engines themselves. Behind it: ``core`` (the scheduler and the
-engine core: no threads, no I/O), ``drivers`` (the threads and processes that run a core, and
-vLLM), ``models`` (the model code a core runs) and ``kernels`` (native code for the hot loops)."""
+engine core: no threads, no I/O), ``drivers`` (the threads and processes that run a core,
+and the engine that forwards to upstream servers such as vLLM), ``models`` (the model code a
+core runs) and ``kernels`` (native code for the hot loops)."""
 
 from typing import TYPE_CHECKING
 
@@ -19,9 +20,9 @@ if TYPE_CHECKING:
         EngineOverloaded,
         ProcessEngine,
         QueueTimeout,
-        VllmConfig,
-        VllmEngine,
-        vllm_available,
+        Replica,
+        ReplicaSet,
+        UpstreamEngine,
     )
     from modelmint.serving.logprobs import PromptScores, TokenLogprob, TokenTexts
     from modelmint.serving.models.embeddings import Embedder, Embeddings
@@ -42,6 +43,8 @@ __all__ = [
     "ProcessEngine",
     "PromptScores",
     "QueueTimeout",
+    "Replica",
+    "ReplicaSet",
     "SamplingParams",
     "TextCodec",
     "TextDelta",
@@ -49,10 +52,8 @@ __all__ = [
     "TokenLogprob",
     "TokenTexts",
     "TokenizerInfo",
-    "VllmConfig",
-    "VllmEngine",
+    "UpstreamEngine",
     "collect",
-    "vllm_available",
 ]
 
 lazy_exports(__name__)

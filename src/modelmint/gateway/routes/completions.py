@@ -43,6 +43,7 @@ class CompletionStream:
     call: GenerationCall
     model: str
     include_usage: bool
+    continuous_usage: bool = False  # usage on every chunk, the choice's tokens so far
     # characters of each choice's answer sent so far: where its next chunk's text starts
     sent: dict[int, int] = field(default_factory=dict)
 
@@ -69,6 +70,11 @@ class CompletionStream:
         choice = CompletionChoice(
             index=index, text=delta.text, finish_reason=delta.finish_reason, logprobs=logprobs
         )
+        if self.continuous_usage:
+            return {
+                **self._body([choice], None),
+                "usage": usage_of(self.call, delta.completion_tokens).model_dump(),
+            }
         return self._body([choice], None)
 
     def usage(self, usage: Usage) -> dict[str, Any]:
@@ -163,7 +169,7 @@ async def create_completion(
         call.keep = transcript_keeper(ctx, call, req, {"prompts": texts})
     metered = await admit_call(ctx.admission, call)
     if req.stream:
-        fmt = CompletionStream(call, req.model, req.stream_usage())
+        fmt = CompletionStream(call, req.model, req.stream_usage(), req.continuous_usage())
         return await stream_and_meter(metered, call, fmt)
 
     score_top_k = req.logprobs if req.echo else None

@@ -1,5 +1,6 @@
 """What runs a core: on a worker thread of the server's process, in a process of its own
-(supervised and restarted), or vLLM behind the same interface; and the throughput measurement
+(supervised and restarted), or upstream OpenAI-compatible servers (vLLM, SGLang, llama.cpp)
+behind the same interface; and the throughput measurement
 that drives one under load."""
 
 from typing import TYPE_CHECKING
@@ -15,9 +16,10 @@ if TYPE_CHECKING:
         QueueTimeout,
     )
     from modelmint.serving.drivers.process_engine import ProcessEngine
+    from modelmint.serving.drivers.replicas import Replica, ReplicaSet
     from modelmint.serving.drivers.thread_engine import Engine
     from modelmint.serving.drivers.throughput import measure_model
-    from modelmint.serving.drivers.vllm_engine import VllmConfig, VllmEngine, vllm_available
+    from modelmint.serving.drivers.upstream_engine import UpstreamEngine
 
 __all__ = [
     "Engine",
@@ -27,10 +29,10 @@ __all__ = [
     "EngineOverloaded",
     "ProcessEngine",
     "QueueTimeout",
-    "VllmConfig",
-    "VllmEngine",
+    "Replica",
+    "ReplicaSet",
+    "UpstreamEngine",
     "measure_model",
-    "vllm_available",
 ]
 
 lazy_exports(__name__)
