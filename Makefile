@@ -22,7 +22,12 @@ VLLM_VENV  := .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM_LOCK  := requirements-vllm.lock
 
-.PHONY: setup vllm demo test test-fast bench lint docs lock lock-vllm clean
+# The LiteLLM proxy, the peer benchmarks/gateway.py measures the gateway against.
+LITELLM_VENV  := .venv-litellm
+LITELLM_STAMP := $(LITELLM_VENV)/.installed
+LITELLM_LOCK  := requirements-litellm.lock
+
+.PHONY: setup vllm litellm demo test test-fast bench lint docs lock lock-vllm lock-litellm clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +60,13 @@ $(VLLM_STAMP): $(VLLM_LOCK)
 
 vllm: $(VLLM_STAMP)
 
+$(LITELLM_STAMP): $(LITELLM_LOCK)
+	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/pip install --quiet --no-deps -r $(LITELLM_LOCK)
+	touch $(LITELLM_STAMP)
+
+litellm: $(LITELLM_STAMP)
+
 demo: setup
 	$(BIN)/mint quickstart --size $(SIZE)
 	$(BIN)/mint serve --model demo --host 127.0.0.1 --port 8000
@@ -65,7 +77,7 @@ test: setup vllm
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder --durations=15 -m "$(FAST)"
 
-bench: setup vllm
+bench: setup vllm litellm
 	@for b in $(wildcard benchmarks/*.py); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP)
@@ -101,5 +113,13 @@ lock-vllm:
 	  .lock-vllm/bin/pip freeze | grep -v '^torch=='; } > $(VLLM_LOCK)
 	rm -rf .lock-vllm
 
+lock-litellm:
+	rm -rf .lock-litellm
+	$(PYTHON) -m venv .lock-litellm
+	.lock-litellm/bin/pip install --quiet 'litellm[proxy]'
+	{ echo "# Exact versions of the LiteLLM proxy venv ($(LITELLM_VENV)) for make litellm; 'make lock-litellm' writes this file. Do not edit."; \
+	  .lock-litellm/bin/pip freeze; } > $(LITELLM_LOCK)
+	rm -rf .lock-litellm
+
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) .lock-venv .pytest_cache .mypy_cache .ruff_cache site
+	rm -rf $(VENV) $(VLLM_VENV) $(LITELLM_VENV) .lock-venv .pytest_cache .mypy_cache .ruff_cache site

@@ -22,7 +22,7 @@ from modelmint.serving import Engine, EngineConfig, SamplingParams, TextCodec
 from modelmint.store import Store
 from support.lm_eval import serve_process
 from support.metered_gateway import reservations, usage_events
-from support.upstreams import MODEL, prepare_support_home, vllm_servers
+from support.upstreams import MODEL, prepare_support_home, stop_group, vllm_servers
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +116,7 @@ def test_a_chinese_chat_streams_whole(fleet: Fleet) -> None:
 
 
 def test_a_killed_replica_s_requests_go_to_the_other(fleet: Fleet) -> None:
-    fleet.replicas[0].send_signal(signal.SIGKILL)
+    stop_group(fleet.replicas[0], signal.SIGKILL)
     fleet.replicas[0].wait(timeout=30)
     client = fleet.client()
     for i in range(6):
@@ -149,7 +149,7 @@ def test_a_replica_killed_mid_answer_bills_what_was_delivered(fleet: Fleet) -> N
                 continue
             delivered += len(event["choices"][0]["logprobs"]["tokens"])
             if delivered >= 3 and fleet.replicas[1].poll() is None:
-                fleet.replicas[1].send_signal(signal.SIGKILL)
+                stop_group(fleet.replicas[1], signal.SIGKILL)
     assert error is not None and error["code"] == "engine_unavailable", error
     assert 3 <= delivered < 400
     fleet.told[request_id] = (-1, delivered)  # prompt tokens: whatever the gateway counted

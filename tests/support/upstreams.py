@@ -8,7 +8,9 @@ long answer is long enough to be cut in the middle."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -121,13 +123,18 @@ def vllm_servers(
         yield [(proc, f"{base}/v1") for proc, base, _ in started]
     finally:
         for proc, _, _ in started:
-            if proc.poll() is None:
-                proc.terminate()
+            stop_group(proc, signal.SIGTERM)
         for proc, _, _ in started:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_group(proc, signal.SIGKILL)  # its engine and worker processes too
+
+
+def stop_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    """Sends ``sig`` to a server started by `vllm_servers` and every process it started
+    (vLLM's engine core and worker outlive their API server otherwise)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
 
 
 def _start_vllm(
@@ -155,7 +162,14 @@ def _start_vllm(
     }
     log = logs / f"vllm-{port}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # one process group: the server and what it starts
+        )
     return proc, f"http://127.0.0.1:{port}", log
 
 
