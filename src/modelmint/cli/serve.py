@@ -225,7 +225,11 @@ def serve(
         help="native: auto (bfloat16 where the CPU has bf16 instructions, as vLLM serves "
         "float32 checkpoints in half precision; else float32), float32 or bfloat16.",
     ),
-    slots: int = typer.Option(32, help="native: most sequences decoded together."),
+    slots: int | None = typer.Option(
+        None,
+        help="native: most sequences decoded together (default: 64 where their keys and "
+        "values fit in 2 GiB, else 32).",
+    ),
     max_waiting: int = typer.Option(256, help="Requests queued before new ones get 429."),
     queue_timeout: float = typer.Option(60.0, help="Seconds a request may wait for a slot."),
     prefix_cache_mb: int = typer.Option(128, help="native: memory for shared prompt starts."),

@@ -24,7 +24,7 @@ from modelmint.serving.core.detokenize import IncrementalDecoder
 from modelmint.serving.core.prefix_cache import PrefixCache
 from modelmint.serving.core.scheduler import Scheduled, Scheduler
 from modelmint.serving.logprobs import PromptScores, TokenLogprob, token_logprob
-from modelmint.serving.models.model_runner import ModelRunner, RowInput
+from modelmint.serving.models.model_runner import ModelRunner, RowInput, auto_slots
 from modelmint.serving.protocol import TextDelta
 from modelmint.serving.sampler import SamplingParams, SamplingState, generator, sample
 from modelmint.serving.text import TextCodec
@@ -49,7 +49,8 @@ class QueueTimeout(RuntimeError):
 
 @dataclass(frozen=True)
 class EngineConfig:
-    slots: int = 32  # most sequences decoded together
+    # most sequences decoded together; None: 64 where their cache fits in 2 GiB, else 32
+    slots: int | None = None
     max_waiting: int = 256  # queue bound: beyond it, requests are refused with 429
     max_prefill_tokens: int = 2048  # prompt tokens per step, so decoding never stalls long
     queue_timeout_s: float = 60.0  # nobody waits forever for a slot
@@ -120,7 +121,8 @@ def load_runner(path: str | Path, config: EngineConfig) -> tuple[ModelRunner, Te
     dtype = config.torch_dtype(model)
     # PreTrainedModel.to is wrapped in a way mypy misreads; it is nn.Module.to.
     model = cast(Any, model).to(dtype)
-    return ModelRunner(model, slots=config.slots, dtype=dtype), codec
+    slots = config.slots or auto_slots(model.config, dtype)
+    return ModelRunner(model, slots=slots, dtype=dtype), codec
 
 
 class EngineCore:
@@ -135,7 +137,7 @@ class EngineCore:
         self.runner, self.codec, self.config, self.observer = runner, codec, config, observer
         self.clock = clock  # seconds, only ever subtracted: queue timeouts and latencies
         self.scheduler: Scheduler[CoreSequence] = Scheduler(
-            slots=min(config.slots, runner.slots),
+            slots=min(config.slots or runner.slots, runner.slots),
             max_prefill_tokens=config.max_prefill_tokens,
             move_slot=lambda e, dst: runner.copy_slot(e.slot or 0, dst, e.item.cached),
         )

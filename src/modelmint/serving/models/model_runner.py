@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from transformers import PreTrainedModel
@@ -28,6 +29,31 @@ class RowInput:
     start: int  # position of tokens[0]: how much of the sequence is already in the cache
 
 
+# Slots when none are asked for: as many as MOST_SLOTS where their keys and values fit in
+# AUTO_SLOTS_BYTES, and never fewer than FEWEST_SLOTS (the cache is allocated whole, for the
+# full context of every slot, so a long-context model gets the fewer).
+MOST_SLOTS, FEWEST_SLOTS, AUTO_SLOTS_BYTES = 64, 32, 2 << 30
+
+
+def cache_shape(config: Any) -> dict[str, int]:
+    """The per-layer geometry of a model's keys and values."""
+    heads = int(config.num_attention_heads)
+    return {
+        "layers": int(config.num_hidden_layers),
+        "kv_heads": int(getattr(config, "num_key_value_heads", None) or heads),
+        "max_len": int(config.max_position_embeddings),
+        "head_dim": int(getattr(config, "head_dim", None) or config.hidden_size // heads),
+    }
+
+
+def auto_slots(config: Any, dtype: torch.dtype) -> int:
+    shape = cache_shape(config)
+    per_slot = 2 * dtype.itemsize
+    for n in shape.values():
+        per_slot *= n
+    return max(FEWEST_SLOTS, min(MOST_SLOTS, AUTO_SLOTS_BYTES // per_slot))
+
+
 class ModelRunner:
     def __init__(self, model: PreTrainedModel, *, slots: int, dtype: torch.dtype) -> None:
         config = model.config
@@ -35,16 +61,7 @@ class ModelRunner:
         self.dtype = dtype
         self.vocab_size = int(config.vocab_size)
         self.context_length = int(config.max_position_embeddings)
-        heads = int(config.num_attention_heads)
-        head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // heads)
-        self.cache = SlotKVCache(
-            layers=int(config.num_hidden_layers),
-            slots=slots,
-            kv_heads=int(getattr(config, "num_key_value_heads", None) or heads),
-            max_len=self.context_length,
-            head_dim=head_dim,
-            dtype=dtype,
-        )
+        self.cache = SlotKVCache(slots=slots, dtype=dtype, **cache_shape(config))
         self.windows = layer_windows(config)
         # transformers takes one mask per layer type where a config lists them.
         self.per_layer_type = getattr(config, "layer_types", None) is not None
