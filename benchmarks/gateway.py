@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from serving import percentile  # benchmarks/serving.py
+
 ROOT = Path(tempfile.gettempdir()) / "mint-bench-gateway"
 REPO = Path(__file__).resolve().parents[1]
 MINT = Path(sys.executable).with_name("mint")
@@ -237,15 +239,6 @@ async def drive(url: str, key: str, model: str, concurrency: int, seconds: float
         "p99_ms": 1000 * percentile(latencies, 99),
         "ids": ids,
     }
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 def ledger(db: Path) -> tuple[int, int, int]:

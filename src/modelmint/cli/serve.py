@@ -227,8 +227,8 @@ def serve(
     ),
     slots: int | None = typer.Option(
         None,
-        help="native: most sequences decoded together (default: 64 where their keys and "
-        "values fit in 2 GiB, else 32).",
+        help="native: most sequences decoded together (default: up to 64, as many as half "
+        "the available memory holds the keys and values of, each for the whole context).",
     ),
     max_waiting: int = typer.Option(256, help="Requests queued before new ones get 429."),
     queue_timeout: float = typer.Option(60.0, help="Seconds a request may wait for a slot."),

@@ -24,7 +24,12 @@ from modelmint.serving.core.detokenize import IncrementalDecoder
 from modelmint.serving.core.prefix_cache import PrefixCache
 from modelmint.serving.core.scheduler import Scheduled, Scheduler
 from modelmint.serving.logprobs import PromptScores, TokenLogprob, token_logprob
-from modelmint.serving.models.model_runner import ModelRunner, RowInput, auto_slots
+from modelmint.serving.models.model_runner import (
+    ModelRunner,
+    RowInput,
+    auto_slots,
+    kv_budget,
+)
 from modelmint.serving.protocol import TextDelta
 from modelmint.serving.sampler import SamplingParams, SamplingState, generator, sample
 from modelmint.serving.text import TextCodec
@@ -49,7 +54,7 @@ class QueueTimeout(RuntimeError):
 
 @dataclass(frozen=True)
 class EngineConfig:
-    # most sequences decoded together; None: 64 where their cache fits in 2 GiB, else 32
+    # most sequences decoded together; None: up to 64, as many as half the free memory holds
     slots: int | None = None
     max_waiting: int = 256  # queue bound: beyond it, requests are refused with 429
     max_prefill_tokens: int = 2048  # prompt tokens per step, so decoding never stalls long
@@ -121,7 +126,7 @@ def load_runner(path: str | Path, config: EngineConfig) -> tuple[ModelRunner, Te
     dtype = config.torch_dtype(model)
     # PreTrainedModel.to is wrapped in a way mypy misreads; it is nn.Module.to.
     model = cast(Any, model).to(dtype)
-    slots = config.slots or auto_slots(model.config, dtype)
+    slots = config.slots or auto_slots(model.config, dtype, kv_budget())
     return ModelRunner(model, slots=slots, dtype=dtype), codec
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,10 +30,23 @@ class RowInput:
     start: int  # position of tokens[0]: how much of the sequence is already in the cache
 
 
-# Slots when none are asked for: as many as MOST_SLOTS where their keys and values fit in
-# AUTO_SLOTS_BYTES, and never fewer than FEWEST_SLOTS (the cache is allocated whole, for the
-# full context of every slot, so a long-context model gets the fewer).
-MOST_SLOTS, FEWEST_SLOTS, AUTO_SLOTS_BYTES = 64, 32, 2 << 30
+# Slots when none are asked for: as many as MOST_SLOTS whose keys and values fit in the
+# memory budget. The cache is allocated whole, for the full context of every slot, so a
+# long-context model gets fewer, and never more than memory holds.
+MOST_SLOTS = 64
+FALLBACK_KV_BYTES = 4 << 30  # where the available memory cannot be read
+
+
+def kv_budget() -> int:
+    """Half the memory available now: the cache's share, leaving the rest to the weights,
+    the server and everything else on the machine."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024 // 2
+    except OSError:
+        pass
+    return FALLBACK_KV_BYTES
 
 
 def cache_shape(config: Any) -> dict[str, int]:
@@ -46,12 +60,12 @@ def cache_shape(config: Any) -> dict[str, int]:
     }
 
 
-def auto_slots(config: Any, dtype: torch.dtype) -> int:
-    shape = cache_shape(config)
+def auto_slots(config: Any, dtype: torch.dtype, budget: int) -> int:
+    """The most of MOST_SLOTS whose whole cache fits in ``budget`` bytes (at least one)."""
     per_slot = 2 * dtype.itemsize
-    for n in shape.values():
+    for n in cache_shape(config).values():
         per_slot *= n
-    return max(FEWEST_SLOTS, min(MOST_SLOTS, AUTO_SLOTS_BYTES // per_slot))
+    return max(1, min(MOST_SLOTS, budget // per_slot))
 
 
 class ModelRunner:
