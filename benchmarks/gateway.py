@@ -274,8 +274,7 @@ def run_side(name: str, args: argparse.Namespace, upstream: str, logs: Path) -> 
             str(MINT), "serve", "--model", MODEL, f"--upstream={MODEL}={upstream}/v1",
             "--port", str(port), "--log-level", "warning",
         ]  # fmt: skip
-        env = {"MINT_HOME": str(home)}
-        proc = start(cmd, logfile, {k: v for k, v in env.items()})
+        proc = start(cmd, logfile, {"MINT_HOME": str(home)})
         try:
             wait_ready(proc, f"{base}/health", logfile)
             result = asyncio.run(
@@ -320,7 +319,6 @@ def run_side(name: str, args: argparse.Namespace, upstream: str, logs: Path) -> 
 
 
 def _prompt_tokens(home: Path) -> int:
-    from modelmint.catalog import Catalog  # noqa: F401  (the model's own tokenizer)
     from modelmint.cli.runtime import Runtime
     from modelmint.config import Settings
     from modelmint.serving import TextCodec

@@ -113,16 +113,12 @@ class UpstreamEngine:
         last: _BeforeFirstToken | None = None
         while (replica := self.replicas.pick(tried)) is not None:
             tried.add(replica)
-            started = False
             try:
                 with self.replicas.outstanding(replica):
                     async for delta in self._stream_from(replica, prompt_ids, params):
-                        started = True
                         yield delta
                 return
-            except _BeforeFirstToken as failed:
-                if started:  # cannot happen: raised only before the first piece
-                    raise EngineDied(str(failed)) from failed
+            except _BeforeFirstToken as failed:  # raised only before the first piece
                 last = failed
                 if not failed.overloaded:
                     self.replicas.mark_down(replica, str(failed))
