@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-import httpx
+import aiohttp
 
 from modelmint.serving.core.engine_core import EngineDied, EngineOverloaded
 from modelmint.serving.drivers.replicas import Replica, ReplicaSet, UpstreamRefused
@@ -59,17 +59,20 @@ class UpstreamEngine:
     def __init__(self, codec: TextCodec, replicas: ReplicaSet) -> None:
         self.codec = codec
         self.replicas = replicas
-        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._clients: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
 
-    def _client(self) -> httpx.AsyncClient:
-        # One pooled client per event loop: a client's connections belong to the loop that
-        # opened them.
+    def _client(self) -> aiohttp.ClientSession:
+        # One pooled session per event loop: a session's connections belong to the loop that
+        # opened them. aiohttp rather than httpx: streaming a short answer through httpx
+        # cost the gateway six times the CPU (its pool checks every idle connection on
+        # every request), and the gateway's own cost per request is what a proxy sells.
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            timeout = httpx.Timeout(connect=5.0, read=READ_TIMEOUT_S, write=30.0, pool=None)
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=256)
-            client = httpx.AsyncClient(timeout=timeout, limits=limits)
+            timeout = aiohttp.ClientTimeout(sock_connect=5.0, sock_read=READ_TIMEOUT_S)
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60)
+            # an event line may be long (logprobs with many alternatives): up to 2 MiB
+            client = aiohttp.ClientSession(timeout=timeout, connector=connector, read_bufsize=2**20)
             self._clients[loop] = client
         return client
 
@@ -133,12 +136,11 @@ class UpstreamEngine:
         body = self._body(replica, prompt_ids, params)
         sent_tokens, sent_text = 0, 0
         try:
-            async with self._client().stream(
-                "POST", replica.url("/v1/completions"), json=body, headers=replica.headers
+            async with self._client().post(
+                replica.url("/v1/completions"), json=body, headers=replica.headers
             ) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    self._refused(replica, response)
+                if response.status != 200:
+                    self._refused(replica, response.status, await response.read())
                 finished: TextDelta | None = None
                 async for event in _events(response):
                     if "error" in event:
@@ -158,7 +160,7 @@ class UpstreamEngine:
                 if finished is not None:
                     yield finished
                     return
-        except (httpx.TransportError, UpstreamRefused, ValueError) as e:
+        except (aiohttp.ClientError, TimeoutError, UpstreamRefused, ValueError) as e:
             reason = f"{replica.name}: {_describe(e)}"
             if sent_tokens == 0 and sent_text == 0:
                 raise _BeforeFirstToken(replica, reason) from e
@@ -167,15 +169,16 @@ class UpstreamEngine:
             raise _BeforeFirstToken(replica, f"{replica.name}: the stream ended empty")
         raise EngineDied(f"The model's server ended the answer early ({replica.name})")
 
-    def _refused(self, replica: Replica, response: httpx.Response) -> None:
+    def _refused(self, replica: Replica, status: int, content: bytes) -> None:
         """An answer other than 200, before any token: the client's fault (400) as
         `InvalidSampling`, a busy or failing replica as a reason to try the next one."""
-        message = _error_message(_json_or_empty(response))
-        if response.status_code in (400, 422):
-            raise InvalidSampling(_error_param(response) or "prompt", message)
-        overloaded = response.status_code in (429, 503)
+        body = _json_or_empty(content)
+        message = _error_message(body)
+        if status in (400, 422):
+            raise InvalidSampling(_error_param(body) or "prompt", message)
+        overloaded = status in (429, 503)
         raise _BeforeFirstToken(
-            replica, f"{replica.name}: HTTP {response.status_code} {message}", overloaded=overloaded
+            replica, f"{replica.name}: HTTP {status} {message}", overloaded=overloaded
         )
 
     def _delta(self, event: dict[str, Any], sent_tokens: int, sent_text: int) -> TextDelta | None:
@@ -248,20 +251,21 @@ class UpstreamEngine:
             }
             try:
                 with self.replicas.outstanding(replica):
-                    response = await self._client().post(
+                    async with self._client().post(
                         replica.url("/v1/completions"), json=body, headers=replica.headers
-                    )
-            except httpx.TransportError as e:
+                    ) as response:
+                        status, content = response.status, await response.read()
+            except (aiohttp.ClientError, TimeoutError) as e:
                 self.replicas.mark_down(replica, f"{replica.name}: {_describe(e)}")
                 continue
-            if response.status_code != 200:
+            if status != 200:
                 try:
-                    self._refused(replica, response)
+                    self._refused(replica, status, content)
                 except _BeforeFirstToken as failed:
                     if not failed.overloaded:
                         self.replicas.mark_down(replica, str(failed))
                     continue
-            raw = response.json()["choices"][0]["logprobs"]
+            raw = json.loads(content)["choices"][0]["logprobs"]
             n = len(prompt_ids)
             records = self._logprobs(
                 {k: raw[k][:n] for k in ("tokens", "token_logprobs", "top_logprobs")}, 0
@@ -273,7 +277,7 @@ class UpstreamEngine:
         self.replicas.close()
         for loop, client in self._clients.items():
             if not loop.is_closed() and not loop.is_running():
-                loop.run_until_complete(client.aclose())
+                loop.run_until_complete(client.close())
         self._clients.clear()
 
 
@@ -294,22 +298,26 @@ def _prompt_offsets(records: tuple[TokenLogprob, ...], top_k: int) -> tuple[Toke
     return tuple(out)
 
 
-async def _events(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """The JSON events of a server-sent event stream, up to ``[DONE]``."""
-    async for line in response.aiter_lines():
-        if not line.startswith("data:"):
+async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    """The JSON events of a server-sent event stream, up to ``[DONE]``. The body is read
+    to its end even so: a connection whose response was left unread is closed rather than
+    kept for the next request."""
+    done = False
+    async for raw in response.content:
+        if done or not raw.startswith(b"data:"):
             continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            return
+        data = raw[5:].strip()
+        if data == b"[DONE]":
+            done = True
+            continue
         yield json.loads(data)
 
 
-def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
+def _json_or_empty(content: bytes) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
-        return {"error": {"message": response.text[:200]}}
+        return {"error": {"message": content[:200].decode("utf-8", "replace")}}
     return body if isinstance(body, dict) else {}
 
 
@@ -322,8 +330,8 @@ def _error_message(body: dict[str, Any]) -> str:
     return str(body.get("message") or body.get("detail") or "no reason given")
 
 
-def _error_param(response: httpx.Response) -> str | None:
-    error = _json_or_empty(response).get("error")
+def _error_param(body: dict[str, Any]) -> str | None:
+    error = body.get("error")
     return str(error["param"]) if isinstance(error, dict) and error.get("param") else None
 
 
