@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from modelmint.commerce import PLATFORM, CommerceError, NotFound, Scope
 from modelmint.commerce.admission import Budgets
-from modelmint.commerce.admission.budgets import EPOCH, period_end, period_start
+from modelmint.commerce.ledger.spend_totals import EPOCH, period_end, period_start
 from modelmint.store import AuditEntry, Budget, Store
 from support.admission import FakeClock, World
 
@@ -73,3 +73,48 @@ def test_a_channel_sees_only_its_own_tenants_budgets(world: World) -> None:
         budgets.set(other, "acme", 1)
     with pytest.raises(NotFound):
         budgets.delete(other, b.id)
+
+
+def test_spend_totals_are_the_ledger_summed_per_tenant_key_and_period(world: World) -> None:
+    """Budgets read running totals, not the ledger: after settlements by two keys across a
+    midnight and a month end, every total equals the ledger's own sum, and deriving them
+    from the ledger again gives the same rows."""
+    from sqlalchemy import func
+
+    from modelmint.commerce.admission.sql import SqlAdmission
+    from modelmint.commerce.ledger import rebuild_spend_totals
+    from modelmint.store import SpendTotal, UsageEvent
+    from support.admission import done
+
+    world.clock.at = datetime(2025, 1, 31, 23, 0, tzinfo=UTC)
+    a, b = world.principal("acme"), world.principal("acme")
+    adm = SqlAdmission(world.store, world.prices, world.clock)
+    for i in range(6):
+        p = (a, b)[i % 2]
+        adm.settle(adm.admit(world.request(p)), done(10, 5 + i))
+        world.clock.advance(minutes=25)  # from 23:00 on 31 January into 1 February
+    with world.store.session() as s:
+        kept = {
+            (t.tenant_id, t.api_key_id, t.period, period_start(t.period, t.period_start)):
+            t.retail_micros
+            for t in s.scalars(select(SpendTotal))
+        }  # fmt: skip
+        for (tenant_id, key_id, period, start), total in kept.items():
+            q = select(func.sum(UsageEvent.retail_micros)).where(
+                UsageEvent.tenant_id == tenant_id, UsageEvent.created_at >= start
+            )
+            if (end := period_end(period, start)) is not None:
+                q = q.where(UsageEvent.created_at < end)
+            if key_id:
+                q = q.where(UsageEvent.api_key_id == key_id)
+            assert s.scalar(q) == total, (key_id, period, start)
+        # two days and two months, for the tenant and each key; one total each
+        assert sum(1 for k in kept if k[2] == "day") == 6
+        assert sum(1 for k in kept if k[2] == "total") == 3
+        assert rebuild_spend_totals(s) == len(kept)
+        rebuilt = {
+            (t.tenant_id, t.api_key_id, t.period, period_start(t.period, t.period_start)):
+            t.retail_micros
+            for t in s.scalars(select(SpendTotal))
+        }  # fmt: skip
+    assert rebuilt == kept

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from modelmint.catalog import Catalog
 from modelmint.commerce import request_cost
+from modelmint.commerce.ledger import add_spend
 from modelmint.store import ApiKey, Channel, Store, Tenant, UsageEvent
 
 JAN = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -90,4 +91,5 @@ class BillingWorld:
                     wholesale_micros=whole,
                 )
             )
+            add_spend(s, tenant_id, self.keys[tenant_id], at, retail)
         return retail, whole

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,6 +20,23 @@ from modelmint.gateway.errors import APIError, model_not_found
 from modelmint.labeling import Feedback, Transcripts
 from modelmint.observability.serving_metrics import ServingMetrics
 from modelmint.serving import Embedder, TextEngine
+
+T = TypeVar("T")
+
+
+async def store_call(inline: bool, fn: Callable[..., T], *args: Any) -> T:
+    """Runs one of the request path's blocking store calls (the key check, admission,
+    settlement), on the event loop when ``inline``, else in the threadpool.
+
+    Inline is for SQLite with admission kept in this process: its calls are in-process
+    and take about a millisecond, its writes are serialized anyway, and a worker thread
+    gains nothing from them but having to win the GIL back after every SQLite call, which
+    under load means waiting on the busy loop thread each time (docs/benchmarks.md, the
+    gateway's own cost). A network database or Redis is never called inline: a slow round
+    trip would stall every stream."""
+    if inline:
+        return fn(*args)
+    return await run_in_threadpool(fn, *args)
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,9 @@ class GatewayContext:
     canaries: list[Canary] = field(default_factory=list)
     metrics: ServingMetrics = field(default_factory=ServingMetrics)
     draw: random.Random = field(default_factory=random.Random)
+    # SQLite with admission in this process: the request path's store calls run on the
+    # event loop (``metering.store_call``)
+    inline_store_calls: bool = False
     # Versions loaded that answer no name now (an alias moved off them, a canary ended):
     # kept so a rollback or a new canary uses them at once, and closed at shutdown.
     standby: list[ServedModel] = field(default_factory=list)
@@ -188,7 +210,7 @@ async def require_key(request: Request, ctx: GatewayContext = Depends(get_contex
             "create one with `mint keys create --tenant NAME`.",
             code="invalid_api_key",
         )
-    principal = await run_in_threadpool(ctx.keys.authenticate, key.strip())
+    principal = await store_call(ctx.inline_store_calls, ctx.keys.authenticate, key.strip())
     if principal is None:
         raise APIError(401, "Incorrect API key provided.", code="invalid_api_key")
     return principal

@@ -106,9 +106,10 @@ class GenerationCall:
         )
 
 
-async def admit_call(admission: Admission, call: GenerationCall) -> Metered:
-    """Reserves the call's maximum cost (429 when a budget or a rate limit says no)."""
-    return await admit(admission, call.admission_request())
+async def admit_call(admission: Admission, call: GenerationCall, inline: bool = False) -> Metered:
+    """Reserves the call's maximum cost (429 when a budget or a rate limit says no);
+    ``inline``: see `metering.store_call`."""
+    return await admit(admission, call.admission_request(), inline)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,20 @@ class Answer:
 
     completion: Completion
     prompt_scores: PromptScores | None = None
+
+
+# Rendering and counting a prompt this short takes a fraction of a millisecond: less than
+# handing it to a worker thread and winning the GIL back. A longer one goes to a thread, so
+# it never holds up the streams the loop is serving.
+SHORT_PROMPT_CHARS = 4_000
+
+
+async def prompt_work(chars: int, fn: Callable[..., T], *args: Any) -> T:
+    """Runs ``fn`` (rendering or tokenizing ``chars`` characters of prompt) on the loop when
+    the prompt is short, else in the threadpool."""
+    if chars <= SHORT_PROMPT_CHARS:
+        return fn(*args)
+    return await run_in_threadpool(fn, *args)
 
 
 def new_request_id(prefix: str) -> str:
@@ -155,6 +170,13 @@ def chat_prompt(
             code="model_without_chat_template",
         )
     return engine.codec.render_chat(messages, add_generation_prompt=add_generation_prompt)
+
+
+def chat_prompt_ids(
+    engine: TextEngine, model: str, messages: Sequence[dict[str, str]]
+) -> list[int]:
+    """The token ids of ``chat_prompt``'s text, ready to generate from."""
+    return engine.codec.encode(chat_prompt(engine, model, messages))
 
 
 def sampling_params(
@@ -405,6 +427,12 @@ async def stream_and_meter(
                 else:
                     last[i] = delta
             generated = sum(d.completion_tokens for d in last.values())
+            # A client gone while the last events went out is not yet known here: the
+            # server's send to a closed connection returns quietly, and the stream hears of
+            # it when Starlette's disconnect watcher runs, which needs the loop. Let it run
+            # (cancelling this task) before billing the stream as completed.
+            for _ in range(2):
+                await asyncio.sleep(0)
             await metered.settle(call.prompt_tokens, generated, call.latency_ms, "completed")
             await call.kept(texts)
             for i in range(call.n):

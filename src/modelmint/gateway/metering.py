@@ -2,7 +2,8 @@
 becomes OpenAI's 429), and afterwards exactly one of two things happens to the ticket:
 ``settle`` (billed for what it generated: completed, or cancelled by the client) or
 ``release`` (we failed: not billed). Blocking store and Redis calls run in the threadpool,
-except where a stream the client cut must finish its bookkeeping without awaiting.
+except where a stream the client cut must finish its bookkeeping without awaiting, and
+except on one machine's SQLite (``inline``), where `store_call` runs them on the loop.
 
 A request that generates nothing (embeddings, the tokenizer helpers) is metered by
 ``metered``, one context manager around its work: admitted on entry, released if the work
@@ -31,7 +32,7 @@ from modelmint.commerce.admission import (
     RateLimitState,
     Ticket,
 )
-from modelmint.gateway.context import ServedModel
+from modelmint.gateway.context import ServedModel, store_call
 from modelmint.gateway.errors import APIError
 
 log = logging.getLogger("modelmint.gateway")
@@ -87,9 +88,10 @@ class Metered:
     """An admitted request. Whatever happens to it, its ticket is settled or released
     exactly once: later calls do nothing."""
 
-    def __init__(self, admission: Admission, ticket: Ticket) -> None:
+    def __init__(self, admission: Admission, ticket: Ticket, inline: bool = False) -> None:
         self.admission = admission
         self.ticket = ticket
+        self.inline = inline  # see `store_call`
         self.closed = False
 
     @property
@@ -129,17 +131,25 @@ class Metered:
     async def settle(
         self, prompt_tokens: int, completion_tokens: int, latency_ms: int, status: str
     ) -> None:
-        await run_in_threadpool(
-            self.settle_now, prompt_tokens, completion_tokens, latency_ms, status
+        await store_call(
+            self.inline, self.settle_now, prompt_tokens, completion_tokens, latency_ms, status
         )
 
     async def release(self) -> None:
+        if self.inline:
+            self.release_now()  # nothing awaited: no cancellation can come between
+            return
         # Shielded: a cancelled caller must not leave the reservation held.
         await asyncio.shield(run_in_threadpool(self.release_now))
 
 
-async def admit(admission: Admission, request: AdmissionRequest) -> Metered:
+async def admit(admission: Admission, request: AdmissionRequest, inline: bool = False) -> Metered:
     """Reserves the request's maximum cost, or raises the 429 OpenAI clients expect."""
+    if inline:
+        try:
+            return Metered(admission, admission.admit(request), inline)
+        except (QuotaExceeded, RateLimited) as e:
+            raise _refusal(e) from e
     task = asyncio.ensure_future(run_in_threadpool(admission.admit, request))
     try:
         ticket = await asyncio.shield(task)
@@ -193,14 +203,17 @@ class Charge:
 
 @asynccontextmanager
 async def metered(
-    admission: Admission, request: AdmissionRequest, started: float | None = None
+    admission: Admission,
+    request: AdmissionRequest,
+    started: float | None = None,
+    inline: bool = False,
 ) -> AsyncIterator[Charge]:
     """Admits ``request`` (429 past a budget or a rate limit) around work that generates
     nothing: released, unbilled, if the work raises or is cancelled; settled for the
     charge's prompt tokens once it returns. The latency runs from ``started``
     (``time.perf_counter()``; default: now)."""
     started = time.perf_counter() if started is None else started
-    charge = Charge(await admit(admission, request), request.prompt_tokens)
+    charge = Charge(await admit(admission, request, inline), request.prompt_tokens)
     try:
         yield charge
     except BaseException:

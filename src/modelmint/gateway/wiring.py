@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modelmint.commerce.admission import Admission
+from modelmint.commerce.admission import Admission, SqlAdmission
 from modelmint.commerce.pricing import PriceBooks
 from modelmint.config import Settings
 from modelmint.config.clock import Clock, utc_now
@@ -51,7 +51,6 @@ def build_admission(
     """SQL admission (rate limits kept in this process) or, with MINT_REDIS_URL, Redis
     admission shared by every replica. A fresh instance id on every build, so a restarted
     server sweeps what its killed predecessor left."""
-    from modelmint.commerce.admission import SqlAdmission
 
     timeout = settings.instance_timeout_s
     if settings.redis_url:
@@ -108,6 +107,7 @@ def build_gateway(
         canaries=list(canaries),
         metrics=ServingMetrics() if metrics is None else metrics,
         draw=random.Random() if draw is None else draw,
+        inline_store_calls=store.is_sqlite and isinstance(admission, SqlAdmission),
     )
     return GatewayParts(
         settings=settings,

@@ -15,12 +15,14 @@ from modelmint.store.commerce_tables import (
     Budget,
     BudgetAlert,
     Channel,
+    CommerceRevision,
     CreditNote,
     GatewayInstance,
     Invoice,
     Price,
     PriceBook,
     Reservation,
+    SpendTotal,
     Tenant,
     UsageEvent,
     WalletCreditLot,
@@ -36,7 +38,8 @@ from modelmint.store.labeling_tables import (
     LabelProject,
     Transcript,
 )
-from modelmint.store.tables import Base
+from modelmint.store.revision import RevisionCache, commerce_revision
+from modelmint.store.tables import Base, core_table
 from modelmint.store.web_tables import RevokedWebSession
 
 __all__ = [
@@ -48,6 +51,7 @@ __all__ = [
     "Budget",
     "BudgetAlert",
     "Channel",
+    "CommerceRevision",
     "CreditNote",
     "Feedback",
     "GatewayInstance",
@@ -58,7 +62,9 @@ __all__ = [
     "Price",
     "PriceBook",
     "Reservation",
+    "RevisionCache",
     "RevokedWebSession",
+    "SpendTotal",
     "Store",
     "Tenant",
     "Transcript",
@@ -66,6 +72,8 @@ __all__ = [
     "WalletCreditLot",
     "WalletEntry",
     "WalletRunningBalance",
+    "commerce_revision",
+    "core_table",
     "make_engine",
     "migrate",
     "write_audit",

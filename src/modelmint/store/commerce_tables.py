@@ -292,6 +292,20 @@ class UsageEvent(Base):
     wholesale_micros: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SpendTotal(Base):
+    """What the usage ledger adds up to, per tenant (``api_key_id`` 0) and per key, per UTC
+    day, calendar month and in total: kept in the transaction that appends each usage
+    event, so a budget check reads one row where it would sum a month of events."""
+
+    __tablename__ = "spend_totals"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: the whole tenant
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(primary_key=True)
+    retail_micros: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Invoice(Base):
     """A tenant's (retail) or a channel's (wholesale, with its margin) bill for a month.
     Regenerating a period rewrites identical rows and files; ``number`` is derived from
@@ -344,3 +358,15 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"), index=True)
     created_at: Mapped[datetime]
+
+
+class CommerceRevision(Base):
+    """One row whose ``revision`` goes up with every change to the tables a request's key
+    check and quote read (tenants, keys, channels, price books, prices, budgets): database
+    triggers bump it, so a change made by any process, CLI or console, is seen. Gateways
+    keep what they derived from those tables while the revision stands (`RevisionCache`)."""
+
+    __tablename__ = "commerce_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)

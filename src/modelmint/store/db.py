@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -55,6 +56,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writer = threading.Lock()
 
     @classmethod
     def open(cls, url: str, *, run_migrations: bool = True) -> Store:
@@ -85,9 +87,12 @@ class Store:
         transaction (rather than in an engine-wide ``begin`` event) leaves every other
         transaction as it was. PostgreSQL: a plain transaction; the caller locks the rows
         that serialize it (``SELECT ... FOR UPDATE``)."""
-        with self._sessions() as s, s.begin():
-            if self.is_sqlite:
-                s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        if not self.is_sqlite:
+            with self._sessions() as s, s.begin():
+                yield s
+            return
+        with self._writer, self._sessions() as s, s.begin():
+            s.connection().exec_driver_sql("BEGIN IMMEDIATE")
             yield s
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from modelmint.commerce.audit import change_audited, snapshot, utc
 from modelmint.commerce.errors import CommerceError, NotFound
 from modelmint.commerce.scope import PLATFORM, Scope
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import ApiKey, Store, Tenant, write_audit
+from modelmint.store import ApiKey, RevisionCache, Store, Tenant, write_audit
 
 KEY_PREFIX = "mm-"
 
@@ -102,21 +102,45 @@ def _status(row: ApiKey, now: datetime) -> str:
     return "active"
 
 
+def _is_found(found: object) -> bool:
+    return found is not None  # a refusal is not kept: a key fixed a moment later works
+
+
 class ApiKeys:
     def __init__(self, store: Store, pepper: bytes, clock: Clock = utc_now) -> None:
         self.store = store
         self.pepper = pepper
         self.clock = clock
+        self._principals: RevisionCache[
+            tuple[str, str], tuple[KeyPrincipal, datetime | None] | None
+        ] = RevisionCache(store)
 
     def _hash(self, secret: str) -> str:
         return hash_secret(self.pepper, secret)
 
     # -- every request ---------------------------------------------------------------------
     def authenticate(self, key: str) -> KeyPrincipal | None:
+        """The key's principal, or None for a key that is unknown, revoked, expired or of a
+        suspended tenant. Kept in memory while no key, tenant or price changes anywhere
+        (`RevisionCache`); expiry is checked on every call."""
         parts = split_key(key, KEY_PREFIX)
         if parts is None:
             return None
         prefix, secret = parts
+        digest = self._hash(secret)
+        found = self._principals.get(
+            (prefix, digest), lambda: self._principal_of(prefix, digest), keep=_is_found
+        )
+        if found is None:
+            return None
+        principal, expires_at = found
+        if expires_at is not None and utc(expires_at) <= self.clock():
+            return None
+        return principal
+
+    def _principal_of(
+        self, prefix: str, digest: str
+    ) -> tuple[KeyPrincipal, datetime | None] | None:
         with self.store.session() as s:
             row = s.execute(
                 select(ApiKey, Tenant)
@@ -124,16 +148,14 @@ class ApiKeys:
                 .where(ApiKey.prefix == prefix)
             ).first()
         if row is None:
-            self._hash(secret)  # same work whether or not the prefix exists
+            same_secret(digest, digest)  # same work whether or not the prefix exists
             return None
         api_key, tenant = row
-        if not same_secret(self._hash(secret), api_key.secret_hash):
+        if not same_secret(digest, api_key.secret_hash):
             return None
         if api_key.revoked_at is not None or tenant.suspended_at is not None:
             return None
-        if api_key.expires_at is not None and utc(api_key.expires_at) <= self.clock():
-            return None
-        return KeyPrincipal(
+        principal = KeyPrincipal(
             api_key.id,
             api_key.prefix,
             api_key.tenant_id,
@@ -147,6 +169,7 @@ class ApiKeys:
             tenant_tpm=tenant.tpm_limit,
             keep_transcripts=bool(tenant.keep_transcripts),
         )
+        return principal, api_key.expires_at
 
     # -- administration --------------------------------------------------------------------
     def create(

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import builtins
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,6 +20,7 @@ from modelmint.commerce.accounts.tenants import find_tenant
 from modelmint.commerce.audit import snapshot
 from modelmint.commerce.choices import PERIODS
 from modelmint.commerce.errors import CommerceError, NotFound
+from modelmint.commerce.ledger.spend_totals import period_start, spent_select
 from modelmint.commerce.scope import Scope
 from modelmint.config.clock import Clock, utc_now
 from modelmint.config.clock import utc as aware
@@ -29,35 +31,10 @@ from modelmint.store import (
     Reservation,
     Store,
     Tenant,
-    UsageEvent,
     write_audit,
 )
 
 log = logging.getLogger("modelmint.budgets")
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def period_start(period: str, at: datetime) -> datetime:
-    """The start of the period containing ``at``: UTC midnight, the first of the month
-    (UTC), or the epoch for ``total``."""
-    at = aware(at).astimezone(UTC)
-    if period == "day":
-        return at.replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "month":
-        return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if period == "total":
-        return EPOCH
-    raise CommerceError(f"unknown budget period {period!r}: use one of {', '.join(PERIODS)}")
-
-
-def period_end(period: str, at: datetime) -> datetime | None:
-    start = period_start(period, at)
-    if period == "day":
-        return start + timedelta(days=1)
-    if period == "month":
-        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-    return None
 
 
 @dataclass(frozen=True)
@@ -107,69 +84,84 @@ def budgets_for(
 
 
 def spent_and_held(s: Session, budget: Budget, at: datetime) -> tuple[int, int]:
-    """Settled spend in the budget's current period and the amount held by open
-    reservations, read in ONE statement so both come from the same snapshot (on
-    PostgreSQL, READ COMMITTED gives each statement its own: read separately, a settlement
-    committing in between would be counted in neither)."""
-    start = period_start(budget.period, at)
-    spent = select(func.coalesce(func.sum(UsageEvent.retail_micros), 0)).where(
-        UsageEvent.tenant_id == budget.tenant_id, UsageEvent.created_at >= start
-    )
+    """Settled spend in the budget's current period (its running total) and the amount
+    held by open reservations, read in ONE statement so both come from the same snapshot
+    (on PostgreSQL, READ COMMITTED gives each statement its own: read separately, a
+    settlement committing in between would be counted in neither)."""
+    spent = spent_select(budget.tenant_id, budget.api_key_id, budget.period, at)
     held = select(func.coalesce(func.sum(Reservation.amount_micros), 0)).where(
         Reservation.tenant_id == budget.tenant_id
     )
     if budget.api_key_id is not None:
-        spent = spent.where(UsageEvent.api_key_id == budget.api_key_id)
         held = held.where(Reservation.api_key_id == budget.api_key_id)
-    row = s.execute(select(spent.scalar_subquery(), held.scalar_subquery())).one()
-    return int(row[0]), int(row[1])
+    row = s.execute(select(spent, held.scalar_subquery())).one()
+    return int(row[0] or 0), int(row[1])
 
 
 def spent_in_period(s: Session, budget: Budget, at: datetime) -> int:
-    q = select(func.coalesce(func.sum(UsageEvent.retail_micros), 0)).where(
-        UsageEvent.tenant_id == budget.tenant_id,
-        UsageEvent.created_at >= period_start(budget.period, at),
-    )
-    if budget.api_key_id is not None:
-        q = q.where(UsageEvent.api_key_id == budget.api_key_id)
-    return int(s.scalar(q) or 0)
+    spent = spent_select(budget.tenant_id, budget.api_key_id, budget.period, at)
+    return int(s.scalar(select(spent)) or 0)
+
+
+def alerts_due(
+    s: Session,
+    tenant_id: int,
+    api_key_id: int,
+    at: datetime,
+    budgets: Sequence[Budget] | None = None,
+) -> list[tuple[Budget, int, int]]:
+    """The (budget, percent, spent) thresholds that settled spending has reached this
+    period (alert_percent and 100), whether or not their alert is written yet: reads only.
+    ``budgets``: the live budgets covering the key, when the caller has them."""
+    due = []
+    for b in budgets if budgets is not None else budgets_for(s, tenant_id, api_key_id):
+        if b.amount_micros <= 0:
+            continue
+        spent = spent_in_period(s, b, at)
+        due += [
+            (b, percent, spent)
+            for percent in sorted({b.alert_percent, 100})
+            if spent * 100 >= b.amount_micros * percent
+        ]
+    return due
+
+
+def write_due_alerts(
+    s: Session, due: list[tuple[Budget, int, int]], tenant_id: int, at: datetime
+) -> list[int]:
+    """Writes each due alert once per budget and period however many replicas try; returns
+    the new ones' percents."""
+    raised = []
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for b, percent, spent in due:
+        stmt = (
+            insert(BudgetAlert)
+            .values(
+                budget_id=b.id,
+                period_start=period_start(b.period, at),
+                percent=percent,
+                spent_micros=spent,
+                created_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["budget_id", "period_start", "percent"])
+            .returning(BudgetAlert.id)
+        )
+        if s.execute(stmt).scalar() is not None:
+            raised.append(percent)
+            log.warning(
+                "budget %s of tenant %s reached %s%% (%s of %s micro-units)",
+                b.id,
+                tenant_id,
+                percent,
+                spent,
+                b.amount_micros,
+            )
+    return raised
 
 
 def raise_alerts(s: Session, tenant_id: int, api_key_id: int, at: datetime) -> list[int]:
-    """Writes the alerts that settled spending has crossed (at alert_percent and 100), each
-    once per budget and period however many replicas try; returns the new ones' percents.
-    Called after settlement, in its own transaction."""
-    raised = []
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for b in budgets_for(s, tenant_id, api_key_id):
-        spent = spent_in_period(s, b, at)
-        start = period_start(b.period, at)
-        for percent in sorted({b.alert_percent, 100}):
-            if b.amount_micros <= 0 or spent * 100 < b.amount_micros * percent:
-                continue
-            stmt = (
-                insert(BudgetAlert)
-                .values(
-                    budget_id=b.id,
-                    period_start=start,
-                    percent=percent,
-                    spent_micros=spent,
-                    created_at=at,
-                )
-                .on_conflict_do_nothing(index_elements=["budget_id", "period_start", "percent"])
-                .returning(BudgetAlert.id)
-            )
-            if s.execute(stmt).scalar() is not None:
-                raised.append(percent)
-                log.warning(
-                    "budget %s of tenant %s reached %s%% (%s of %s micro-units)",
-                    b.id,
-                    tenant_id,
-                    percent,
-                    spent,
-                    b.amount_micros,
-                )
-    return raised
+    """Writes the alerts that settled spending has crossed; returns the new ones' percents."""
+    return write_due_alerts(s, alerts_due(s, tenant_id, api_key_id, at), tenant_id, at)
 
 
 class Budgets:

@@ -26,12 +26,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from modelmint.commerce.admission import instances
-from modelmint.commerce.admission.budgets import (
-    budgets_for,
-    period_end,
-    period_start,
-    spent_in_period,
-)
+from modelmint.commerce.admission.budgets import budgets_for, spent_in_period
 from modelmint.commerce.admission.protocol import ActualUsage, AdmissionRequest, Ticket
 from modelmint.commerce.admission.rate_limits import RateLimiter, admit_counted, refund_unused
 from modelmint.commerce.admission.rate_limits_redis import RedisRateLimiter
@@ -44,6 +39,7 @@ from modelmint.commerce.admission.sql import (
     write_alerts,
 )
 from modelmint.commerce.errors import CommerceError
+from modelmint.commerce.ledger.spend_totals import period_end, period_start
 from modelmint.commerce.ledger.usage import append_usage
 from modelmint.commerce.ledger.wallet_balances import WalletFunds, admission_funds, running_funds
 from modelmint.commerce.pricing.prices import PriceBooks, Quote
@@ -199,12 +195,12 @@ class RedisAdmission:
         record = usage_record(ticket, usage)
         with self.store.session() as s:  # the ledger first: it is the truth
             billed = append_usage(s, record, now)
+            if billed:
+                write_alerts(s, record.tenant_id, record.api_key_id, now)
         if ticket.held:
             actual = record.retail_micros if billed else self._billed_cost(record.request_id)
             self._finish(keys=[self._res_key(ticket.instance_id)], args=[record.request_id, actual])
         refund_unused(self.limiter, ticket, usage.prompt_tokens + usage.completion_tokens)
-        if billed:
-            write_alerts(self.store, record.tenant_id, record.api_key_id, now)
         return billed
 
     def release(self, ticket: Ticket) -> None:

@@ -15,18 +15,20 @@ request at a price of zero is likewise never held."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from modelmint.commerce.admission import instances
 from modelmint.commerce.admission.budgets import (
+    alerts_due,
     budgets_for,
-    period_end,
-    raise_alerts,
     spent_and_held,
+    write_due_alerts,
 )
 from modelmint.commerce.admission.protocol import (
     ActualUsage,
@@ -41,12 +43,13 @@ from modelmint.commerce.admission.rate_limits import (
     refund_unused,
 )
 from modelmint.commerce.errors import CommerceError
+from modelmint.commerce.ledger.spend_totals import period_end
 from modelmint.commerce.ledger.usage import UsageRecord, append_usage
 from modelmint.commerce.ledger.wallet_balances import admission_funds
 from modelmint.commerce.money import format_money
 from modelmint.commerce.pricing.prices import PriceBooks, Quote
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import Budget, Reservation, Store, Tenant
+from modelmint.store import Budget, Reservation, RevisionCache, Store, Tenant, core_table
 
 log = logging.getLogger("modelmint.admission")
 
@@ -84,13 +87,22 @@ def in_flight(request: AdmissionRequest) -> CommerceError:
     return CommerceError(f"request id {request.request_id!r} is already in flight; use a new id")
 
 
-def write_alerts(store: Store, tenant_id: int, api_key_id: int, now: datetime) -> None:
-    """The budget alerts a settlement crossed. Called after the settlement's commit, so a
-    failure here never un-bills a request."""
+def write_alerts(
+    s: Session,
+    tenant_id: int,
+    api_key_id: int,
+    now: datetime,
+    budgets: Sequence[Budget] | None = None,
+) -> None:
+    """The budget alerts a settlement crossed, in the settlement's transaction after its
+    usage event. Their writes (rare: once per budget, period and threshold) go in a
+    savepoint, so a failure here rolls back only the alerts and never un-bills a request."""
     try:
-        with store.session() as s:
-            raise_alerts(s, tenant_id, api_key_id, now)
-    except Exception:  # an alert is advice; billing already happened
+        due = alerts_due(s, tenant_id, api_key_id, now, budgets)
+        if due:
+            with s.begin_nested():
+                write_due_alerts(s, due, tenant_id, now)
+    except Exception:  # an alert is advice; billing goes on
         log.exception("could not write budget alerts for tenant %s", tenant_id)
 
 
@@ -128,10 +140,11 @@ def budget_refusal(tenant: Tenant, b: Budget, left: int, cost: int, at: datetime
 
 
 def check_limits(
-    s: Session, tenant: Tenant, api_key_id: int, cost: int, at: datetime
+    s: Session, tenant: Tenant, hard_budgets: Sequence[Budget], cost: int, at: datetime
 ) -> tuple[str, ...]:
-    """Raises QuotaExceeded unless ``cost`` fits every hard limit; returns their names.
-    In a write transaction holding the tenant lock (``lock_tenant``)."""
+    """Raises QuotaExceeded unless ``cost`` fits the wallet (if prepaid) and every hard
+    budget; returns their names. In a write transaction holding the tenant lock
+    (``lock_tenant``)."""
     held_names: list[str] = []
     if tenant.billing == "prepaid":
         balance = admission_funds(s, tenant.id, at).total_micros
@@ -146,7 +159,7 @@ def check_limits(
         if balance - held < cost:
             raise wallet_refusal(tenant, balance - held, held, cost)
         held_names.append("wallet")
-    for b in budgets_for(s, tenant.id, api_key_id, hard_only=True):
+    for b in hard_budgets:
         spent, held = spent_and_held(s, b, at)
         if spent + held + cost > b.amount_micros:
             raise budget_refusal(tenant, b, b.amount_micros - spent - held, cost, at)
@@ -154,9 +167,32 @@ def check_limits(
     return tuple(held_names)
 
 
-def has_hard_limits(s: Session, tenant_id: int, api_key_id: int) -> bool:
-    billing = s.scalar(select(Tenant.billing).where(Tenant.id == tenant_id))
-    return billing == "prepaid" or bool(budgets_for(s, tenant_id, api_key_id, hard_only=True))
+@dataclass(frozen=True)
+class Terms:
+    """What admission reads before it writes, for one key and model version: the quote,
+    whether the tenant is prepaid, and the live budgets covering the key (the tenant's and
+    its own). Kept while the commerce tables stand (`RevisionCache`); the spend they are
+    checked against is always read in the write transaction."""
+
+    quote: Quote
+    prepaid: bool
+    budgets: tuple[Budget, ...]
+
+    @property
+    def hard_budgets(self) -> tuple[Budget, ...]:
+        return tuple(b for b in self.budgets if b.hard)
+
+    @property
+    def limited(self) -> bool:
+        """Whether a hard limit applies: if not, nothing is reserved."""
+        return self.prepaid or bool(self.hard_budgets)
+
+
+def read_terms(s: Session, prices: PriceBooks, request: AdmissionRequest) -> Terms:
+    p = request.principal
+    quote = prices.quote_in(s, p.tenant_id, request.model_name, request.model_version)
+    billing = s.scalar(select(Tenant.billing).where(Tenant.id == p.tenant_id))
+    return Terms(quote, billing == "prepaid", tuple(budgets_for(s, p.tenant_id, p.key_id)))
 
 
 class SqlAdmission:
@@ -177,6 +213,7 @@ class SqlAdmission:
         self.instance_id = instance_id or instances.new_instance_id()
         self.limiter: RateLimiter = limiter if limiter is not None else MemoryRateLimiter()
         self.instance_timeout_s = instance_timeout_s
+        self._terms: RevisionCache[tuple[int, int, str, int], Terms] = RevisionCache(store)
 
     # -- admission ---------------------------------------------------------------------
     def admit(self, request: AdmissionRequest) -> Ticket:
@@ -186,17 +223,18 @@ class SqlAdmission:
         self, request: AdmissionRequest, now: datetime
     ) -> tuple[Quote, int, tuple[str, ...]]:
         p = request.principal
-        with self.store.session() as s:
-            quote, cost = price_request(s, self.prices, request)
-            if cost == 0 or not has_hard_limits(s, p.tenant_id, p.key_id):
-                return quote, cost, ()
+        terms = self.terms(request)
+        quote = terms.quote
+        cost = quote.retail(request.prompt_tokens, request.max_completion_tokens)
+        if cost == 0 or not terms.limited:
+            return quote, cost, ()
         try:
             with self.store.write_session() as s:
                 tenant = lock_tenant(s, p.tenant_id)
-                held = check_limits(s, tenant, p.key_id, cost, now)
+                held = check_limits(s, tenant, terms.hard_budgets, cost, now)
                 if held:
-                    s.add(
-                        Reservation(
+                    s.execute(
+                        insert(core_table(Reservation)).values(
                             request_id=request.request_id,
                             tenant_id=p.tenant_id,
                             api_key_id=p.key_id,
@@ -209,21 +247,33 @@ class SqlAdmission:
             raise in_flight(request) from None
         return quote, cost, held
 
+    def terms(self, request: AdmissionRequest) -> Terms:
+        p = request.principal
+
+        def read() -> Terms:
+            with self.store.session() as s:
+                return read_terms(s, self.prices, request)
+
+        return self._terms.get(
+            (p.tenant_id, p.key_id, request.model_name, request.model_version), read
+        )
+
     # -- settlement --------------------------------------------------------------------
     def settle(self, ticket: Ticket, usage: ActualUsage) -> bool:
         now = self.clock()
         record = usage_record(ticket, usage)
-        if ticket.held:
-            with self.store.write_session() as s:
+        # read before the transaction: a cache miss takes a connection of its own
+        budgets = self.terms(ticket.request).budgets
+        with self.store.write_session() if ticket.held else self.store.session() as s:
+            if ticket.held and not self.store.is_sqlite:  # SQLite: the write lock is held
                 lock_tenant(s, record.tenant_id)
-                billed = append_usage(s, record, now)
-                s.execute(delete(Reservation).where(Reservation.request_id == record.request_id))
-        else:
-            with self.store.session() as s:
-                billed = append_usage(s, record, now)
+            billed = append_usage(s, record, now)
+            if ticket.held:
+                open_ = core_table(Reservation)
+                s.execute(delete(open_).where(open_.c.request_id == record.request_id))
+            if billed:
+                write_alerts(s, record.tenant_id, record.api_key_id, now, budgets)
         refund_unused(self.limiter, ticket, usage.prompt_tokens + usage.completion_tokens)
-        if billed:
-            write_alerts(self.store, record.tenant_id, record.api_key_id, now)
         return billed
 
     def release(self, ticket: Ticket) -> None:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from modelmint.commerce.ledger.invoice_documents import render_csv, render_html
     from modelmint.commerce.ledger.invoice_model import InvoiceDocument
     from modelmint.commerce.ledger.invoices import InvoiceRef, Invoices
+    from modelmint.commerce.ledger.spend_totals import add_spend, rebuild_spend_totals
     from modelmint.commerce.ledger.usage import UsageLedger, UsageRecord, UsageSummary
     from modelmint.commerce.ledger.wallet_rule import WalletBalance
     from modelmint.commerce.ledger.wallets import WalletEntryInfo, Wallets
@@ -28,7 +29,9 @@ __all__ = [
     "WalletBalance",
     "WalletEntryInfo",
     "Wallets",
+    "add_spend",
     "parse_period",
+    "rebuild_spend_totals",
     "render_csv",
     "render_html",
 ]

@@ -11,10 +11,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from modelmint.commerce.accounts.tenants import TenantRef, find_tenant
+from modelmint.commerce.ledger.spend_totals import add_spend
 from modelmint.commerce.ledger.wallet_balances import apply_usage
 from modelmint.commerce.scope import PLATFORM, Scope
 from modelmint.config.clock import Clock, utc_now
-from modelmint.store import Store, UsageEvent
+from modelmint.store import Store, UsageEvent, core_table
 from modelmint.store.catalog_tables import ModelVersion
 
 
@@ -64,8 +65,8 @@ class UsageSummary:
 
 def append_usage(s: Session, event: UsageRecord, at: datetime) -> bool:
     """Appends one event in the caller's transaction (``ON CONFLICT (request_id) DO
-    NOTHING``) and draws it on the tenant's running wallet balance, if it has one; False
-    if that request id was already billed.
+    NOTHING``), draws it on the tenant's running wallet balance, if it has one, and adds
+    it to the spend totals; False if that request id was already billed.
 
     The insert comes first: on SQLite it takes the write lock before anything is read (a
     transaction that read first could not write after another's commit), and on
@@ -73,16 +74,18 @@ def append_usage(s: Session, event: UsageRecord, at: datetime) -> bool:
     is locked, the order ``wallet_balances`` needs."""
     values = {**event.__dict__, "created_at": at}
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    events = core_table(UsageEvent)
     stmt = (
-        insert(UsageEvent)
+        insert(events)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["request_id"])
-        .returning(UsageEvent.id)
+        .returning(events.c.id)
     )
     usage_id = s.execute(stmt).scalar()
     if usage_id is None:
         return False
-    apply_usage(s, event.tenant_id, usage_id, at, event.retail_micros)
+    at = apply_usage(s, event.tenant_id, usage_id, at, event.retail_micros)
+    add_spend(s, event.tenant_id, event.api_key_id, at, event.retail_micros)
     return True
 
 

@@ -239,14 +239,15 @@ def _draw_lots(s: Session, tenant_id: int, at: datetime, amount: int) -> int:
     return amount
 
 
-def apply_usage(s: Session, tenant_id: int, usage_id: int, at: datetime, amount: int) -> None:
+def apply_usage(s: Session, tenant_id: int, usage_id: int, at: datetime, amount: int) -> datetime:
     """Draws a just-inserted usage event on the tenant's running balance, if it has one,
     in the event's transaction. An event older than the latest instant applied with a
     credit granted or expired in between is re-timed to that instant first (see the
-    module docstring), so re-deriving the ledger gives the same balance."""
+    module docstring), so re-deriving the ledger gives the same balance. Returns the
+    event's time as it now stands."""
     row = _running_row(s, tenant_id, lock=True)
     if row is None:
-        return
+        return at
     at = aware(at)
     as_of = aware(row.as_of) if row.as_of is not None else None
     if as_of is not None and at < as_of and _credit_boundary_between(s, tenant_id, at, as_of):
@@ -257,6 +258,7 @@ def apply_usage(s: Session, tenant_id: int, usage_id: int, at: datetime, amount:
     _advance(row, at)
     s.flush()
     _expire(s, row)
+    return at
 
 
 def running_funds(s: Session, tenant_id: int, at: datetime) -> WalletFunds | None:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from modelmint.commerce.accounts import KeyPrincipal
@@ -15,9 +14,10 @@ from modelmint.gateway.context import GatewayContext, get_context, require_key
 from modelmint.gateway.generation import (
     GenerationCall,
     admit_call,
-    chat_prompt,
+    chat_prompt_ids,
     complete_and_meter,
     new_request_id,
+    prompt_work,
     sampling_params,
     stream_and_meter,
     usage_of,
@@ -96,8 +96,8 @@ async def create_chat_completion(
 ) -> ChatResponse | StreamingResponse:
     served, engine = ctx.generating_model(req.model, principal)
     messages = [m.turn() for m in req.messages]
-    prompt = await run_in_threadpool(chat_prompt, engine, req.model, messages)
-    prompt_ids = await run_in_threadpool(engine.codec.encode, prompt)
+    chars = sum(len(m["content"]) for m in messages)
+    prompt_ids = await prompt_work(chars, chat_prompt_ids, engine, req.model, messages)
     params = sampling_params(
         req,
         [len(prompt_ids)],
@@ -118,7 +118,7 @@ async def create_chat_completion(
     )
     if wants_transcript(req, principal):
         call.keep = transcript_keeper(ctx, call, req, {"messages": messages})
-    metered = await admit_call(ctx.admission, call)
+    metered = await admit_call(ctx.admission, call, ctx.inline_store_calls)
     if req.stream:
         fmt = ChatStream(call, req.model, req.stream_usage())
         return await stream_and_meter(metered, call, fmt)

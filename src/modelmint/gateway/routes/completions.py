@@ -20,6 +20,7 @@ from modelmint.gateway.generation import (
     check_token_ids,
     complete_and_meter,
     new_request_id,
+    prompt_work,
     sampling_params,
     stream_and_meter,
     usage_of,
@@ -142,7 +143,8 @@ async def create_completion(
     served, engine = ctx.generating_model(req.model, principal)
     prompts = req.prompt_list()
     _check_combination(req, len(prompts))
-    prompt_ids = await run_in_threadpool(_tokenized, engine, prompts)
+    chars = sum(len(p) for p in prompts if isinstance(p, str))
+    prompt_ids = await prompt_work(chars, _tokenized, engine, prompts)
     params = sampling_params(
         req,
         [len(p) for p in prompt_ids],
@@ -167,7 +169,7 @@ async def create_completion(
     if wants_transcript(req, principal):
         texts = _echoed(engine, prompts) if not req.echo else echoed
         call.keep = transcript_keeper(ctx, call, req, {"prompts": texts})
-    metered = await admit_call(ctx.admission, call)
+    metered = await admit_call(ctx.admission, call, ctx.inline_store_calls)
     if req.stream:
         fmt = CompletionStream(call, req.model, req.stream_usage(), req.continuous_usage())
         return await stream_and_meter(metered, call, fmt)

@@ -48,7 +48,7 @@ async def create_embeddings(
     embedder = served.embedder
     counted = await run_in_threadpool(lambda: sum(embedder.count_tokens(t) for t in texts))
     request = admission_request(new_request_id("emb"), principal, served, "embeddings", counted)
-    async with metered(ctx.admission, request, started) as charge:
+    async with metered(ctx.admission, request, started, ctx.inline_store_calls) as charge:
         result = await run_in_threadpool(embedder.embed, texts)
         data = [
             EmbeddingData(index=i, embedding=_encoded(v, req.encoding_format))

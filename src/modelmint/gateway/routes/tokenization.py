@@ -33,7 +33,7 @@ def _counted(
 ) -> AbstractAsyncContextManager[Charge]:
     """Admits the request at no cost (429 past a rate limit) and records it."""
     request = admission_request(new_request_id("tok"), principal, served, endpoint, 0)
-    return metered(ctx.admission, request)
+    return metered(ctx.admission, request, inline=ctx.inline_store_calls)
 
 
 def _text_of(engine: TextEngine, model: str, req: TokenizeRequest) -> str:
