@@ -43,7 +43,9 @@ VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
 MODEL = "support"
 TENANT = "shop"
 INPUT_PRICE, OUTPUT_PRICE = 1_000_000, 2_000_000  # micro-units per million tokens
-CONTEXT = 512
+# Long enough that an answer running to the end of it outlasts a loaded machine's delays:
+# the mid-answer kill must land before the replica has sent everything.
+CONTEXT = 4096
 SHAPE = Preset(
     hidden_size=128, num_layers=2, num_heads=2, intermediate_size=256, context_length=CONTEXT
 )
