@@ -33,7 +33,8 @@ async def store_call(inline: bool, fn: Callable[..., T], *args: Any) -> T:
     gains nothing from them but having to win the GIL back after every SQLite call, which
     under load means waiting on the busy loop thread each time (docs/benchmarks.md, the
     gateway's own cost). A network database or Redis is never called inline: a slow round
-    trip would stall every stream."""
+    trip would stall every stream. (`generation.prompt_work` decides the same way for
+    rendering and tokenizing a prompt, by its length.)"""
     if inline:
         return fn(*args)
     return await run_in_threadpool(fn, *args)
@@ -94,7 +95,7 @@ class GatewayContext:
     metrics: ServingMetrics = field(default_factory=ServingMetrics)
     draw: random.Random = field(default_factory=random.Random)
     # SQLite with admission in this process: the request path's store calls run on the
-    # event loop (``metering.store_call``)
+    # event loop (`store_call`)
     inline_store_calls: bool = False
     # Versions loaded that answer no name now (an alias moved off them, a canary ended):
     # kept so a rollback or a new canary uses them at once, and closed at shutdown.

@@ -31,7 +31,7 @@ from fastapi.responses import StreamingResponse
 
 from modelmint.commerce.accounts import KeyPrincipal
 from modelmint.commerce.admission import Admission, AdmissionRequest
-from modelmint.gateway.context import ServedModel
+from modelmint.gateway.context import ServedModel, store_call
 from modelmint.gateway.errors import APIError
 from modelmint.gateway.metering import Metered, admission_request, admit
 from modelmint.gateway.schemas import SamplingFields, Usage
@@ -108,7 +108,7 @@ class GenerationCall:
 
 async def admit_call(admission: Admission, call: GenerationCall, inline: bool = False) -> Metered:
     """Reserves the call's maximum cost (429 when a budget or a rate limit says no);
-    ``inline``: see `metering.store_call`."""
+    ``inline``: see `context.store_call`."""
     return await admit(admission, call.admission_request(), inline)
 
 
@@ -129,9 +129,7 @@ SHORT_PROMPT_CHARS = 4_000
 async def prompt_work(chars: int, fn: Callable[..., T], *args: Any) -> T:
     """Runs ``fn`` (rendering or tokenizing ``chars`` characters of prompt) on the loop when
     the prompt is short, else in the threadpool."""
-    if chars <= SHORT_PROMPT_CHARS:
-        return fn(*args)
-    return await run_in_threadpool(fn, *args)
+    return await store_call(chars <= SHORT_PROMPT_CHARS, fn, *args)
 
 
 def new_request_id(prefix: str) -> str:
