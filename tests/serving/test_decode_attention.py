@@ -116,3 +116,25 @@ def test_runner_decodes_through_the_kernel_with_sdpa_logits() -> None:
             ids = torch.tensor([[*p, 20 + b]])
             expected = model(input_ids=ids).logits[0, -1]  # the kernel is for steps only
             torch.testing.assert_close(got[b], expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("heads,kv_heads", [(4, 4), (4, 2)])
+def test_float32_queries_over_a_bfloat16_cache_equal_sdpa_over_the_widened_cache(
+    heads: int, kv_heads: int
+) -> None:
+    query, key, value, mask = _case(torch.float32, heads, kv_heads)
+    key, value = key.to(torch.bfloat16), value.to(torch.bfloat16)
+    group = heads // kv_heads
+    expected = F.scaled_dot_product_attention(
+        query,
+        key.float().repeat_interleave(group, dim=1),
+        value.float().repeat_interleave(group, dim=1),
+        attn_mask=mask,
+        scale=0.3,
+    ).transpose(1, 2)
+    got = decode_attention(query, key, value, mask, 0.3)
+    assert got is not None and got.dtype == torch.float32
+    # the same bfloat16 numbers, widened exactly: only float32 summation order differs
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    fallback = attention_in_torch(query, key, value, mask, 0.3)
+    torch.testing.assert_close(fallback, expected, atol=1e-5, rtol=1e-5)

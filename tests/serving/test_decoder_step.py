@@ -11,6 +11,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from modelmint.compression.quantize import quantize_int8_dynamic
 from modelmint.serving.models import ModelRunner, RowInput, supports
+from modelmint.serving.models.model_runner import KVDtypeUnsupported
 from support.serving import tiny_llama
 
 
@@ -75,3 +76,34 @@ def test_int8_layers_are_called_as_they_are(output_layer: bool) -> None:
     torch.manual_seed(0)
     model = quantize_int8_dynamic(tiny_llama(), output_layer=output_layer)
     _assert_step_equals_the_layers(model)
+
+
+def test_a_bfloat16_cache_beside_float32_weights_stays_within_its_rounding() -> None:
+    """Keys and values rounded to bfloat16 (8 significant bits) as they are stored: a step's
+    logits move by about that rounding, no more, and the greedy tokens stay the same."""
+    torch.manual_seed(0)
+    model = tiny_llama(max_position_embeddings=128)
+    narrow = ModelRunner(
+        copy.deepcopy(model), slots=3, dtype=torch.float32, kv_dtype=torch.bfloat16
+    )
+    exact = ModelRunner(model, slots=3, dtype=torch.float32)
+    assert narrow.cache.keys[0].dtype == torch.bfloat16
+    assert narrow.cache.nbytes * 2 == exact.cache.nbytes
+    prompts = [list(range(3, 40)), [10, 11], list(range(12, 30))]
+    got = narrow.forward(0, [RowInput(p, 0) for p in prompts])
+    expected = exact.forward(0, [RowInput(p, 0) for p in prompts])
+    lengths = [len(p) for p in prompts]
+    for _ in range(8):
+        scale = float(expected.abs().max())
+        assert float((got - expected).abs().max()) <= 4 * 2**-8 * scale
+        assert got.argmax(-1).tolist() == expected.argmax(-1).tolist()
+        tokens = expected.argmax(-1).tolist()
+        rows = [RowInput([t], n) for t, n in zip(tokens, lengths, strict=True)]
+        got, expected = narrow.forward(0, rows), exact.forward(0, rows)
+        lengths = [n + 1 for n in lengths]
+
+
+def test_a_bfloat16_cache_needs_the_written_out_step() -> None:
+    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=32, n_head=2))
+    with pytest.raises(KVDtypeUnsupported, match="gpt2"):
+        ModelRunner(model, slots=1, dtype=torch.float32, kv_dtype=torch.bfloat16)

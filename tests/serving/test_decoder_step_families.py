@@ -92,6 +92,44 @@ def test_float32_steps_equal_the_family_model(checkpoint: Checkpoint, family: st
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
+def test_prompts_read_in_chunks_beside_decoding_rows_equal_the_family_model(
+    checkpoint: Checkpoint, family: str
+) -> None:
+    """A step as the engine runs it: decoding rows first, then chunks of prompts still being
+    read, some ending past the window, all through the products together."""
+    path = checkpoint(family)
+    runner = ModelRunner(load_causal_lm(path), slots=4, dtype=torch.float32)
+    reference = load_causal_lm(path)
+    s0, s1, s2 = _prompts()  # 23, 9 and 30 tokens
+    sequences = [s0, s1, s2]
+    # (tokens from each sequence this step, by slot; -1: decode one token)
+    steps = [
+        {0: (0, 23)},
+        {0: -1, 1: (0, 5)},
+        {0: -1, 1: (5, 9), 2: (0, 12)},
+        {0: -1, 1: -1, 2: (12, 30)},
+        {0: -1, 1: -1, 2: -1},
+        {0: -1, 1: -1, 2: -1},
+    ]
+    for step in steps:
+        rows, wanted, ended = [], [], []
+        for slot, plan in step.items():
+            seq = sequences[slot]
+            if plan == -1:
+                rows.append(RowInput([seq[-1]], len(seq) - 1))
+            else:
+                rows.append(RowInput(seq[plan[0] : plan[1]], plan[0]))
+            if plan == -1 or plan[1] == len(seq):
+                wanted.append(len(rows) - 1)
+                ended.append(slot)
+        got = runner.forward(0, rows, wanted)
+        expected = _last_logits(reference, [sequences[slot] for slot in ended]).float()
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+        for slot, token in zip(ended, expected.argmax(-1).tolist(), strict=True):
+            sequences[slot].append(token)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
 def test_bfloat16_steps_stay_within_rounding_of_the_family_model(
     checkpoint: Checkpoint, family: str
 ) -> None:
@@ -165,8 +203,9 @@ def test_int8_steps_equal_the_int8_model(
     assert fast.decoder is not None and quantized_linears(fast.model)
     layers.decoder = None
     sequences = _prompts()
-    for runner in (fast, layers):
-        runner.forward(0, [RowInput(s, 0) for s in sequences])
+    for runner in (fast, layers):  # one prompt per pass: the layers would see padding too
+        for slot, s in enumerate(sequences):
+            runner.forward(slot, [RowInput(s, 0)])
     lengths = [len(s) for s in sequences]
     tokens = [20, 21, 22]
     for _ in range(STEPS):

@@ -78,7 +78,9 @@ class ScriptedRunner:
     def slots(self) -> int:
         return self.cache.slots
 
-    def forward(self, lo: int, rows: Sequence[RowInput]) -> torch.Tensor:
+    def forward(
+        self, lo: int, rows: Sequence[RowInput], wanted: Sequence[int] | None = None
+    ) -> torch.Tensor:
         self.calls.append((lo, list(rows)))
         if self.fail_with is not None:
             raise self.fail_with
@@ -92,7 +94,7 @@ class ScriptedRunner:
         for b, r in enumerate(rows):
             seen = past[b, 0, : r.start + len(r.tokens), 0].long().tolist()
             logits[b, next_token(seen)] = 1.0
-        return logits
+        return logits if wanted is None else logits[list(wanted)]
 
     def copy_slot(self, src: int, dst: int, length: int) -> None:
         self.copies.append((src, dst, length))
@@ -219,22 +221,23 @@ def test_waiting_requests_start_in_arrival_order_in_the_slot_after_the_running_o
     assert finish(a) == ("length", 1)
     assert observer.queues == [(2, 1)]  # the third and fourth wait; the second runs
     core.step()
-    # the third takes slot 1 (the second now runs in slot 0) and is prefilled before the
-    # second decodes; the fourth still waits
-    assert runner.calls[1] == (1, [RowInput(prompt(20, 3), 0)])
-    assert runner.calls[2][0] == 0 and len(runner.calls[2][1]) == 1
+    # the second now runs in slot 0 and decodes; the third takes slot 1 and reads its
+    # prompt in the same pass; the fourth still waits
+    second = scripted_answer(prompt(10, 3), 1)[0]
+    assert runner.calls[1] == (0, [RowInput([second], 3), RowInput(prompt(20, 3), 0)])
     assert observer.queues[-1] == (1, 2)
 
 
-def test_a_prompt_over_the_prefill_budget_waits_and_no_later_one_jumps_ahead() -> None:
+def test_a_prompt_over_the_budget_is_read_in_chunks_beside_decoding_in_arrival_order() -> None:
     core, runner, _ = make_core(slots=4, max_prefill_tokens=10)
     pa, pb, pc = prompt(0, 6), prompt(7, 6), prompt(14, 2)
     answers = [submit(core, p, 3)[0] for p in (pa, pb, pc)]
     core.step()
-    assert runner.calls == [(0, [RowInput(pa, 0)])]  # b does not fit beside a; c waits behind b
+    # b's first 4 tokens fill the budget beside a; c (2 tokens) waits behind b
+    assert runner.calls == [(0, [RowInput(pa, 0), RowInput(pb[:4], 0)])]
     core.step()
-    assert runner.calls[1] == (1, [RowInput(pb, 0), RowInput(pc, 0)])
-    assert runner.calls[2] == (0, [RowInput([scripted_answer(pa, 1)[0]], 6)])
+    a1 = scripted_answer(pa, 1)[0]
+    assert runner.calls[1] == (0, [RowInput([a1], 6), RowInput(pb[4:], 4), RowInput(pc, 0)])
     run(core)
     for p, answer in zip((pa, pb, pc), answers, strict=True):
         assert answer.text == letters(scripted_answer(p, 3))

@@ -55,21 +55,49 @@ def test_requests_are_admitted_in_arrival_order_into_slots_from_zero() -> None:
     assert s.admit() == []  # no free slot: nobody else gets in
 
 
-def test_the_first_prompt_is_admitted_however_long_and_the_budget_stops_the_rest() -> None:
+def prefill(s: Scheduler[str]) -> list[tuple[str, int, int]]:
+    """Plans a step's chunks and marks them read, as the engine does after the forward
+    pass: (item, start, length) each."""
+    chunks = s.chunks()
+    for c in chunks:
+        c.entry.prefilled = c.start + c.length
+    return [(c.entry.item, c.start, c.length) for c in chunks]
+
+
+def test_a_long_prompt_is_read_in_chunks_of_the_budget_and_the_queue_waits_its_turn() -> None:
     s, _ = scheduler(slots=4, max_prefill_tokens=10)
-    queue(s, ("long", 50), ("short", 1))
-    assert [e.item for e in s.admit()] == ["long"]  # over budget alone: still admitted
-    assert [e.item for e in s.admit()] == ["short"]  # the next step's budget
+    queue(s, ("long", 25), ("short", 3))
+    assert [e.item for e in s.admit()] == ["long"]  # over the budget alone: still admitted
+    assert prefill(s) == [("long", 0, 10)]
+    assert s.admit() == []  # 15 tokens still to read: the whole budget is spoken for
+    assert prefill(s) == [("long", 10, 10)]
+    assert [e.item for e in s.admit()] == ["short"]  # 5 left: the rest of the budget is free
+    assert prefill(s) == [("long", 20, 5), ("short", 0, 3)]
+    assert [e.item for e in s.decoding()] == ["long", "short"]
+    assert s.chunks() == []
 
 
 def test_a_prompt_over_the_budget_left_blocks_the_queue_no_later_one_jumps_ahead() -> None:
     s, _ = scheduler(slots=4, max_prefill_tokens=10)
     queue(s, ("a", 6), ("b", 6), ("c", 2))
-    # c (2 tokens) would fit beside a, but admission is strictly in arrival order
-    assert [e.item for e in s.admit()] == ["a"]
-    assert [e.item for e in s.waiting] == ["b", "c"]
-    assert [e.item for e in s.admit()] == ["b", "c"]  # 6 + 2 fit the next step's budget
+    # c (2 tokens) would fit beside a and b's first chunk, but b is first in line
+    assert [e.item for e in s.admit()] == ["a", "b"]
+    assert [e.item for e in s.waiting] == ["c"]
+    assert prefill(s) == [("a", 0, 6), ("b", 0, 4)]
+    assert [e.item for e in s.admit()] == ["c"]
+    assert prefill(s) == [("b", 4, 2), ("c", 0, 2)]
     assert running(s) == [("a", 0), ("b", 1), ("c", 2)]
+
+
+def test_prompt_chunks_follow_the_decoding_slots_without_a_gap() -> None:
+    s, _ = scheduler(slots=6, max_prefill_tokens=8)
+    queue(s, ("a", 2), ("b", 2), ("c", 20), ("d", 4))
+    s.admit()
+    prefill(s)  # a, b done; c's first 4 tokens
+    assert [e.item for e in s.decoding()] == ["a", "b"]
+    chunks = s.chunks()
+    assert [(c.entry.item, c.entry.slot, c.start, c.length) for c in chunks] == [("c", 2, 4, 8)]
+    assert not chunks[0].completes
 
 
 def test_a_finished_sequence_leaves_its_slot_to_the_last_running_one() -> None:
@@ -129,3 +157,35 @@ def test_removed_waiting_requests_leave_the_queue_the_others_keep_their_order() 
     assert [e.item for e in removed] == ["gone-1", "gone-2"]
     assert [e.item for e in s.waiting] == ["a", "b"]
     assert s.has_work
+
+
+def test_a_finished_decoding_sequence_leaves_decoding_first_and_both_runs_without_gaps() -> None:
+    s, moves = scheduler(slots=5, max_prefill_tokens=100)
+    queue(s, ("a", 1), ("b", 1), ("c", 1))
+    s.admit()
+    prefill(s)  # a, b, c decode
+    queue(s, ("x", 150), ("y", 300))
+    assert [e.item for e in s.admit()] == ["x"]
+    prefill(s)  # x has 100 of 150
+    assert [e.item for e in s.admit()] == ["y"]  # x and y both reading
+    a = s.running[0]
+    s.release([a])
+    # c, the last decoding one, takes a's slot; y, the last running one, takes c's
+    assert moves.moves == [("c", 2, 0), ("y", 4, 2)]
+    assert running(s) == [("c", 0), ("b", 1), ("y", 2), ("x", 3)]
+    assert [e.item for e in s.decoding()] == ["c", "b"]
+    # chunks start right after the decoding slots, in slot order
+    assert [(c.entry.item, c.entry.slot) for c in s.chunks()] == [("y", 2)]
+
+
+def test_a_cancelled_reading_sequence_leaves_its_slot_to_the_last_running_one() -> None:
+    s, moves = scheduler(slots=5, max_prefill_tokens=10)
+    queue(s, ("a", 1), ("x", 12), ("y", 5))
+    assert [e.item for e in s.admit()] == ["a", "x"]
+    prefill(s)  # a decodes; x has 9 of 12
+    assert [e.item for e in s.admit()] == ["y"]
+    x = s.running[1]
+    s.release([x])
+    assert moves.moves == [("y", 2, 1)]
+    assert running(s) == [("a", 0), ("y", 1)]
+    assert prefill(s) == [("y", 0, 5)]

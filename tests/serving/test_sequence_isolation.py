@@ -115,11 +115,14 @@ class PoisonedPromptRunnerFake:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.runner, name)
 
-    def forward(self, lo: int, rows: Sequence[RowInput]) -> torch.Tensor:
-        logits = self.runner.forward(lo, rows)
-        for b, row in enumerate(rows):
-            if len(row.tokens) > 1 and self.marker in row.tokens:
-                logits[b] = math.nan
+    def forward(
+        self, lo: int, rows: Sequence[RowInput], wanted: Sequence[int] | None = None
+    ) -> torch.Tensor:
+        picked = list(range(len(rows))) if wanted is None else list(wanted)
+        logits = self.runner.forward(lo, rows, picked)
+        for i, b in enumerate(picked):
+            if len(rows[b].tokens) > 1 and self.marker in rows[b].tokens:
+                logits[i] = math.nan
         return logits
 
 

@@ -225,6 +225,12 @@ def serve(
         help="native: auto (bfloat16 where the CPU has bf16 instructions, as vLLM serves "
         "float32 checkpoints in half precision; else float32), float32 or bfloat16.",
     ),
+    kv_dtype: str = typer.Option(
+        "auto",
+        help="native: the keys' and values' dtype: auto (the model's) or bfloat16, which "
+        "halves the bytes each decoding step reads from the cache beside float32 weights, "
+        "and fits twice the sequences in the same memory.",
+    ),
     slots: int | None = typer.Option(
         None,
         help="native: most sequences decoded together (default: up to 64, as many as half "
@@ -233,6 +239,13 @@ def serve(
     max_waiting: int = typer.Option(256, help="Requests queued before new ones get 429."),
     queue_timeout: float = typer.Option(60.0, help="Seconds a request may wait for a slot."),
     prefix_cache_mb: int = typer.Option(128, help="native: memory for shared prompt starts."),
+    max_prefill_tokens: int = typer.Option(
+        512,
+        min=1,
+        help="native: prompt tokens read per step beside the decoding ones; a longer prompt "
+        "is read over several steps. Lower keeps decoding smoother, higher starts answers "
+        "sooner under load.",
+    ),
     threads: int | None = typer.Option(None, help="native: CPU threads for the engine."),
     engine_process: bool = typer.Option(
         True,
@@ -251,6 +264,8 @@ def serve(
 
     if dtype not in ("float32", "bfloat16", "auto"):
         raise typer.BadParameter("choose float32, bfloat16 or auto", param_hint="--dtype")
+    if kv_dtype not in ("auto", "bfloat16"):
+        raise typer.BadParameter("choose auto or bfloat16", param_hint="--kv-dtype")
     canaries = [parse_canary(c) for c in canary]
     upstreams = parse_upstreams(upstream, [*model, *(c for _, c, _ in canaries)])
     rt = Runtime.open()
@@ -259,7 +274,9 @@ def serve(
         max_waiting=max_waiting,
         queue_timeout_s=queue_timeout,
         prefix_cache_mb=prefix_cache_mb,
+        max_prefill_tokens=max_prefill_tokens,
         dtype=dtype,
+        kv_dtype=kv_dtype,
         threads=threads,
     )
     loader = _Loader(rt, config, upstreams=upstreams, engine_process=engine_process)

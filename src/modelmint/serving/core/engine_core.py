@@ -2,8 +2,9 @@
 a worker thread of the server's process (`engine.Engine`) or alone in a process of its own
 (`engine_process.ProcessEngine`), where the HTTP side never holds its interpreter lock.
 
-Each step admits waiting requests (prefill), decodes one token for every running sequence,
-and hands each request its new text through the request's ``deliver``. A request whose
+Each step admits waiting requests, decodes one token for every sequence past its prompt and
+reads the next chunk of the prompts still being read, all in one pass of the model, and
+hands each request its new text through the request's ``deliver``. A request whose
 client has gone stops at the next step and frees its slot; a request that waits too long
 is answered with an error."""
 
@@ -52,15 +53,21 @@ class QueueTimeout(RuntimeError):
     """A request waited longer than the engine allows before it could start."""
 
 
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     # most sequences decoded together; None: up to 64, as many as half the free memory holds
     slots: int | None = None
     max_waiting: int = 256  # queue bound: beyond it, requests are refused with 429
-    max_prefill_tokens: int = 2048  # prompt tokens per step, so decoding never stalls long
+    max_prefill_tokens: int = 512  # prompt tokens per step: longer prompts take several
     queue_timeout_s: float = 60.0  # nobody waits forever for a slot
     prefix_cache_mb: int = 128  # prompt beginnings kept for reuse; 0 turns reuse off
     dtype: str = "float32"  # or "bfloat16" (faster on CPUs with bf16 units), or "auto"
+    # the cache's dtype: "auto" (the model's) or "bfloat16", which halves the bytes a
+    # decoding step reads from the cache beside float32 weights
+    kv_dtype: str = "auto"
     threads: int | None = None  # CPU threads for the model (torch's default otherwise)
 
     def torch_dtype(self, model: torch.nn.Module) -> torch.dtype:
@@ -68,7 +75,10 @@ class EngineConfig:
             return torch.float32
         if self.dtype == "auto":
             return torch.bfloat16 if cpu_supports_bf16() else torch.float32
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16}[self.dtype]
+        return DTYPES[self.dtype]
+
+    def cache_dtype(self, model_dtype: torch.dtype) -> torch.dtype:
+        return model_dtype if self.kv_dtype == "auto" else DTYPES[self.kv_dtype]
 
 
 class EngineObserver(Protocol):
@@ -126,8 +136,9 @@ def load_runner(path: str | Path, config: EngineConfig) -> tuple[ModelRunner, Te
     dtype = config.torch_dtype(model)
     # PreTrainedModel.to is wrapped in a way mypy misreads; it is nn.Module.to.
     model = cast(Any, model).to(dtype)
-    slots = config.slots or auto_slots(model.config, dtype, kv_budget())
-    return ModelRunner(model, slots=slots, dtype=dtype), codec
+    kv_dtype = config.cache_dtype(dtype)
+    slots = config.slots or auto_slots(model.config, kv_dtype, kv_budget())
+    return ModelRunner(model, slots=slots, dtype=dtype, kv_dtype=kv_dtype), codec
 
 
 class EngineCore:
@@ -210,30 +221,35 @@ class EngineCore:
     def _step(self) -> None:
         sched = self.scheduler
         self._drop_cancelled_and_expired()
-        admitted = sched.admit()
-        decoding = [e for e in sched.running if e not in admitted]
-        if admitted:
-            self._advance(admitted, self._prefill(admitted))
-        if decoding:
+        for e in sched.admit():
+            reused = (
+                self.prefix_cache.restore(e.item.prompt_ids, e.slot or 0)
+                if self.prefix_cache
+                else 0
+            )
+            e.prefilled = e.item.cached = reused
+        decoding, chunks = sched.decoding(), sched.chunks()
+        if decoding or chunks:
             rows = [RowInput([e.item.sampling.output_ids[-1]], e.item.cached) for e in decoding]
-            logits = self.runner.forward(0, rows)
+            rows += [
+                RowInput(c.entry.item.prompt_ids[c.start : c.start + c.length], c.start)
+                for c in chunks
+            ]
+            completing = [c.entry for c in chunks if c.completes]
+            wanted = [
+                *range(len(decoding)),
+                *(len(decoding) + b for b, c in enumerate(chunks) if c.completes),
+            ]
+            logits = self.runner.forward(0, rows, wanted)
             for e in decoding:
                 e.item.cached += 1
-            self._advance(decoding, logits)
+            for c in chunks:
+                c.entry.prefilled = c.entry.item.cached = c.start + c.length
+            for e in completing:
+                if self.prefix_cache:
+                    self.prefix_cache.store(e.item.prompt_ids, e.slot or 0)
+            self._advance([*decoding, *completing], logits)
         self.observer.queue(len(sched.waiting), len(sched.running))
-
-    def _prefill(self, admitted: list[Scheduled[CoreSequence]]) -> torch.Tensor:
-        rows = []
-        for e in admitted:
-            prompt, slot = e.item.prompt_ids, e.slot or 0
-            reused = self.prefix_cache.restore(prompt, slot) if self.prefix_cache else 0
-            rows.append(RowInput(prompt[reused:], reused))
-        logits = self.runner.forward(admitted[0].slot or 0, rows)
-        for e in admitted:
-            e.item.cached = len(e.item.prompt_ids)
-            if self.prefix_cache:
-                self.prefix_cache.store(e.item.prompt_ids, e.slot or 0)
-        return logits
 
     def _advance(self, entries: list[Scheduled[CoreSequence]], logits: torch.Tensor) -> None:
         seqs = [e.item for e in entries]

@@ -32,6 +32,12 @@ from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 from modelmint.serving.kernels.c_library import load_c_library
 
 NAME = "mint_decode"
+# (query dtype, cache dtype) -> the kernel for them
+KERNELS = {
+    (torch.float32, torch.float32): "decode_attention_f32",
+    (torch.bfloat16, torch.bfloat16): "decode_attention_bf16",
+    (torch.float32, torch.bfloat16): "decode_attention_f32_bf16_cache",
+}
 SOURCE = Path(__file__).parent / "decode_attention.c"
 
 
@@ -39,7 +45,7 @@ SOURCE = Path(__file__).parent / "decode_attention.c"
 def _library() -> ctypes.CDLL | None:
     lib = load_c_library(SOURCE)
     if lib is not None:
-        for name in ("decode_attention_f32", "decode_attention_bf16"):
+        for name in KERNELS.values():
             fn = getattr(lib, name)
             fn.restype = None
             fn.argtypes = (
@@ -73,9 +79,10 @@ def decode_attention(
     another dtype or layout): the caller uses SDPA."""
     lib = _library()
     dtype = query.dtype
-    if lib is None or dtype not in (torch.float32, torch.bfloat16):
+    kernel = KERNELS.get((dtype, key.dtype))
+    if lib is None or kernel is None or value.dtype != key.dtype:
         return None
-    if key.dtype != dtype or value.dtype != dtype or key.stride(-1) != 1 or value.stride(-1) != 1:
+    if key.stride(-1) != 1 or value.stride(-1) != 1:
         return None
     rows, heads, _, dim = query.shape
     kv_heads, keys = key.shape[1], key.shape[2]
@@ -84,7 +91,7 @@ def decode_attention(
     if seen.stride(-1) != 1:
         seen = seen.contiguous()
     out = torch.empty((rows, 1, heads, dim), dtype=dtype)
-    run = lib.decode_attention_bf16 if dtype == torch.bfloat16 else lib.decode_attention_f32
+    run = getattr(lib, kernel)
     run(
         q.data_ptr(),
         key.data_ptr(),
@@ -115,7 +122,9 @@ def attention_in_torch(
     softcap: float | None = None,
 ) -> torch.Tensor:
     """What :func:`decode_attention` computes, where its library is absent: SDPA, or with
-    a soft-cap (which SDPA lacks) the Hugging Face eager arithmetic, in its order."""
+    a soft-cap (which SDPA lacks) the Hugging Face eager arithmetic, in its order. Keys and
+    values from a narrower cache are widened to the query's dtype first."""
+    key, value = key.to(query.dtype), value.to(query.dtype)
     if softcap is None:
         out = F.scaled_dot_product_attention(
             query, key, value, attn_mask=mask, scale=scale, enable_gqa=True

@@ -1,13 +1,19 @@
-"""A decoding step of the open-weight decoder families, written out: what vLLM does with its
-own model code.
+"""A step of the open-weight decoder families, written out: what vLLM does with its own
+model code.
 
 The Hugging Face layers spend a step's time on ~40 small tensor operations and a dozen
 Python calls per layer around the matrix products that matter. Here a layer is one fused
-query-key-value product, rotary embedding from a table, the cache write, the decoding
-attention kernel, the output product, and one fused gate-up product: the same arithmetic
-in the same order, so the logits are those of the Hugging Face layers (the tests hold them
-within 1e-5 in float32). What it saves per step, with 1 and 16 rows, is in
-docs/benchmarks.md, "One decoding step".
+query-key-value product, rotary embedding from a table, the cache write, attention, the
+output product, and one fused gate-up product: the same arithmetic in the same order, so
+the logits are those of the Hugging Face layers (the tests hold them within 1e-5 in
+float32). What it saves per step, with 1 and 16 rows, is in docs/benchmarks.md, "One
+decoding step".
+
+A step is packed, not padded: the rows that decode (one token each) and the chunks of
+prompts being read go through every product together as one ``[tokens, hidden]``
+matrix, so a step reads the weights once for both, and a prompt costs no padding. Only
+attention is per kind: the decoding rows take the C kernel, each chunk a causal SDPA over
+its own slot's keys (vLLM's chunked prefill, in the same spirit).
 
 One step serves Llama (3.x rope scaling, SmolLM), Mistral, Qwen2, Qwen3, Gemma 2 and
 Gemma 3 text; where they differ from Llama it is a switch, read from the config and from
@@ -17,16 +23,15 @@ Gemma's ``x * (1 + w)`` norms around both attention and MLP, soft-capped attenti
 and logits (Gemma 2), its own attention scale, and layers that see only the last
 ``sliding_window`` keys (Mistral, Gemma's sliding layers), each layer with its rotary table.
 
-Only decoding steps come here, and only for configurations this file covers
-(:func:`supports`): static rotary scaling, causal attention. Int8 layers from ``mint
-compress`` are called as they are, each on its own. Prefill, scoring and every other model
-keep the Hugging Face layers. The fused query-key-value and gate-up weights are packed
-copies beside the model's own, so a model served this way holds those weights twice (the
-output, down and vocabulary products are shared)."""
+Only configurations this file covers come here (:func:`supports`): static rotary scaling,
+causal attention. Int8 layers from ``mint compress`` are called as they are, each on its
+own. Scoring and every other model keep the Hugging Face layers. The fused query-key-value
+and gate-up weights are packed copies beside the model's own, so a model served this way
+holds those weights twice (the output, down and vocabulary products are shared)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +39,7 @@ import torch
 from torch import nn
 
 from modelmint.modeling.families import FAMILY_BY_MODEL_TYPE, family_of
-from modelmint.serving.kernels.decode_attention import attend_decoding
+from modelmint.serving.kernels.decode_attention import attend_decoding, attention_in_torch
 from modelmint.serving.kernels.packed_linear import PackedLinear, packable
 from modelmint.serving.models.kv_cache import SlotKVCache
 
@@ -224,46 +229,84 @@ class DecoderStep:
         return torch.tanh(x / cap) * cap
 
     @torch.inference_mode()
-    def decode(self, lo: int, tokens: list[int], starts: list[int]) -> torch.Tensor:
-        """Logits (float32 ``[rows, vocab]``) for one new token per row of slots ``lo..``,
-        row ``b``'s token at position ``starts[b]``."""
-        rows = len(tokens)
-        positions = torch.tensor(starts)
-        slots = torch.arange(lo, lo + rows)
-        kv_len = max(starts) + 1
-        keys_at, newest = torch.arange(kv_len)[None, :], positions[:, None]
-        seen = {
-            w: ((keys_at <= newest) & (keys_at > newest - (w or kv_len)))[:, None, None, :]
-            for w in self.windows
-        }
+    def forward(
+        self,
+        lo: int,
+        tokens: Sequence[Sequence[int]],
+        starts: Sequence[int],
+        wanted: Sequence[int],
+    ) -> torch.Tensor:
+        """Logits (float32 ``[len(wanted), vocab]``) after the last token of each row in
+        ``wanted``. Row ``b`` is slot ``lo + b`` and brings ``tokens[b]`` from position
+        ``starts[b]``: one token when it decodes, a chunk of its prompt when it reads one.
+        All rows' tokens go through each product together, so a step reads the weights
+        once for both kinds of work; only attention is per kind: the leading one-token rows
+        take the decoding kernel, each longer row a causal SDPA over its own slot."""
+        lengths = [len(t) for t in tokens]
+        decoding = 0
+        while decoding < len(lengths) and lengths[decoding] == 1:
+            decoding += 1
+        if decoding == len(lengths):
+            flat = [t[0] for t in tokens]
+            positions = torch.tensor(starts)
+            slots = torch.arange(lo, lo + decoding)
+        else:
+            flat = [t for row in tokens for t in row]
+            positions = torch.cat(
+                [torch.arange(s, s + n) for s, n in zip(starts, lengths, strict=True)]
+            )
+            slots = torch.arange(lo, lo + len(lengths)).repeat_interleave(torch.tensor(lengths))
+        count = len(flat)
+        decode_seen = self._decode_masks(positions[:decoding]) if decoding else {}
+        chunks = [
+            (lo + b, sum(lengths[:b]), lengths[b], starts[b], self._chunk_masks(starts[b], n))
+            for b, n in enumerate(lengths)
+            if b >= decoding
+        ]
         rotary = {
             t: (cos[positions][:, None, :], sin[positions][:, None, :])
             for t, (cos, sin) in self.rotary.items()
         }
         q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim
-        x = self.embed(torch.tensor(tokens))
+        x = self.embed(torch.tensor(flat))
         for i, layer in enumerate(self.layers):
             q, k, v = layer.qkv(self._rms_norm(x, layer.attention_norm)).split(
                 [q_size, kv_size, kv_size], dim=-1
             )
-            q = q.view(rows, self.heads, self.head_dim)
-            k = k.view(rows, self.kv_heads, self.head_dim)
+            q = q.view(count, self.heads, self.head_dim)
+            k = k.view(count, self.kv_heads, self.head_dim)
             if layer.q_norm is not None and layer.k_norm is not None:
                 q, k = self._rms_norm(q, layer.q_norm), self._rms_norm(k, layer.k_norm)
             cos, sin = rotary[layer.rotary]
             q, k = self._rotate(q, cos, sin), self._rotate(k, cos, sin)
             keys, values = self.cache.keys[i], self.cache.values[i]
-            keys[slots, :, positions] = k
-            values[slots, :, positions] = v.view(rows, self.kv_heads, self.head_dim)
-            attended = attend_decoding(
-                q[:, :, None],
-                keys[lo : lo + rows, :, :kv_len],
-                values[lo : lo + rows, :, :kv_len],
-                seen[layer.window],
-                layer.scale,
-                self.softcap,
+            keys[slots, :, positions] = k.to(keys.dtype)
+            values[slots, :, positions] = v.view(count, self.kv_heads, self.head_dim).to(
+                values.dtype
             )
-            h = layer.out(attended.reshape(rows, q_size))
+            parts = []
+            if decoding:
+                seen, kv_len = decode_seen[layer.window]
+                attended = attend_decoding(
+                    q[:decoding, :, None],
+                    keys[lo : lo + decoding, :, :kv_len],
+                    values[lo : lo + decoding, :, :kv_len],
+                    seen,
+                    layer.scale,
+                    self.softcap,
+                )
+                parts.append(attended.reshape(decoding, q_size))
+            for slot, offset, n, start, masks in chunks:
+                attended = attention_in_torch(
+                    q[offset : offset + n].transpose(0, 1)[None],
+                    keys[slot : slot + 1, :, : start + n],
+                    values[slot : slot + 1, :, : start + n],
+                    masks[layer.window],
+                    layer.scale,
+                    self.softcap,
+                )
+                parts.append(attended.reshape(n, q_size))
+            h = layer.out(parts[0] if len(parts) == 1 else torch.cat(parts))
             if layer.after_attention_norm is not None:
                 h = self._rms_norm(h, layer.after_attention_norm)
             x = x + h
@@ -274,7 +317,34 @@ class DecoderStep:
             if layer.after_mlp_norm is not None:
                 h = self._rms_norm(h, layer.after_mlp_norm)
             x = x + h
+        if len(wanted) < count:
+            ends = torch.tensor(lengths).cumsum(0) - 1
+            x = x[ends[torch.tensor(list(wanted), dtype=torch.long)]]
         logits = self.head(self._rms_norm(x, self.norm))
         if self.final_softcap is not None:
             logits = self._softcap(logits, self.final_softcap)
         return logits.float()
+
+    def _decode_masks(self, positions: torch.Tensor) -> dict[int | None, tuple[torch.Tensor, int]]:
+        """Per window: which cached keys each decoding row's one query sees
+        (``[rows, 1, 1, keys]``), and how many keys that covers."""
+        kv_len = int(positions.max()) + 1
+        keys_at, newest = torch.arange(kv_len)[None, :], positions[:, None]
+        return {
+            w: (
+                ((keys_at <= newest) & (keys_at > newest - (w or kv_len)))[:, None, None, :],
+                kv_len,
+            )
+            for w in self.windows
+        }
+
+    def _chunk_masks(self, start: int, n: int) -> dict[int | None, torch.Tensor]:
+        """Per window: which of its slot's keys ``0..start+n-1`` each of a chunk's queries
+        sees (``[1, 1, n, keys]``): its own past, causally, within the window."""
+        keys_at = torch.arange(start + n)[None, :]
+        query_at = torch.arange(start, start + n)[:, None]
+        causal = keys_at <= query_at
+        return {
+            w: (causal if w is None else causal & (keys_at > query_at - w))[None, None]
+            for w in self.windows
+        }

@@ -1,12 +1,12 @@
 """Runs the model over a batch of sequences of different lengths, each at its own position.
 
-One call covers a contiguous range of cache slots. Each row brings new tokens (a whole
-prompt when prefilling, one token when decoding) and where they start; rows are padded to
-the longest, and a 4D mask lets each token see its own row's past and nothing else (only
-the last ``sliding_window`` of it in a sliding layer, as the Hugging Face masks do). The
-model's own layers do the work (any Hugging Face decoder that stores its past through the
-``Cache.update`` call: Llama, Mistral, Qwen2, Gemma, …); only the cache and the masks are
-ours. Decoding steps of the families :mod:`decoder_step` covers skip those layers."""
+One call covers a contiguous range of cache slots. Each row brings new tokens (a chunk of
+its prompt when reading one, one token when decoding) and where they start; the decoding
+rows come first. The families :mod:`decoder_step` covers run as one packed step. Any
+other Hugging Face decoder that stores its past through the ``Cache.update`` call runs
+through its own layers: rows padded to the longest, and a 4D mask that lets each token see
+its own row's past and nothing else (only the last ``sliding_window`` of it in a sliding
+layer, as the Hugging Face masks do); only the cache and the masks are ours there."""
 
 from __future__ import annotations
 
@@ -61,21 +61,42 @@ def cache_shape(config: Any) -> dict[str, int]:
 
 
 def auto_slots(config: Any, dtype: torch.dtype, budget: int) -> int:
-    """The most of MOST_SLOTS whose whole cache fits in ``budget`` bytes (at least one)."""
+    """The most of MOST_SLOTS whose whole cache, in ``dtype``, fits in ``budget`` bytes (at
+    least one)."""
     per_slot = 2 * dtype.itemsize
     for n in cache_shape(config).values():
         per_slot *= n
     return max(1, min(MOST_SLOTS, budget // per_slot))
 
 
+class KVDtypeUnsupported(ValueError):
+    """A cache dtype other than the model's, for a model that runs through its own layers."""
+
+
 class ModelRunner:
-    def __init__(self, model: PreTrainedModel, *, slots: int, dtype: torch.dtype) -> None:
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        *,
+        slots: int,
+        dtype: torch.dtype,
+        kv_dtype: torch.dtype | None = None,
+    ) -> None:
+        """``kv_dtype``: the cache's (default: the model's). bfloat16 beside a float32 model
+        halves the bytes a step reads from the cache; only the written-out step takes it."""
         config = model.config
         self.model = model.eval()
         self.dtype = dtype
+        self.kv_dtype = kv_dtype or dtype
         self.vocab_size = int(config.vocab_size)
         self.context_length = int(config.max_position_embeddings)
-        self.cache = SlotKVCache(slots=slots, dtype=dtype, **cache_shape(config))
+        if self.kv_dtype != dtype and not supports(model):
+            raise KVDtypeUnsupported(
+                f"a {self.kv_dtype} cache beside {dtype} weights needs a model family the "
+                f"written-out step covers ({getattr(config, 'model_type', '?')} is not one): "
+                "serve this model with the cache in its own dtype"
+            )
+        self.cache = SlotKVCache(slots=slots, dtype=self.kv_dtype, **cache_shape(config))
         self.windows = layer_windows(config)
         # transformers takes one mask per layer type where a config lists them.
         self.per_layer_type = getattr(config, "layer_types", None) is not None
@@ -97,13 +118,35 @@ class ModelRunner:
         return self.cache.slots
 
     @torch.inference_mode()
-    def forward(self, lo: int, rows: Sequence[RowInput]) -> torch.Tensor:
-        """Logits (float32, ``[rows, vocab]``) after each row's last new token."""
+    def forward(
+        self, lo: int, rows: Sequence[RowInput], wanted: Sequence[int] | None = None
+    ) -> torch.Tensor:
+        """Logits (float32, ``[len(wanted), vocab]``) after the last new token of each row
+        in ``wanted`` (default: every row). Rows that decode (one token each) come first;
+        rows that read a chunk of their prompt follow."""
+        lengths = [len(r.tokens) for r in rows]
+        starts = [r.start for r in rows]
+        self.cache.bind(lo, starts, lengths)  # checks the context
+        picked = list(range(len(rows))) if wanted is None else list(wanted)
+        if self.decoder is not None:
+            return self.decoder.forward(lo, [r.tokens for r in rows], starts, picked)
+        # The model's own layers pad every row to the longest: the one-token rows go alone.
+        decoding = next((b for b, n in enumerate(lengths) if n > 1), len(rows))
+        if 0 < decoding < len(rows):
+            first = [b for b in picked if b < decoding]
+            rest = [b - decoding for b in picked if b >= decoding]
+            return torch.cat(
+                [
+                    self.forward(lo, rows[:decoding], first),
+                    self.forward(lo + decoding, rows[decoding:], rest),
+                ]
+            )
+        return self._through_layers(lo, rows)[picked]
+
+    def _through_layers(self, lo: int, rows: Sequence[RowInput]) -> torch.Tensor:
         lengths = [len(r.tokens) for r in rows]
         starts = [r.start for r in rows]
         kv_len = self.cache.bind(lo, starts, lengths)
-        if self.decoder is not None and max(lengths) == 1:
-            return self.decoder.decode(lo, [r.tokens[0] for r in rows], starts)
         n = max(lengths)
         ids = torch.zeros((len(rows), n), dtype=torch.long)
         for b, r in enumerate(rows):
