@@ -1,7 +1,13 @@
 """Heuristic quality filters for Simplified Chinese and English text.
 
-Ports three well-known rule sets, with the thresholds of their papers available through
-:meth:`QualityConfig.web`:
+Two presets. :meth:`QualityConfig.web` is three well-known rule sets with the thresholds of
+their papers, for web-scale pages. The defaults are for a company's own records (tickets,
+chat messages and logs, e-mails, FAQ answers, product descriptions), most of them a line or
+a paragraph long: they keep the rules of those sets that judge such a record fairly, relax or
+switch off those that need a page, and add three rules of modelmint's own for the junk the
+page rules caught. ``tests/data/quality_eval/`` holds the records both presets are measured on.
+
+The ported rule sets:
 
 * **Gopher quality** (Rae et al. 2021, table A1; as in datatrove's ``GopherQualityFilter``):
   document length in words, mean word length, ``#`` and ellipsis to word ratios, share of
@@ -28,26 +34,49 @@ each Han (or kana) character as one word and each run of letters or digits as on
 * C4 accepts Chinese sentence ends (。！？, ……, closing quotes) as terminal punctuation and
   counts a line's words the same CJK-aware way.
 
+Adapted for short records, in the default preset (each threshold's reason is beside it in
+:class:`QualityConfig`):
+
+* C4's line rules are off, and the default edits no text. They drop every line without a
+  final full stop or question mark, which is how people type tickets and chat messages, and
+  every line that mentions a privacy policy, which is how a customer asks to have their data
+  deleted. C4's two document rules, lorem ipsum and curly brackets, stay on.
+* Gopher's page statistics wait for a page: the stop-word rule for 50 words (its own minimum
+  document length) and the n-gram rules for 150; telegraphic records ("退款进度查询",
+  "payment failed twice") have no stop words, and an echoed order number is a third of a
+  short chat. The bullet and trailing-ellipsis rules are off (a bulleted product description
+  is content, a trailing "……" is a tone of voice), and the remaining ratios are relaxed for
+  a ticket whose "#12345", price and date are a large part of its few words.
+* A document is three words or more (three characters, before language identification), not
+  fifty: "怎么退货" and "where is my package" are kept, "ok", "嗯" and "ok thanks" are not.
+* The record rules catch what the page rules caught on short records: words repeated in a
+  short record (``few_unique_words``: "哈哈哈哈", "help help help"), Latin letters with
+  almost no vowels (``few_vowels``: keyboard mashing such as "sdfkjh sdkfjh"; a record
+  written only in consonant abbreviations such as "pls chk my pkg thx" goes too), and a
+  record whose every line is boilerplate (``boilerplate``: a cookie or JavaScript notice, a
+  copyright footer, an e-mail disclaimer, a bar of links).
+
 Every rule takes time linear in the length of the document, which may be a million
 characters (``max_chars``). The word and n-gram rules are single passes; a regex that scans a
 run of characters (C4's sentence ends) starts only where the run starts and never gives back
 what it consumed, so no input makes it rescan the run from each of its characters, and it
 finds the same matches as the plain backtracking regex.
 
-The default config suits short documents such as customer-service chats as well as web text:
-the thresholds that only make sense for long pages (50 words, 5 sentences, 3 words a line, and
-n-gram statistics on documents under 150 words) are relaxed; :meth:`QualityConfig.web` restores
-them. Everything else is Gopher's and C4's, and on English text the rules give datatrove's
-verdicts when datatrove is given the same words (except that stop words here ignore case and
-a few more bullet characters count).
+Under :meth:`QualityConfig.web` the rules give datatrove's verdicts on English text when
+datatrove is given the same words (except that stop words here ignore case and a few more
+bullet characters count). Any single setting can be changed with :func:`with_settings`.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
 from itertools import accumulate, pairwise
+from typing import Any
+
+from modelmint.data.errors import DataError
 
 # Han ideographs (URO, extension A, compatibility, extensions B+) and Japanese kana: scripts
 # written without spaces, where one character is the nearest thing to a word.
@@ -94,25 +123,46 @@ _POLICY = (
 
 @dataclass(frozen=True)
 class QualityConfig:
-    """Every threshold of every rule; ``None`` (or 0) switches a single rule off."""
+    """Every threshold of every rule; ``None`` (or 0, or False) switches a single rule off.
+
+    The defaults are the preset for a company's own records: tickets, chat messages and logs,
+    e-mails, FAQ answers, product descriptions. :meth:`web` is Gopher's and C4's preset for
+    web pages. Why each default differs from the papers is said beside it."""
 
     gopher_quality: bool = True
     gopher_repetition: bool = True
     c4: bool = True
     length: bool = True
-    # length (characters, after stripping)
-    min_chars: int | None = 20
+    record_rules: bool = True  # modelmint's own rules for short records; off in web()
+    # length (characters, after stripping). Three characters: "能退吗" ("can I return it?") is a
+    # whole question in Chinese; "ok", "嗯" and "?" are not.
+    min_chars: int | None = 3
     max_chars: int | None = 1_000_000
     # Gopher quality
-    min_doc_words: int | None = 5
+    # Gopher wants 50 words: a page. A ticket or a chat message is often under ten, and "怎么退货"
+    # or "where is my package" is one a user keeps; under three words ("ok thanks") is not.
+    min_doc_words: int | None = 3
     max_doc_words: int | None = 100_000
-    min_avg_word_length: float | None = 3
+    # Gopher's 3 is a mean over a page; over five words of a question ("can I do it now")
+    # one short word moves it by half a letter, so only a mean under 2 says "not words".
+    min_avg_word_length: float | None = 2
     max_avg_word_length: float | None = 10
-    max_symbol_word_ratio: float | None = 0.1
-    max_bullet_lines_ratio: float | None = 0.9
-    max_ellipsis_lines_ratio: float | None = 0.3
-    min_alpha_words_ratio: float | None = 0.8
+    # Gopher's 0.1 is one "#" in ten words. One "order #12345" in a four-word ticket is a
+    # quarter, and "嗯……好吧……" a fifth; hashtag spam and teaser lists are more than half.
+    max_symbol_word_ratio: float | None = 0.5
+    # Bullet lists are navigation on a web page, but the content of a product description or
+    # an FAQ answer; and a trailing ellipsis is a truncated teaser on a page but a tone of
+    # voice in a chat. Both rules are web() only.
+    max_bullet_lines_ratio: float | None = None
+    max_ellipsis_lines_ratio: float | None = None
+    # Gopher's 0.8 drops a ticket whose order number, price and date are three of its eight
+    # words; a record that is mostly numbers is still dropped.
+    min_alpha_words_ratio: float | None = 0.5
     min_stop_words: int | None = 2
+    # Gopher measured stop words on pages of 50+ words. Telegraphic records have none: "退款
+    # 进度查询", "payment failed twice", a spec-style product description. Shorter documents
+    # skip the rule; the record rules below catch the junk it would have caught.
+    stop_words_min_words: int | None = 50
     en_stop_words: tuple[str, ...] = EN_STOP_WORDS
     zh_stop_words: tuple[str, ...] = ZH_STOP_WORDS
     # Gopher repetition
@@ -133,29 +183,62 @@ class QualityConfig:
     # echoing an order number or a product name) is already 20-30% of the characters: on the
     # sample corpus a third of the Chinese chats under 150 words (~90 words of Chinese, since
     # each Han character counts) failed. Shorter documents skip the two n-gram rules; the
-    # duplicate line and paragraph rules still apply.
+    # duplicate line and paragraph rules still apply, and so does min_unique_words_ratio.
     ngram_min_words: int | None = 150
-    # C4 (line rules remove lines; the others drop the document)
-    c4_terminal_punct: bool = True
-    c4_min_words_per_line: int | None = 1
-    c4_max_word_length: int | None = 1000
-    c4_remove_citations: bool = True
-    c4_javascript: bool = True
-    c4_policy: bool = True
+    # C4 (line rules remove lines; the others drop the document). C4 keeps only lines that end
+    # in terminal punctuation, which suits pages and drops tickets typed without a final full
+    # stop; it removes any line that mentions a privacy policy, which drops a customer's
+    # request to delete their data. A record is the user's unit: the default edits no line,
+    # and judges boilerplate by the whole record (record_rules). web() has every line rule.
+    c4_terminal_punct: bool = False
+    c4_min_words_per_line: int | None = None
+    c4_max_word_length: int | None = None
+    c4_remove_citations: bool = False
+    c4_javascript: bool = False
+    c4_policy: bool = False
     c4_lorem_ipsum: bool = True
     c4_curly_bracket: bool = True
-    c4_min_lines: int | None = 1
+    c4_min_lines: int | None = None
     c4_min_sentences: int | None = None
+    # Record rules (modelmint's own; they need no page-sized statistics)
+    # Documents too short for the n-gram rules (under ngram_min_words) and of at least
+    # unique_words_min_words words are dropped when fewer than this share of their words are
+    # distinct: "哈哈哈哈哈哈", "help help help help", "好评好评好评好评". Ordinary short
+    # records are well over half distinct words; the ratio falls with length, hence the cap.
+    min_unique_words_ratio: float | None = 0.3
+    unique_words_min_words: int = 5
+    # Mostly-Latin documents with at least 12 lower-case ASCII letters are dropped when fewer
+    # than this share of those letters are vowels (a, e, i, o, u, y): keyboard mashing
+    # ("sdfkjh sdkfjh", "jkjkjk fdfdfd") has almost none, English about 40%, and the languages
+    # written in Latin letters over 30%. Upper-case letters are left out: abbreviations and
+    # model numbers (HDMI, NVMe, USB-C) are not words.
+    min_vowel_ratio: float | None = 0.15
+    # A record whose every line is boilerplate: a cookie or JavaScript notice, a copyright or
+    # site-licence footer, an e-mail disclaimer or "Sent from my iPhone", or a bar of links
+    # ("Home | Shop | About Us"). A line that only mentions a policy is the customer's own.
+    boilerplate: bool = True
 
     @classmethod
     def web(cls) -> QualityConfig:
         """Gopher's and C4's original thresholds, for web-scale pages."""
-        return replace(
-            cls(),
+        return cls(
+            record_rules=False,
             min_chars=None,
             min_doc_words=50,
+            min_avg_word_length=3,
+            max_symbol_word_ratio=0.1,
+            max_bullet_lines_ratio=0.9,
+            max_ellipsis_lines_ratio=0.3,
+            min_alpha_words_ratio=0.8,
+            stop_words_min_words=None,
             ngram_min_words=None,
+            c4_terminal_punct=True,
             c4_min_words_per_line=3,
+            c4_max_word_length=1000,
+            c4_remove_citations=True,
+            c4_javascript=True,
+            c4_policy=True,
+            c4_min_lines=1,
             c4_min_sentences=5,
         )
 
@@ -166,30 +249,154 @@ class QualityVerdict:
     reason: str | None  # None: keep; otherwise one of QualityFilter.rule_names()
 
 
-_RULES = {
-    "length": ("too_short", "too_long"),
-    "gopher_repetition": (
-        "gopher_dup_para_frac",
-        "gopher_dup_para_char_frac",
-        "gopher_dup_line_frac",
-        "gopher_dup_line_char_frac",
-        "gopher_top_ngram",
-        "gopher_dup_ngram",
-    ),
-    "gopher_quality": (
-        "gopher_short_doc",
-        "gopher_long_doc",
-        "gopher_below_avg_word_length",
-        "gopher_above_avg_word_length",
-        "gopher_too_many_hashes",
-        "gopher_too_many_ellipsis",
-        "gopher_too_many_bullets",
-        "gopher_too_many_end_ellipsis",
-        "gopher_below_alpha_ratio",
-        "gopher_below_stop_words",
-    ),
-    "c4": ("c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_lines", "c4_too_few_sentences"),
+# Each rule group, its rules (the drop reasons), and for each rule the settings that relax it.
+_RULES: dict[str, dict[str, tuple[str, ...]]] = {
+    "length": {"too_short": ("min_chars",), "too_long": ("max_chars",)},
+    "gopher_repetition": {
+        "gopher_dup_para_frac": ("dup_para_frac",),
+        "gopher_dup_para_char_frac": ("dup_para_char_frac",),
+        "gopher_dup_line_frac": ("dup_line_frac",),
+        "gopher_dup_line_char_frac": ("dup_line_char_frac",),
+        "gopher_top_ngram": ("top_n_grams", "ngram_min_words"),
+        "gopher_dup_ngram": ("dup_n_grams", "ngram_min_words"),
+    },
+    "gopher_quality": {
+        "gopher_short_doc": ("min_doc_words",),
+        "gopher_long_doc": ("max_doc_words",),
+        "gopher_below_avg_word_length": ("min_avg_word_length",),
+        "gopher_above_avg_word_length": ("max_avg_word_length",),
+        "gopher_too_many_hashes": ("max_symbol_word_ratio",),
+        "gopher_too_many_ellipsis": ("max_symbol_word_ratio",),
+        "gopher_too_many_bullets": ("max_bullet_lines_ratio",),
+        "gopher_too_many_end_ellipsis": ("max_ellipsis_lines_ratio",),
+        "gopher_below_alpha_ratio": ("min_alpha_words_ratio",),
+        "gopher_below_stop_words": ("min_stop_words", "stop_words_min_words"),
+    },
+    "record_rules": {
+        "few_unique_words": ("min_unique_words_ratio",),
+        "few_vowels": ("min_vowel_ratio",),
+        "boilerplate": ("boilerplate",),
+    },
+    "c4": {
+        "c4_lorem_ipsum": ("c4_lorem_ipsum",),
+        "c4_curly_bracket": ("c4_curly_bracket",),
+        "c4_too_few_lines": ("c4_terminal_punct", "c4_min_words_per_line", "c4_min_lines"),
+        "c4_too_few_sentences": ("c4_min_sentences",),
+    },
 }
+# A line of boilerplate says one of these (compared in lower case), or is a bar of links.
+# Banner and footer wording only: "privacy policy" or "unsubscribe" alone is as likely a
+# customer's request as a page's footer.
+_BOILERPLATE_PHRASES = (
+    "website uses cookies",
+    "site uses cookies",
+    "we use cookies",
+    "use of cookies",
+    "enable javascript",
+    "javascript is disabled",
+    "javascript is required",
+    "all rights reserved",
+    "sent from my iphone",
+    "sent from my android",
+    "this email and any attachments",
+    "this e-mail and any attachments",
+    "intended solely for",
+    "本网站使用cookie",
+    "我们使用cookie",
+    "启用javascript",
+    "开启javascript",
+    "版权所有",
+    "保留所有权利",
+    "icp备",  # the site licence number every mainland-China page shows in its footer
+    "发自我的iphone",
+    "本邮件及其附件",
+)
+_VOWELS = "aeiouy"
+
+
+def rule_settings(rule: str) -> tuple[str, ...]:
+    """The QualityConfig fields that decide ``rule`` (a drop reason), or () for a reason
+    that is not a quality rule (a language or a duplicate)."""
+    for rules in _RULES.values():
+        if rule in rules:
+            return rules[rule]
+    return ()
+
+
+def with_settings(config: QualityConfig, assignments: Sequence[str]) -> QualityConfig:
+    """``config`` with each ``NAME=VALUE`` of ``assignments`` set: a number, ``true`` or
+    ``false``, ``none`` to switch a threshold off, a comma list for the stop words, and
+    ``N:SHARE`` pairs for the n-gram thresholds (``2:0.2,3:0.18``)."""
+    types = {f.name: str(f.type) for f in fields(QualityConfig)}
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        name, eq, value = (part.strip() for part in assignment.partition("="))
+        if not eq:
+            raise DataError(f"quality setting {assignment!r}: write NAME=VALUE, e.g. min_chars=10")
+        if name not in types:
+            raise DataError(f"no quality setting {name!r}; the settings are: {', '.join(types)}")
+        try:
+            changes[name] = _parse_setting(types[name], value)
+        except ValueError:
+            takes = _SETTING_FORMS[_kind(types[name])]
+            if "None" in types[name]:
+                takes += ", or none to switch it off"
+            now = _shown(getattr(config, name))
+            raise DataError(
+                f"quality setting {name}={value!r}: {name} takes {takes} (now {now})"
+            ) from None
+    return replace(config, **changes)
+
+
+_SETTING_FORMS = {
+    "bool": "true or false",
+    "int": "a whole number",
+    "float": "a number",
+    "words": "a comma list of words",
+    "pairs": "N:SHARE pairs such as 2:0.2,3:0.18",
+}
+
+
+def _kind(type_name: str) -> str:
+    if type_name.startswith("tuple[tuple"):
+        return "pairs"
+    if type_name.startswith("tuple"):
+        return "words"
+    return type_name.split(" ")[0]  # "int | None" -> "int"
+
+
+def _parse_setting(type_name: str, value: str) -> Any:
+    lower = value.lower()
+    if "None" in type_name and lower == "none":
+        return None
+    kind = _kind(type_name)
+    if kind == "bool":
+        if lower in ("true", "yes", "on", "1"):
+            return True
+        if lower in ("false", "no", "off", "0"):
+            return False
+        raise ValueError(value)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if kind == "words":
+        return tuple(items)
+    pairs = [item.split(":") for item in items]
+    if not pairs or any(len(pair) != 2 for pair in pairs):
+        raise ValueError(value)
+    return tuple((int(n), float(share)) for n, share in pairs)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(f"{v[0]}:{v[1]}" if isinstance(v, tuple) else str(v) for v in value)
+    return str(value)
 
 
 def words(text: str) -> list[str]:
@@ -207,6 +414,16 @@ class QualityFilter:
 
     def __init__(self, config: QualityConfig = QualityConfig()) -> None:
         self.config = config
+        self._c4_edits_lines = bool(
+            config.c4_terminal_punct
+            or config.c4_min_words_per_line
+            or config.c4_max_word_length
+            or config.c4_remove_citations
+            or config.c4_javascript
+            or config.c4_policy
+            or config.c4_min_lines
+            or config.c4_min_sentences
+        )
         self._stop_words = {
             "en": frozenset(config.en_stop_words),
             "zh": frozenset(config.zh_stop_words),
@@ -214,14 +431,14 @@ class QualityFilter:
 
     @staticmethod
     def rule_names() -> list[str]:
-        return [name for names in _RULES.values() for name in names]
+        return [name for rules in _RULES.values() for name in rules]
 
     def check(self, text: str, lang: str | None = None) -> QualityVerdict:
         """Judge one document. ``lang`` picks the stop-word list ("zh", "en"; a region suffix
         such as "zh-CN" is ignored); when it is None the script decides, and languages without
         a list skip the stop-word rule."""
         c = self.config
-        reason = None
+        reason, ws = None, None
         if c.length:
             reason = self.check_length(text)
         if reason is None and (c.gopher_repetition or c.gopher_quality):
@@ -230,6 +447,8 @@ class QualityFilter:
                 reason = self._repetition(text, ws)
             if reason is None and c.gopher_quality:
                 reason = self._gopher(text, ws, lang)
+        if reason is None and c.record_rules:
+            reason = self._record(text, words(text) if ws is None else ws)
         if reason is None and c.c4:
             text, reason = self._c4(text)
         return QualityVerdict(text, reason)
@@ -312,7 +531,7 @@ class QualityFilter:
             alpha = n - len(_NO_LETTER_WORD_RE.findall(" ".join(ws)))
             if alpha / n < c.min_alpha_words_ratio:
                 return "gopher_below_alpha_ratio"
-        if c.min_stop_words:
+        if c.min_stop_words and not (c.stop_words_min_words and n < c.stop_words_min_words):
             stop_words = self._stop_words.get(_lang_of(lang, latin, n))
             if stop_words is not None:
                 found = stop_words.intersection(w.lower() for w in ws)
@@ -320,9 +539,43 @@ class QualityFilter:
                     return "gopher_below_stop_words"
         return None
 
+    # Record rules ----------------------------------------------------------------------------
+    def _record(self, text: str, ws: list[str]) -> str | None:
+        c = self.config
+        n = len(ws)
+        if (
+            c.min_unique_words_ratio
+            and c.ngram_min_words
+            and c.unique_words_min_words <= n < c.ngram_min_words
+            and len({w.lower() for w in ws}) / n < c.min_unique_words_ratio
+        ):
+            return "few_unique_words"
+        if c.min_vowel_ratio:
+            latin = [w for w in ws if not _is_cjk(w)]
+            if len(latin) * 2 >= n:
+                lower = "".join(w for w in latin if w.isascii() and w.isalpha() and w.islower())
+                if len(lower) >= 12:
+                    vowels = sum(lower.count(v) for v in _VOWELS)
+                    if vowels / len(lower) < c.min_vowel_ratio:
+                        return "few_vowels"
+        if c.boilerplate:
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            if lines and all(map(_is_boilerplate, lines)):
+                return "boilerplate"
+        return None
+
     # C4 ------------------------------------------------------------------------------------
     def _c4(self, text: str) -> tuple[str, str | None]:
         c = self.config
+        if not self._c4_edits_lines:
+            # No line is removed, so the document rules see every line: judge the text whole
+            # and hand it back as it came (not re-joined from stripped lines).
+            lower = text.lower()
+            if c.c4_lorem_ipsum and "lorem ipsum" in lower:
+                return text, "c4_lorem_ipsum"
+            if c.c4_curly_bracket and "{" in text:
+                return text, "c4_curly_bracket"
+            return text, None
         kept: list[str] = []
         sentences = 0
         for raw in text.splitlines():
@@ -359,6 +612,18 @@ def _lang_of(lang: str | None, latin: list[str], n_words: int) -> str:
     if lang:
         return lang.split("-")[0].split("_")[0].lower()
     return "en" if len(latin) * 2 >= n_words else "zh"
+
+
+def _is_boilerplate(line: str) -> bool:
+    lower = line.lower()
+    if any(p in lower for p in _BOILERPLATE_PHRASES):
+        return True
+    if line.startswith("|") or line.endswith("|"):
+        return False  # a table row, not a bar of links
+    # Plain splits, not a regex with \s* around the bar: that rescans a run of spaces from
+    # each of its characters, quadratic in the run.
+    items = line.replace(" · ", "|").replace(" • ", "|").split("|")
+    return len(items) >= 3 and all(1 <= len(words(item)) <= 6 for item in items)
 
 
 def _ends_sentence(line: str) -> bool:
