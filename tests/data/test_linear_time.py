@@ -17,7 +17,8 @@ from modelmint.data.curate import CurateConfig, curate_batch
 from modelmint.data.dedup import exact_key
 from modelmint.data.langid import _NOISE_RE, cap_combining_runs, detect_language
 from modelmint.data.pii import scrub_pii
-from modelmint.data.quality import _SENTENCE_END_RE, QualityConfig, QualityFilter
+from modelmint.data.quality import _SENTENCE_END_RE, QualityFilter
+from modelmint.data.quality_config import QualityConfig
 
 MILLION = 1_000_000
 # Every rule computes and none fails, so none is skipped because an earlier one dropped the

@@ -11,14 +11,9 @@ from dataclasses import asdict, fields, replace
 import pytest
 
 from modelmint.data import DataError
-from modelmint.data.quality import (
-    QualityConfig,
-    QualityFilter,
-    QualityVerdict,
-    rule_settings,
-    with_settings,
-    words,
-)
+from modelmint.data.quality import QualityFilter, QualityVerdict
+from modelmint.data.quality_config import QualityConfig, rule_settings, with_settings
+from modelmint.data.words import words
 from modelmint.samples import generate_sample_corpus
 
 ZH_PARAGRAPH = (  # 188 characters, no spaces: about 170 words, not one

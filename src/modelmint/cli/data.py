@@ -71,7 +71,7 @@ def data_ingest(
 ) -> None:
     """Curate files into a new immutable dataset version (same input, same version)."""
     from modelmint.data import CurateConfig, NearDupConfig, QualityConfig, SplitConfig, curate
-    from modelmint.data.quality import with_settings
+    from modelmint.data.quality_config import with_settings
 
     rt = Runtime.open()
     presets = {"default": QualityConfig(), "web": QualityConfig.web(), "off": None}

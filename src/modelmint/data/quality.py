@@ -64,28 +64,21 @@ finds the same matches as the plain backtracking regex.
 
 Under :meth:`QualityConfig.web` the rules give datatrove's verdicts on English text when
 datatrove is given the same words (except that stop words here ignore case and a few more
-bullet characters count). Any single setting can be changed with :func:`with_settings`.
+bullet characters count). The thresholds, the presets and changing a setting by name are
+:mod:`modelmint.data.quality_config`'s.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from itertools import accumulate, pairwise
-from typing import Any
 
-from modelmint.data.errors import DataError
+from modelmint.data import quality_config
+from modelmint.data.quality_config import QualityConfig
+from modelmint.data.words import CJK, is_cjk, words
 
-# Han ideographs (URO, extension A, compatibility, extensions B+) and Japanese kana: scripts
-# written without spaces, where one character is the nearest thing to a word.
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-# A word: one CJK character, or a run of letters/digits that may be joined by an apostrophe,
-# hyphen, dot or comma (don't, e-mail, 19.99, MM20260613-79313), like a whitespace-split word
-# with its surrounding punctuation removed.
-_WORD_RE = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+(?:[-.,'’][^\W{_CJK}]+)*")
-_CJK_RE = re.compile(rf"[{_CJK}]")
 _NO_LETTER_WORD_RE = re.compile(r"(?<!\S)[\d_\-.,'’]+(?!\S)")
 _ELLIPSIS_RE = re.compile(r"\.\.\.|…+")  # Chinese "……" is one ellipsis, not two
 _PARAGRAPH_RE = re.compile(r"\n{2,}")
@@ -97,13 +90,8 @@ _CITATION_RE = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 # in linear time. Without the two, each mark of a long run ("!!!…!x") rescanned the rest of
 # the run: 40,000 marks took 45 s, a million would take hours.
 _END_MARKS = ".!?。！？…"
-_SENTENCE_END_RE = re.compile(
-    rf"(?<![{_END_MARKS}])[{_END_MARKS}]++[\"'”’」』)]*+(?=\s|$|[{_CJK}])"
-)
+_SENTENCE_END_RE = re.compile(rf"(?<![{_END_MARKS}])[{_END_MARKS}]++[\"'”’」』)]*+(?=\s|$|[{CJK}])")
 
-# Gopher's English stop words, and the most frequent Chinese function characters in their role.
-EN_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
-ZH_STOP_WORDS = tuple("的了是在我有和就不人都一也很到要这你会着没他们吗呢吧个上")
 _BULLETS = ("•", "-", "*", "·", "●", "▪", "◦", "‣", "►")
 # C4 keeps lines ending like this; 。！？ and closing quotes end Chinese sentences, and a
 # trailing ～ ends informal Chinese ones as often as 。 does.
@@ -121,169 +109,6 @@ _POLICY = (
 )
 
 
-@dataclass(frozen=True)
-class QualityConfig:
-    """Every threshold of every rule; ``None`` (or 0, or False) switches a single rule off.
-
-    The defaults are the preset for a company's own records: tickets, chat messages and logs,
-    e-mails, FAQ answers, product descriptions. :meth:`web` is Gopher's and C4's preset for
-    web pages. Why each default differs from the papers is said beside it."""
-
-    gopher_quality: bool = True
-    gopher_repetition: bool = True
-    c4: bool = True
-    length: bool = True
-    record_rules: bool = True  # modelmint's own rules for short records; off in web()
-    # length (characters, after stripping). Three characters: "能退吗" ("can I return it?") is a
-    # whole question in Chinese; "ok", "嗯" and "?" are not.
-    min_chars: int | None = 3
-    max_chars: int | None = 1_000_000
-    # Gopher quality
-    # Gopher wants 50 words: a page. A ticket or a chat message is often under ten, and "怎么退货"
-    # or "where is my package" is one a user keeps; under three words ("ok thanks") is not.
-    min_doc_words: int | None = 3
-    max_doc_words: int | None = 100_000
-    # Gopher's 3 is a mean over a page; over five words of a question ("can I do it now")
-    # one short word moves it by half a letter, so only a mean under 2 says "not words".
-    min_avg_word_length: float | None = 2
-    max_avg_word_length: float | None = 10
-    # Gopher's 0.1 is one "#" in ten words. One "order #12345" in a four-word ticket is a
-    # quarter, and "嗯……好吧……" a fifth; hashtag spam and teaser lists are more than half.
-    max_symbol_word_ratio: float | None = 0.5
-    # Bullet lists are navigation on a web page, but the content of a product description or
-    # an FAQ answer; and a trailing ellipsis is a truncated teaser on a page but a tone of
-    # voice in a chat. Both rules are web() only.
-    max_bullet_lines_ratio: float | None = None
-    max_ellipsis_lines_ratio: float | None = None
-    # Gopher's 0.8 drops a ticket whose order number, price and date are three of its eight
-    # words; a record that is mostly numbers is still dropped.
-    min_alpha_words_ratio: float | None = 0.5
-    min_stop_words: int | None = 2
-    # Gopher measured stop words on pages of 50+ words. Telegraphic records have none: "退款
-    # 进度查询", "payment failed twice", a spec-style product description. Shorter documents
-    # skip the rule; the record rules below catch the junk it would have caught.
-    stop_words_min_words: int | None = 50
-    en_stop_words: tuple[str, ...] = EN_STOP_WORDS
-    zh_stop_words: tuple[str, ...] = ZH_STOP_WORDS
-    # Gopher repetition
-    dup_line_frac: float | None = 0.3
-    dup_para_frac: float | None = 0.3
-    dup_line_char_frac: float | None = 0.2
-    dup_para_char_frac: float | None = 0.2
-    top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
-    dup_n_grams: tuple[tuple[int, float], ...] = (
-        (5, 0.15),
-        (6, 0.14),
-        (7, 0.13),
-        (8, 0.12),
-        (9, 0.11),
-        (10, 0.10),
-    )
-    # Gopher only measured n-grams on pages of 50+ words. In a short chat one repeat (the agent
-    # echoing an order number or a product name) is already 20-30% of the characters: on the
-    # sample corpus a third of the Chinese chats under 150 words (~90 words of Chinese, since
-    # each Han character counts) failed. Shorter documents skip the two n-gram rules; the
-    # duplicate line and paragraph rules still apply, and so does min_unique_words_ratio.
-    ngram_min_words: int | None = 150
-    # C4 (line rules remove lines; the others drop the document). C4 keeps only lines that end
-    # in terminal punctuation, which suits pages and drops tickets typed without a final full
-    # stop; it removes any line that mentions a privacy policy, which drops a customer's
-    # request to delete their data. A record is the user's unit: the default edits no line,
-    # and judges boilerplate by the whole record (record_rules). web() has every line rule.
-    c4_terminal_punct: bool = False
-    c4_min_words_per_line: int | None = None
-    c4_max_word_length: int | None = None
-    c4_remove_citations: bool = False
-    c4_javascript: bool = False
-    c4_policy: bool = False
-    c4_lorem_ipsum: bool = True
-    c4_curly_bracket: bool = True
-    c4_min_lines: int | None = None
-    c4_min_sentences: int | None = None
-    # Record rules (modelmint's own; they need no page-sized statistics)
-    # Documents too short for the n-gram rules (under ngram_min_words) and of at least
-    # unique_words_min_words words are dropped when fewer than this share of their words are
-    # distinct: "哈哈哈哈哈哈", "help help help help", "好评好评好评好评". Ordinary short
-    # records are well over half distinct words; the ratio falls with length, hence the cap.
-    min_unique_words_ratio: float | None = 0.3
-    unique_words_min_words: int = 5
-    # Mostly-Latin documents with at least 12 lower-case ASCII letters are dropped when fewer
-    # than this share of those letters are vowels (a, e, i, o, u, y): keyboard mashing
-    # ("sdfkjh sdkfjh", "jkjkjk fdfdfd") has almost none, English about 40%, and the languages
-    # written in Latin letters over 30%. Upper-case letters are left out: abbreviations and
-    # model numbers (HDMI, NVMe, USB-C) are not words.
-    min_vowel_ratio: float | None = 0.15
-    # A record whose every line is boilerplate: a cookie or JavaScript notice, a copyright or
-    # site-licence footer, an e-mail disclaimer or "Sent from my iPhone", or a bar of links
-    # ("Home | Shop | About Us"). A line that only mentions a policy is the customer's own.
-    boilerplate: bool = True
-
-    @classmethod
-    def web(cls) -> QualityConfig:
-        """Gopher's and C4's original thresholds, for web-scale pages."""
-        return cls(
-            record_rules=False,
-            min_chars=None,
-            min_doc_words=50,
-            min_avg_word_length=3,
-            max_symbol_word_ratio=0.1,
-            max_bullet_lines_ratio=0.9,
-            max_ellipsis_lines_ratio=0.3,
-            min_alpha_words_ratio=0.8,
-            stop_words_min_words=None,
-            ngram_min_words=None,
-            c4_terminal_punct=True,
-            c4_min_words_per_line=3,
-            c4_max_word_length=1000,
-            c4_remove_citations=True,
-            c4_javascript=True,
-            c4_policy=True,
-            c4_min_lines=1,
-            c4_min_sentences=5,
-        )
-
-
-@dataclass(frozen=True)
-class QualityVerdict:
-    text: str  # the text as the C4 line rules left it
-    reason: str | None  # None: keep; otherwise one of QualityFilter.rule_names()
-
-
-# Each rule group, its rules (the drop reasons), and for each rule the settings that relax it.
-_RULES: dict[str, dict[str, tuple[str, ...]]] = {
-    "length": {"too_short": ("min_chars",), "too_long": ("max_chars",)},
-    "gopher_repetition": {
-        "gopher_dup_para_frac": ("dup_para_frac",),
-        "gopher_dup_para_char_frac": ("dup_para_char_frac",),
-        "gopher_dup_line_frac": ("dup_line_frac",),
-        "gopher_dup_line_char_frac": ("dup_line_char_frac",),
-        "gopher_top_ngram": ("top_n_grams", "ngram_min_words"),
-        "gopher_dup_ngram": ("dup_n_grams", "ngram_min_words"),
-    },
-    "gopher_quality": {
-        "gopher_short_doc": ("min_doc_words",),
-        "gopher_long_doc": ("max_doc_words",),
-        "gopher_below_avg_word_length": ("min_avg_word_length",),
-        "gopher_above_avg_word_length": ("max_avg_word_length",),
-        "gopher_too_many_hashes": ("max_symbol_word_ratio",),
-        "gopher_too_many_ellipsis": ("max_symbol_word_ratio",),
-        "gopher_too_many_bullets": ("max_bullet_lines_ratio",),
-        "gopher_too_many_end_ellipsis": ("max_ellipsis_lines_ratio",),
-        "gopher_below_alpha_ratio": ("min_alpha_words_ratio",),
-        "gopher_below_stop_words": ("min_stop_words", "stop_words_min_words"),
-    },
-    "record_rules": {
-        "few_unique_words": ("min_unique_words_ratio",),
-        "few_vowels": ("min_vowel_ratio",),
-        "boilerplate": ("boilerplate",),
-    },
-    "c4": {
-        "c4_lorem_ipsum": ("c4_lorem_ipsum",),
-        "c4_curly_bracket": ("c4_curly_bracket",),
-        "c4_too_few_lines": ("c4_terminal_punct", "c4_min_words_per_line", "c4_min_lines"),
-        "c4_too_few_sentences": ("c4_min_sentences",),
-    },
-}
 # A line of boilerplate says one of these (compared in lower case), or is a bar of links.
 # Banner and footer wording only: "privacy policy" or "unsubscribe" alone is as likely a
 # customer's request as a page's footer.
@@ -314,98 +139,10 @@ _BOILERPLATE_PHRASES = (
 _VOWELS = "aeiouy"
 
 
-def rule_settings(rule: str) -> tuple[str, ...]:
-    """The QualityConfig fields that decide ``rule`` (a drop reason), or () for a reason
-    that is not a quality rule (a language or a duplicate)."""
-    for rules in _RULES.values():
-        if rule in rules:
-            return rules[rule]
-    return ()
-
-
-def with_settings(config: QualityConfig, assignments: Sequence[str]) -> QualityConfig:
-    """``config`` with each ``NAME=VALUE`` of ``assignments`` set: a number, ``true`` or
-    ``false``, ``none`` to switch a threshold off, a comma list for the stop words, and
-    ``N:SHARE`` pairs for the n-gram thresholds (``2:0.2,3:0.18``)."""
-    types = {f.name: str(f.type) for f in fields(QualityConfig)}
-    changes: dict[str, Any] = {}
-    for assignment in assignments:
-        name, eq, value = (part.strip() for part in assignment.partition("="))
-        if not eq:
-            raise DataError(f"quality setting {assignment!r}: write NAME=VALUE, e.g. min_chars=10")
-        if name not in types:
-            raise DataError(f"no quality setting {name!r}; the settings are: {', '.join(types)}")
-        try:
-            changes[name] = _parse_setting(types[name], value)
-        except ValueError:
-            takes = _SETTING_FORMS[_kind(types[name])]
-            if "None" in types[name]:
-                takes += ", or none to switch it off"
-            now = _shown(getattr(config, name))
-            raise DataError(
-                f"quality setting {name}={value!r}: {name} takes {takes} (now {now})"
-            ) from None
-    return replace(config, **changes)
-
-
-_SETTING_FORMS = {
-    "bool": "true or false",
-    "int": "a whole number",
-    "float": "a number",
-    "words": "a comma list of words",
-    "pairs": "N:SHARE pairs such as 2:0.2,3:0.18",
-}
-
-
-def _kind(type_name: str) -> str:
-    if type_name.startswith("tuple[tuple"):
-        return "pairs"
-    if type_name.startswith("tuple"):
-        return "words"
-    return type_name.split(" ")[0]  # "int | None" -> "int"
-
-
-def _parse_setting(type_name: str, value: str) -> Any:
-    lower = value.lower()
-    if "None" in type_name and lower == "none":
-        return None
-    kind = _kind(type_name)
-    if kind == "bool":
-        if lower in ("true", "yes", "on", "1"):
-            return True
-        if lower in ("false", "no", "off", "0"):
-            return False
-        raise ValueError(value)
-    if kind == "int":
-        return int(value)
-    if kind == "float":
-        return float(value)
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    if kind == "words":
-        return tuple(items)
-    pairs = [item.split(":") for item in items]
-    if not pairs or any(len(pair) != 2 for pair in pairs):
-        raise ValueError(value)
-    return tuple((int(n), float(share)) for n, share in pairs)
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, tuple):
-        return ",".join(f"{v[0]}:{v[1]}" if isinstance(v, tuple) else str(v) for v in value)
-    return str(value)
-
-
-def words(text: str) -> list[str]:
-    """The words of ``text``: each CJK character is one, each run of letters or digits is one."""
-    return _WORD_RE.findall(text)
-
-
-def _is_cjk(word: str) -> bool:
-    return len(word) == 1 and _CJK_RE.match(word) is not None
+@dataclass(frozen=True)
+class QualityVerdict:
+    text: str  # the text as the C4 line rules left it
+    reason: str | None  # None: keep; otherwise one of QualityFilter.rule_names()
 
 
 class QualityFilter:
@@ -431,7 +168,7 @@ class QualityFilter:
 
     @staticmethod
     def rule_names() -> list[str]:
-        return [name for rules in _RULES.values() for name in rules]
+        return quality_config.rule_names()
 
     def check(self, text: str, lang: str | None = None) -> QualityVerdict:
         """Judge one document. ``lang`` picks the stop-word list ("zh", "en"; a region suffix
@@ -504,7 +241,7 @@ class QualityFilter:
             return "gopher_long_doc"
         if n == 0:
             return None  # nothing below can be measured, and the length rule is switched off
-        latin = [w for w in ws if not _is_cjk(w)]
+        latin = [w for w in ws if not is_cjk(w)]
         if len(latin) * 2 >= n:  # mostly Latin: a Han character would count as length 1
             mean = sum(map(len, latin)) / len(latin)
             if c.min_avg_word_length and mean < c.min_avg_word_length:
@@ -551,7 +288,7 @@ class QualityFilter:
         ):
             return "few_unique_words"
         if c.min_vowel_ratio:
-            latin = [w for w in ws if not _is_cjk(w)]
+            latin = [w for w in ws if not is_cjk(w)]
             if len(latin) * 2 >= n:
                 lower = "".join(w for w in latin if w.isascii() and w.isalpha() and w.islower())
                 if len(lower) >= 12:
@@ -631,7 +368,7 @@ def _ends_sentence(line: str) -> bool:
     teaser and is dropped, as in C4; after a Chinese character ("……", "…") it ends a sentence."""
     if line.endswith(("...", "…")):
         stem = line.rstrip(".…")
-        return bool(stem) and _CJK_RE.match(stem[-1]) is not None
+        return bool(stem) and is_cjk(stem[-1])
     return line.endswith(_TERMINAL)
 
 
@@ -656,7 +393,7 @@ def _top_ngram_chars(ws: list[str], n: int) -> int:
     # zip builds the n-gram tuples in C: several times faster than slicing in a loop.
     counts = Counter(zip(*(ws[k:] for k in range(n)), strict=False))
     gram, count = counts.most_common(1)[0]
-    spaces = sum(not (_is_cjk(a) or _is_cjk(b)) for a, b in pairwise(gram))
+    spaces = sum(not (is_cjk(a) or is_cjk(b)) for a, b in pairwise(gram))
     return count * (sum(map(len, gram)) + spaces)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from modelmint.data.dedup import EXACT, NEAR
 from modelmint.data.duplicates import ClusterSummary
-from modelmint.data.quality import rule_settings
+from modelmint.data.quality_config import rule_settings
 from modelmint.observability.html_pages import html_templates
 
 _templates = html_templates("modelmint.data")
