@@ -22,16 +22,17 @@ CASES = load_cases()
 # What the default preset gets wrong, with the reason. Each is out of reach of a rule that
 # would not also drop records a user keeps.
 KNOWN_MISSES = {
-    # py3langid gives this English question 0.48 for English and 0.23 for Nigerian Pidgin, an
-    # English-based creole, so language identification drops it as unsure; the quality rules
-    # keep it (test_quality_rules_keep_every_record_marked_keep).
-    "en-chat-line-04": "lang_low_confidence",
     # Keys mashed through a pinyin input method give real characters; only a language model
     # could tell them from a message.
     "zh-junk-08": None,
     # An e-mail footer of two links: a bar of two short items is as often a record's own
     # "size M | black", so a link bar needs three.
     "en-junk-05": None,
+    # A short Python function: no curly bracket, and its words ("if order.status == 'paid'")
+    # are words a ticket could hold. Language identification used to drop it as unsure
+    # (English 0.28, Nigerian Pidgin 0.25); counted as English, as the short English
+    # questions it was unsure of must be, it is English.
+    "en-junk-09": None,
 }
 
 
@@ -69,8 +70,8 @@ def test_default_preset_judges_the_set_as_a_user_would() -> None:
     wrong = {j.case["id"]: j.reason for j in judged if not j.correct}
     assert wrong.items() <= KNOWN_MISSES.items()
     s = summary(judged)
-    assert s["keep_right"] >= s["keep_total"] - 1
-    assert s["drop_right"] >= s["drop_total"] - 2
+    assert s["keep_right"] == s["keep_total"]
+    assert s["drop_right"] >= s["drop_total"] - 3
 
 
 def test_quality_rules_alone_drop_the_junk() -> None:
@@ -84,9 +85,7 @@ def test_quality_rules_alone_drop_the_junk() -> None:
         and c["kind"] != "wrong_language"
         and qf.check(text_of(c)).reason is None
     }
-    # The two known misses, and Python code: it has no curly bracket, and its words
-    # ("if order.status == 'paid'") are words a ticket could hold. Only language
-    # identification, unsure what language it is, drops it.
+    # The known misses.
     assert kept == {"zh-junk-08", "en-junk-05", "en-junk-09"}
 
 
