@@ -177,7 +177,8 @@ def run_modelmint(corpus_dir: Path, work: Path) -> dict[str, Any]:
 def _datatrove_tokenizer() -> Any:
     from datatrove.utils.word_tokenizers import WordTokenizer
 
-    from modelmint.data.quality import _SENTENCE_END_RE, words
+    from modelmint.data.quality import _SENTENCE_END_RE
+    from modelmint.data.words import words
 
     class MintWordTokenizer(WordTokenizer):
         """modelmint's words (a run of letters/digits, or one Han/kana character) and

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,72 @@ def test_data_sample_and_ingest(tmp_path: Path) -> None:
     bad.write_text('{"messages": oops}\n')
     r = runner.invoke(app, ["data", "ingest", str(bad), "--name", "bad"])
     assert r.exit_code == 1 and f"{bad}:1" in r.output
+
+
+def write_tickets(path: Path, with_final_punctuation: int) -> Path:
+    """24 tickets of the quality evaluation set without their final full stop or question
+    mark, then the first ``with_final_punctuation`` of them again as written."""
+    cases = [json.loads(line) for line in QUALITY_EVAL.read_text(encoding="utf-8").splitlines()]
+    tickets = [c["record"]["text"] for c in cases if c["kind"].startswith("ticket")]
+    texts = [t.rstrip("。？！.?!") for t in tickets]
+    texts += [t for t in tickets if t.endswith(("。", "？", "！", ".", "?", "!"))][
+        :with_final_punctuation
+    ]
+    path.write_text(
+        "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts),
+        encoding="utf-8",
+    )
+    return path
+
+
+QUALITY_EVAL = Path(__file__).resolve().parents[1] / "data" / "quality_eval" / "records.jsonl"
+
+
+def test_ingest_shows_drops_per_rule_and_warns_of_a_rule_that_drops_most(tmp_path: Path) -> None:
+    path = write_tickets(tmp_path / "tickets.jsonl", with_final_punctuation=8)
+    # the web preset, with its page-length rules relaxed so that only C4's lines decide
+    web_lines_only = ["--set", "min_doc_words=3", "--set", "ngram_min_words=150"]
+    web_lines_only += ["--set", "c4_min_sentences=none", "--set", "min_stop_words=none"]
+    r = runner.invoke(
+        app, ["data", "ingest", str(path), "--name", "web", "--preset", "web", *web_lines_only]
+    )
+    assert r.exit_code == 0, r.output
+    assert "read 32, kept 8, dropped 24" in r.output
+    assert re.search(r"c4_too_few_lines\s*│\s*24\s*│\s*75%", r.output), r.output
+    warning = " ".join(r.output[r.output.index("warning:") :].split())
+    assert warning.startswith("warning: c4_too_few_lines dropped 24 of the 32 records read (75%)")
+    assert "set by c4_terminal_punct, c4_min_words_per_line, c4_min_lines" in warning
+    assert "--set NAME=VALUE" in warning and "--quality default|web|off" in warning
+
+    # The default keeps every ticket; the 8 written twice are the same text to de-duplication,
+    # which ignores punctuation. A quarter of the input is no warning.
+    r = runner.invoke(app, ["data", "ingest", str(path), "--name", "default"])
+    assert r.exit_code == 0 and "read 32, kept 24, dropped 8" in r.output, r.output
+    assert re.search(r"exact_duplicate\s*│\s*8\s*│\s*25%", r.output), r.output
+    assert "warning" not in r.output
+
+
+def test_ingest_of_nothing_left_names_the_rule_and_how_to_relax_it(tmp_path: Path) -> None:
+    path = write_tickets(tmp_path / "tickets.jsonl", with_final_punctuation=0)
+    args = ["--quality", "web", "--set", "min_doc_words=3"]
+    r = runner.invoke(app, ["data", "ingest", str(path), "--name", "t", *args])
+    message = " ".join(r.output.split())
+    assert r.exit_code == 1 and "no documents left" in message, r.output
+    assert re.search(r"gopher_top_ngram dropped \d+ of 24: it is a quality rule", message)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "min_char=3"], "no quality setting 'min_char'; the settings are: gopher"),
+        (["--set", "min_chars=few"], "min_chars takes a whole number, or none to switch it off"),
+        (["--quality", "off", "--set", "min_chars=3"], "use it with default or web"),
+        (["--preset", "strict"], "--quality must be default, web or off, not 'strict'"),
+    ],
+)
+def test_ingest_refuses_a_bad_quality_setting(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    path = write_tickets(tmp_path / "tickets.jsonl", with_final_punctuation=0)
+    r = runner.invoke(app, ["data", "ingest", str(path), "--name", "t", *args])
+    assert r.exit_code == 1 and message in " ".join(r.output.split()), r.output

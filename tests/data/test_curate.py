@@ -158,7 +158,7 @@ def test_pii_leaves_no_field_and_no_id(catalog: Catalog, tmp_path: Path) -> None
             "zhao.liu@example.com": "vip",
         },
         {"id": "wang.wu@example.org", "text": complaint},  # a duplicate: drops name it
-        {"id": "li.si@example.cn", "text": "Hi."},  # too short: drops name it
+        {"id": "li.si@example.cn", "text": "Hi"},  # too short: drops name it
     ]
     path = tmp_path / "p.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")

@@ -18,7 +18,7 @@ import pytest
 
 from modelmint.catalog import Catalog
 from modelmint.data import CurateConfig, curate
-from modelmint.data.quality import QualityConfig
+from modelmint.data.quality_config import QualityConfig
 from modelmint.data.report import DatasetReport
 from modelmint.samples import write_sample_corpus
 from modelmint.store import Store

@@ -71,6 +71,48 @@ def test_filter_keeps_zh_and_en_by_default() -> None:
     assert lf.check("Je voudrais annuler ma commande.")[1] == "lang_not_kept:fr"
 
 
+# Short English questions, written for this test, that py3langid alone is unsure of or calls
+# Nigerian Pidgin (an English-lexified creole): each is under 0.5 English, or Pidgin on top.
+SHORT_ENGLISH_QUESTIONS = [
+    "how do I return it",
+    "how do I cancel",
+    "how do I pay for it",
+    "how do I sign in",
+    "how do I reset my password",
+]
+
+
+@pytest.mark.parametrize("text", SHORT_ENGLISH_QUESTIONS)
+def test_short_english_questions_are_kept_as_english(text: str) -> None:
+    alone = detect_language(text)
+    assert alone.lang == "pcm" or (alone.lang == "en" and alone.confidence < 0.5)
+    guess, reason = LanguageFilter().check(text)
+    assert (guess.lang, reason) == ("en", None)
+    assert guess.confidence >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Mwen vle retounen li", "ht"),  # Haitian Creole: a creole, but French-lexified
+        ("waar is mijn pakket", "nl"),
+        ("nasaan ang order ko", "tl"),
+        ("Je voudrais annuler ma commande.", "fr"),
+    ],
+)
+def test_other_languages_are_not_counted_as_english(text: str, lang: str) -> None:
+    guess, reason = LanguageFilter().check(text)
+    assert (guess.lang, reason) == (lang, f"lang_not_kept:{lang}")
+
+
+def test_a_keep_list_that_names_pidgin_tells_it_from_english() -> None:
+    pidgin = "Abeg, I wan return dis tin wey I buy"
+    assert LanguageFilter().check(pidgin)[0].lang == "en"
+    guess, reason = LanguageFilter(keep=("en", "pcm")).check(pidgin)
+    assert (guess.lang, reason) == ("pcm", None)
+    assert LanguageFilter(keep=None).check(pidgin)[0].lang == "pcm"
+
+
 def test_filter_low_confidence() -> None:
     assert LanguageFilter().check("MM20260613-79313")[1] == "lang_low_confidence"
     strict = LanguageFilter(min_confidence=0.999999)

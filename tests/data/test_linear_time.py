@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,8 @@ from modelmint.data.curate import CurateConfig, curate_batch
 from modelmint.data.dedup import exact_key
 from modelmint.data.langid import _NOISE_RE, cap_combining_runs, detect_language
 from modelmint.data.pii import scrub_pii
-from modelmint.data.quality import _SENTENCE_END_RE, QualityConfig, QualityFilter
+from modelmint.data.quality import _SENTENCE_END_RE, QualityFilter
+from modelmint.data.quality_config import QualityConfig
 
 MILLION = 1_000_000
 # Every rule computes and none fails, so none is skipped because an earlier one dropped the
@@ -41,9 +43,14 @@ EVERY_RULE = QualityConfig(
     ngram_min_words=None,
     c4_terminal_punct=False,  # so that the sentence count runs on every line
     c4_min_words_per_line=None,
+    c4_max_word_length=MILLION + 1,
+    c4_remove_citations=True,
+    c4_javascript=True,
+    c4_policy=True,
     c4_lorem_ipsum=False,
     c4_curly_bracket=False,
     c4_min_lines=None,
+    min_vowel_ratio=1e-9,  # fails only a record without a single vowel
 )
 # What curate runs per document, with nothing dropping the record before PII scrubbing, the
 # exact key and the MinHash signature.
@@ -119,8 +126,24 @@ def test_language_noise_still_removes_codes_addresses_and_links() -> None:
     assert _NOISE_RE.sub(" ", text).split() == ["order", "from", "via", "ok"]
 
 
+def test_boilerplate_check_over_a_long_run_of_spaces_is_fast() -> None:
+    # a link bar split on a regex with \s* around the bar took 21 s on this
+    record_rules = QualityConfig(length=False, gopher_quality=False, gopher_repetition=False)
+    for text in ("a" + " " * 40_000 + "x", "首页" + "\u3000" * 40_000 + "| 关于 | 联系"):
+        start = time.perf_counter()
+        QualityFilter(record_rules).check(text)
+        assert time.perf_counter() - start < 1, text[:4]
+
+
 def test_sentence_count_over_a_long_run_of_end_marks_is_fast() -> None:
-    c4_only = QualityConfig(length=False, gopher_quality=False, gopher_repetition=False)
+    c4_only = replace(  # C4's line rules, which count every kept line's sentences
+        QualityConfig.web(),
+        length=False,
+        gopher_quality=False,
+        gopher_repetition=False,
+        c4_min_words_per_line=None,
+        c4_min_sentences=None,
+    )
     for text in ("a" + "!" * 40_000 + "x.", "好" + "。" * 40_000 + "x！"):
         start = time.perf_counter()
         assert QualityFilter(c4_only).check(text).reason is None

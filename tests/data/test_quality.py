@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 
 import pytest
 
-from modelmint.data.quality import QualityConfig, QualityFilter, QualityVerdict, words
+from modelmint.data import DataError
+from modelmint.data.quality import QualityFilter, QualityVerdict
+from modelmint.data.quality_config import QualityConfig, rule_settings, with_settings
+from modelmint.data.words import words
 from modelmint.samples import generate_sample_corpus
 
 ZH_PARAGRAPH = (  # 188 characters, no spaces: about 170 words, not one
@@ -27,9 +31,20 @@ EN_PARAGRAPH = (
     "launched a new membership plan, so loyal customers can trade points for accessories. If "
     "you have any questions about our products, our online support team will be happy to help."
 )
-ONLY_GOPHER_QUALITY = QualityConfig(gopher_repetition=False, c4=False, length=False)
-ONLY_REPETITION = QualityConfig(gopher_quality=False, c4=False, length=False, ngram_min_words=None)
-ONLY_C4 = QualityConfig(gopher_quality=False, gopher_repetition=False, length=False)
+# The rule groups of the web preset, one at a time. Gopher's quality rules take documents of
+# five words rather than fifty, and C4's lines one word rather than three and no sentence
+# minimum, so that a short text can exercise each rule by itself.
+WEB = QualityConfig.web()
+ONLY_GOPHER_QUALITY = replace(WEB, gopher_repetition=False, c4=False, length=False, min_doc_words=5)
+ONLY_REPETITION = replace(WEB, gopher_quality=False, c4=False, length=False)
+ONLY_C4 = replace(
+    WEB,
+    gopher_quality=False,
+    gopher_repetition=False,
+    length=False,
+    c4_min_words_per_line=1,
+    c4_min_sentences=None,
+)
 
 
 def reason(text: str, config: QualityConfig, lang: str | None = None) -> str | None:
@@ -131,9 +146,11 @@ def test_rule_groups_can_be_switched_off() -> None:
 
 
 def test_length_rules() -> None:
-    assert reason("Hi.", QualityConfig()) == "too_short"
-    assert reason("好的。", QualityConfig()) == "too_short"
+    assert reason("ok", QualityConfig()) == "too_short"
+    assert reason("嗯", QualityConfig()) == "too_short"
     assert reason("", QualityConfig()) == "too_short"
+    assert reason("能退吗", QualityConfig(), "zh") is None  # "can I return it?"
+    assert reason("ok", replace(WEB, gopher_quality=False, c4=False)) is None  # no minimum
     assert reason(EN_PARAGRAPH, replace(QualityConfig(), max_chars=100), "en") == "too_long"
 
 
@@ -307,5 +324,125 @@ def test_c4_document_rules() -> None:
 def test_c4_runs_after_the_document_rules() -> None:
     # the Gopher rules judge the text as given, C4 then edits what they kept
     text = ZH_PARAGRAPH + "\n点击这里查看更多"
-    verdict = QualityFilter(QualityConfig()).check(text, "zh")
+    verdict = QualityFilter(WEB).check(text, "zh")
     assert verdict == QualityVerdict(ZH_PARAGRAPH, None)
+
+
+# --------------------------------------------------------------------------------------------
+# The default preset on short records, and its record rules
+# --------------------------------------------------------------------------------------------
+
+ONLY_RECORD_RULES = QualityConfig(gopher_quality=False, gopher_repetition=False, c4=False)
+
+
+def test_default_keeps_short_records_without_final_punctuation() -> None:
+    for text, lang in [
+        ("快递显示已签收但是我根本没收到 家里也没人签过", "zh"),
+        ("退款进度查询", "zh"),  # no function character: the stop-word rule waits for 50 words
+        ("Tracking says delivered but nothing arrived", "en"),
+        ("payment failed twice", "en"),
+        ("Order #12345 not received", "en"),  # one "#" in four words
+    ]:
+        assert reason(text, QualityConfig(), lang) is None, text
+        assert reason(text, WEB, lang) is not None, text
+
+
+def test_default_edits_no_text() -> None:
+    text = "  Hi,\n\n    the lamp is broken\nPlease enable JavaScript\nSee [1]  "
+    assert QualityFilter(QualityConfig()).check(text, "en") == QualityVerdict(text, None)
+
+
+def test_few_unique_words() -> None:
+    for junk in [
+        "哈哈哈哈哈哈哈哈",
+        "退款退款退款退款退款",
+        "help help help help help",
+        "BUY NOW " * 5,
+    ]:
+        assert reason(junk, ONLY_RECORD_RULES) == "few_unique_words", junk
+    assert reason("好的好的，谢谢", ONLY_RECORD_RULES) is None
+    # a page's length is the n-gram rules' business: the ratio falls with length anyway
+    assert reason(ZH_PARAGRAPH * 3, ONLY_RECORD_RULES, "zh") is None
+    # no n-gram rules below ngram_min_words=None, so no stand-in for them either
+    assert reason("哈" * 20, replace(ONLY_RECORD_RULES, ngram_min_words=None)) is None
+
+
+def test_few_vowels() -> None:
+    assert reason("sdfkjh sdkfjh wekrjh sdfkj sdkjfh", ONLY_RECORD_RULES) == "few_vowels"
+    assert reason("jkjkjkjkjk fdfdfdfd jkljkl", ONLY_RECORD_RULES) == "few_vowels"
+    # upper-case abbreviations and model numbers are not counted
+    assert reason("USB-C PD 65W GaN HDMI NVMe SSD charger hub", ONLY_RECORD_RULES) is None
+    assert reason(EN_PARAGRAPH, ONLY_RECORD_RULES) is None
+    # Latin letters in a Chinese record are names and codes, not words
+    assert reason("订单发到了https://www.jd.com/xyz这里", ONLY_RECORD_RULES) is None
+
+
+def test_boilerplate_is_a_record_that_is_nothing_else() -> None:
+    for junk in [
+        "This website uses cookies to improve your experience.\nPrivacy | Terms of Use | Contact",
+        "© 2026 Northwind Trading Ltd. All rights reserved.",
+        "Home | Shop | New Arrivals | About Us | Contact",
+        "版权所有 © 2026 杭州云帆科技有限公司\n浙ICP备12345678号",
+        "首页 · 产品中心 · 关于我们",
+    ]:
+        assert reason(junk, ONLY_RECORD_RULES) == "boilerplate", junk
+    for kept in [
+        "I read your privacy policy and want my data deleted.",  # a request, not a footer
+        "Hi,\nthe lamp is broken, please replace it.\nTom\n\nSent from my iPhone",
+        "| 容量 | 500毫升 | 白色 |",  # a table row
+        "Size M | Black",  # two items: as often a product variant as a footer
+        "请问隐私政策里说的数据保存多久",
+    ]:
+        assert reason(kept, ONLY_RECORD_RULES) is None, kept
+
+
+# --------------------------------------------------------------------------------------------
+# Settings by name
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_rule_names_settings_that_exist() -> None:
+    names = {f.name for f in fields(QualityConfig)}
+    for rule in QualityFilter.rule_names():
+        assert rule_settings(rule) and set(rule_settings(rule)) <= names, rule
+    assert rule_settings("c4_too_few_lines")[0] == "c4_terminal_punct"
+    assert rule_settings("near_duplicate") == ()
+
+
+def test_with_settings_parses_each_kind_of_value() -> None:
+    config = with_settings(
+        QualityConfig(),
+        [
+            "min_chars=10",
+            "c4_terminal_punct=true",
+            "max_bullet_lines_ratio=0.8",
+            "min_doc_words=none",
+            "top_n_grams=2:0.3, 3:0.2",
+            "en_stop_words=the,a",
+        ],
+    )
+    assert (config.min_chars, config.c4_terminal_punct, config.max_bullet_lines_ratio) == (
+        10,
+        True,
+        0.8,
+    )
+    assert config.min_doc_words is None
+    assert config.top_n_grams == ((2, 0.3), (3, 0.2))
+    assert config.en_stop_words == ("the", "a")
+    assert with_settings(WEB, []) == WEB
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("min_chars=abc", "min_chars takes a whole number, or none to switch it off (now 3)"),
+        ("c4_policy=maybe", "c4_policy takes true or false (now false)"),
+        ("unique_words_min_words=none", "unique_words_min_words takes a whole number (now 5)"),
+        ("top_n_grams=2", "top_n_grams takes N:SHARE pairs"),
+        ("min_chars", "write NAME=VALUE"),
+        ("min_char=3", "no quality setting 'min_char'; the settings are: gopher_quality, "),
+    ],
+)
+def test_with_settings_names_the_field_and_what_it_takes(assignment: str, message: str) -> None:
+    with pytest.raises(DataError, match=re.escape(message)):
+        with_settings(QualityConfig(), [assignment])

@@ -41,7 +41,19 @@ def data_ingest(
     text_field: str = typer.Option("text", help="Field holding the text of plain records."),
     fmt: str = typer.Option("auto", "--format", help="auto, txt, jsonl, csv or parquet."),
     on_error: str = typer.Option("fail", help="fail, or skip (bad records -> rejects file)."),
-    quality: str = typer.Option("default", help="Quality rules: default, web or off."),
+    quality: str = typer.Option(
+        "default",
+        "--quality",
+        "--preset",
+        help="Quality rules: default (tickets, chats, e-mails and other records of your own), "
+        "web (Gopher's and C4's rules for web pages) or off.",
+    ),
+    settings: list[str] = typer.Option(
+        [],
+        "--set",
+        help="Change one quality setting of the preset, e.g. --set min_doc_words=5 "
+        "--set c4_terminal_punct=false (none switches a threshold off).",
+    ),
     languages: str = typer.Option("zh,en", help="Languages to keep (comma list) or 'all'."),
     pii: bool = typer.Option(True, "--pii/--no-pii", help="Scrub PII with placeholders."),
     dedup: bool = typer.Option(True, "--dedup/--no-dedup", help="Exact + near dedup."),
@@ -59,18 +71,24 @@ def data_ingest(
 ) -> None:
     """Curate files into a new immutable dataset version (same input, same version)."""
     from modelmint.data import CurateConfig, NearDupConfig, QualityConfig, SplitConfig, curate
+    from modelmint.data.quality_config import with_settings
 
     rt = Runtime.open()
-    quality_config = {"default": QualityConfig(), "web": QualityConfig.web(), "off": None}
-    if quality not in quality_config:
+    presets = {"default": QualityConfig(), "web": QualityConfig.web(), "off": None}
+    if quality not in presets:
         raise UserError(f"--quality must be default, web or off, not {quality!r}")
+    quality_config = presets[quality]
+    if settings:
+        if quality_config is None:
+            raise UserError("--set changes a quality preset's settings: use it with default or web")
+        quality_config = with_settings(quality_config, settings)
     if on_error not in ("fail", "skip"):
         raise UserError(f"--on-error must be fail or skip, not {on_error!r}")
     config = CurateConfig(
         format=fmt,
         text_field=text_field,
         on_error=on_error,  # type: ignore[arg-type]
-        quality=quality_config[quality],
+        quality=quality_config,
         languages=None if languages == "all" else tuple(languages.split(",")),
         scrub_pii=pii,
         exact_dedup=dedup,
@@ -90,10 +108,30 @@ def data_ingest(
     state = "new version" if res.created else "unchanged input, existing version"
     console.print(
         f"dataset {res.dataset.label} ({state}): read {r['read']}, kept {r['kept']}, "
-        f"dropped {r['dropped']} {r['drops']}, rejected {r['rejected']}; "
+        f"dropped {r['dropped']}, rejected {r['rejected']}; "
         f"splits {res.dataset.splits}"
     )
+    _print_drops(r["drops"], r["read"])
     console.print(f"report: {res.dataset.path / 'report.html'}")
+
+
+def _print_drops(drops: dict[str, int], read: int) -> None:
+    """Records dropped per rule, and a warning naming the rule that dropped most of the input,
+    with how to relax it."""
+    from modelmint.data.report import dominant_drop, relax_advice
+
+    if drops:
+        table = Table("rule", "dropped", "of records read", title="drops per rule")
+        for rule, count in drops.items():
+            table.add_row(rule, str(count), f"{count / max(read, 1):.0%}")
+        console.print(table)
+    dominant = dominant_drop(drops, read)
+    if dominant is not None:
+        rule, count = dominant
+        console.print(
+            f"[bold yellow]warning:[/] {rule} dropped {count} of the {read} records read "
+            f"({count / read:.0%}); {relax_advice(rule)}"
+        )
 
 
 @data_app.command("stats")

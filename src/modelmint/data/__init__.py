@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from modelmint.data.errors import DataError
     from modelmint.data.langid import LanguageFilter, LanguageGuess, detect_language
     from modelmint.data.pii import PII_TYPES, ScrubResult, scrub_pii
-    from modelmint.data.quality import QualityConfig, QualityFilter, QualityVerdict
+    from modelmint.data.quality import QualityFilter, QualityVerdict
+    from modelmint.data.quality_config import QualityConfig
     from modelmint.data.readers import InputError, read_documents
     from modelmint.data.splits import SplitConfig
 

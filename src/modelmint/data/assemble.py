@@ -23,7 +23,7 @@ from modelmint.catalog import DOCUMENT_SCHEMA
 from modelmint.data.curate_config import CurateConfig
 from modelmint.data.duplicates import KEPT_CODE, Duplicates
 from modelmint.data.errors import DataError
-from modelmint.data.report import DatasetReport
+from modelmint.data.report import DatasetReport, relax_advice
 from modelmint.data.splits import SPLITS, NGramIndex, choose_stratum_label, plan_splits, split_hash
 
 ROWS_PER_GROUP = 4096  # rows buffered per Parquet row group written, and per batch read back
@@ -125,9 +125,13 @@ def assemble_dataset(
             kept_total += 1
         row += batch.num_rows
     if not kept_total:
+        advice = ""
+        if report.drops:  # the rule that dropped most, and how to keep what it dropped
+            rule, count = report.drops.most_common(1)[0]
+            advice = f"; {rule} dropped {count} of {report.read}: {relax_advice(rule)}"
         raise DataError(
             "no documents left: every input record was rejected or dropped "
-            f"({dict(report.drops) or 'no records read'})"
+            f"({dict(report.drops) or 'no records read'}){advice}"
         )
 
     stratum = choose_stratum_label(label_names, config.splits.stratify_by)

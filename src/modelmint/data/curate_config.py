@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from modelmint.data.dedup import NearDupConfig
-from modelmint.data.quality import QualityConfig
+from modelmint.data.quality_config import QualityConfig
 from modelmint.data.splits import SplitConfig
 
 

@@ -9,7 +9,9 @@ Two adjustments make it fit bilingual customer text:
 
 * py3langid tells Mandarin (``zh``) from Cantonese (``yue``) and Wu (``wuu``). ISO 639-1 has one
   code, ``zh``, for all of them, and a short Mandarin greeting ("你好") often scores as
-  Cantonese, so their probabilities are added up under ``zh``.
+  Cantonese, so their probabilities are added up under ``zh``. In the same way, a keep-list
+  that asks for English adds up English and Nigerian Pidgin (``pcm``), whose words are
+  English's: a short English question often scores as both.
 * Codes, numbers, e-mail addresses and URLs carry no language, so they are removed before
   classifying; and Chinese text whose Latin part is only names ("Apple iPhone 15 Pro Max 退货")
   is Chinese, even when the names outweigh the Chinese characters. Latin text counts as English
@@ -30,6 +32,15 @@ from functools import cache
 from typing import Any
 
 _CHINESE = frozenset({"zh", "yue", "wuu"})  # py3langid labels under the ISO 639-1 "zh"
+# py3langid's creoles whose words are English's: Nigerian Pidgin alone (Haitian, Guadeloupean
+# and Guianese Creole, its others, are French-lexified). The model tells Pidgin from English
+# by a few words of its own (wetin, dey, abeg), and a short English question has none of
+# them, so the two share its probability: "how do I return it" is English 0.48 and Pidgin
+# 0.23, under the 0.5 either needs, and "how do I pay for it" Pidgin 0.54, English 0.43. Like
+# Cantonese under Chinese, their probability counts as English's where the keep-list asks for
+# English; a record in Pidgin, written in English's words, is then kept as English too. A
+# keep-list that names the creole itself wants it told apart, and gets it.
+_ENGLISH_CREOLES = frozenset({"pcm"})
 # Tokens that carry no language: anything Latin-alphanumeric with a digit in it (order and
 # tracking numbers, prices, dates, model numbers), e-mail addresses and URLs.
 # Linear in the text: the lookbehinds start an e-mail or a code only where a run of its
@@ -125,10 +136,15 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def _scores(text: str) -> dict[str, float]:
+def _scores(text: str, creoles_as_english: bool = False) -> dict[str, float]:
     merged: dict[str, float] = {}
     for lang, p in _identifier().rank(text):
-        key = "zh" if lang in _CHINESE else lang
+        if lang in _CHINESE:
+            key = "zh"
+        elif creoles_as_english and lang in _ENGLISH_CREOLES:
+            key = "en"
+        else:
+            key = lang
         merged[key] = merged.get(key, 0.0) + p
     return merged
 
@@ -142,12 +158,13 @@ def _chinese_with_latin_names(text: str) -> bool:
     return sum(w in _EN_FUNCTION_WORDS for w in latin) < 2
 
 
-def detect_language(text: str) -> LanguageGuess:
-    """The most likely language of ``text``, with the model's probability for it."""
+def detect_language(text: str, *, creoles_as_english: bool = False) -> LanguageGuess:
+    """The most likely language of ``text``, with the model's probability for it.
+    ``creoles_as_english`` counts English-lexified creoles (Nigerian Pidgin) as English."""
     clean = _NOISE_RE.sub(" ", cap_combining_runs(text))
     if not any(ch.isalpha() for ch in clean):
         return LanguageGuess("und", 0.0)
-    scores = _scores(clean)
+    scores = _scores(clean, creoles_as_english)
     lang = max(scores, key=scores.__getitem__)
     if lang != "zh" and _chinese_with_latin_names(clean):
         # The confidence is how Chinese the Han characters alone are.
@@ -163,12 +180,16 @@ class LanguageFilter:
     ) -> None:
         self.keep = frozenset(keep) if keep is not None else None
         self.min_confidence = min_confidence
+        # Without a keep-list every language is kept under its own code, Pidgin's too.
+        self._creoles_as_english = (
+            self.keep is not None and "en" in self.keep and not self.keep & _ENGLISH_CREOLES
+        )
         _identifier()  # load the model now, not inside the first document's timing
 
     def check(self, text: str) -> tuple[LanguageGuess, str | None]:
         """The guess, and None to keep or a reason: ``lang_low_confidence`` or
         ``lang_not_kept:<code>``."""
-        guess = detect_language(text)
+        guess = detect_language(text, creoles_as_english=self._creoles_as_english)
         if guess.confidence < self.min_confidence:
             return guess, "lang_low_confidence"
         if self.keep is not None and guess.lang not in self.keep:

@@ -1,7 +1,13 @@
 """Heuristic quality filters for Simplified Chinese and English text.
 
-Ports three well-known rule sets, with the thresholds of their papers available through
-:meth:`QualityConfig.web`:
+Two presets. :meth:`QualityConfig.web` is three well-known rule sets with the thresholds of
+their papers, for web-scale pages. The defaults are for a company's own records (tickets,
+chat messages and logs, e-mails, FAQ answers, product descriptions), most of them a line or
+a paragraph long: they keep the rules of those sets that judge such a record fairly, relax or
+switch off those that need a page, and add three rules of modelmint's own for the junk the
+page rules caught. ``tests/data/quality_eval/`` holds the records both presets are measured on.
+
+The ported rule sets:
 
 * **Gopher quality** (Rae et al. 2021, table A1; as in datatrove's ``GopherQualityFilter``):
   document length in words, mean word length, ``#`` and ellipsis to word ratios, share of
@@ -28,35 +34,51 @@ each Han (or kana) character as one word and each run of letters or digits as on
 * C4 accepts Chinese sentence ends (。！？, ……, closing quotes) as terminal punctuation and
   counts a line's words the same CJK-aware way.
 
+Adapted for short records, in the default preset (each threshold's reason is beside it in
+:class:`QualityConfig`):
+
+* C4's line rules are off, and the default edits no text. They drop every line without a
+  final full stop or question mark, which is how people type tickets and chat messages, and
+  every line that mentions a privacy policy, which is how a customer asks to have their data
+  deleted. C4's two document rules, lorem ipsum and curly brackets, stay on.
+* Gopher's page statistics wait for a page: the stop-word rule for 50 words (its own minimum
+  document length) and the n-gram rules for 150; telegraphic records ("退款进度查询",
+  "payment failed twice") have no stop words, and an echoed order number is a third of a
+  short chat. The bullet and trailing-ellipsis rules are off (a bulleted product description
+  is content, a trailing "……" is a tone of voice), and the remaining ratios are relaxed for
+  a ticket whose "#12345", price and date are a large part of its few words.
+* A document is three words or more (three characters, before language identification), not
+  fifty: "怎么退货" and "where is my package" are kept, "ok", "嗯" and "ok thanks" are not.
+* The record rules catch what the page rules caught on short records: words repeated in a
+  short record (``few_unique_words``: "哈哈哈哈", "help help help"), Latin letters with
+  almost no vowels (``few_vowels``: keyboard mashing such as "sdfkjh sdkfjh"; a record
+  written only in consonant abbreviations such as "pls chk my pkg thx" goes too), and a
+  record whose every line is boilerplate (``boilerplate``: a cookie or JavaScript notice, a
+  copyright footer, an e-mail disclaimer, a bar of links).
+
 Every rule takes time linear in the length of the document, which may be a million
 characters (``max_chars``). The word and n-gram rules are single passes; a regex that scans a
 run of characters (C4's sentence ends) starts only where the run starts and never gives back
 what it consumed, so no input makes it rescan the run from each of its characters, and it
 finds the same matches as the plain backtracking regex.
 
-The default config suits short documents such as customer-service chats as well as web text:
-the thresholds that only make sense for long pages (50 words, 5 sentences, 3 words a line, and
-n-gram statistics on documents under 150 words) are relaxed; :meth:`QualityConfig.web` restores
-them. Everything else is Gopher's and C4's, and on English text the rules give datatrove's
-verdicts when datatrove is given the same words (except that stop words here ignore case and
-a few more bullet characters count).
+Under :meth:`QualityConfig.web` the rules give datatrove's verdicts on English text when
+datatrove is given the same words (except that stop words here ignore case and a few more
+bullet characters count). The thresholds, the presets and changing a setting by name are
+:mod:`modelmint.data.quality_config`'s.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import accumulate, pairwise
 
-# Han ideographs (URO, extension A, compatibility, extensions B+) and Japanese kana: scripts
-# written without spaces, where one character is the nearest thing to a word.
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-# A word: one CJK character, or a run of letters/digits that may be joined by an apostrophe,
-# hyphen, dot or comma (don't, e-mail, 19.99, MM20260613-79313), like a whitespace-split word
-# with its surrounding punctuation removed.
-_WORD_RE = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+(?:[-.,'’][^\W{_CJK}]+)*")
-_CJK_RE = re.compile(rf"[{_CJK}]")
+from modelmint.data import quality_config
+from modelmint.data.quality_config import QualityConfig
+from modelmint.data.words import CJK, is_cjk, words
+
 _NO_LETTER_WORD_RE = re.compile(r"(?<!\S)[\d_\-.,'’]+(?!\S)")
 _ELLIPSIS_RE = re.compile(r"\.\.\.|…+")  # Chinese "……" is one ellipsis, not two
 _PARAGRAPH_RE = re.compile(r"\n{2,}")
@@ -68,13 +90,8 @@ _CITATION_RE = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 # in linear time. Without the two, each mark of a long run ("!!!…!x") rescanned the rest of
 # the run: 40,000 marks took 45 s, a million would take hours.
 _END_MARKS = ".!?。！？…"
-_SENTENCE_END_RE = re.compile(
-    rf"(?<![{_END_MARKS}])[{_END_MARKS}]++[\"'”’」』)]*+(?=\s|$|[{_CJK}])"
-)
+_SENTENCE_END_RE = re.compile(rf"(?<![{_END_MARKS}])[{_END_MARKS}]++[\"'”’」』)]*+(?=\s|$|[{CJK}])")
 
-# Gopher's English stop words, and the most frequent Chinese function characters in their role.
-EN_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
-ZH_STOP_WORDS = tuple("的了是在我有和就不人都一也很到要这你会着没他们吗呢吧个上")
 _BULLETS = ("•", "-", "*", "·", "●", "▪", "◦", "‣", "►")
 # C4 keeps lines ending like this; 。！？ and closing quotes end Chinese sentences, and a
 # trailing ～ ends informal Chinese ones as often as 。 does.
@@ -92,72 +109,34 @@ _POLICY = (
 )
 
 
-@dataclass(frozen=True)
-class QualityConfig:
-    """Every threshold of every rule; ``None`` (or 0) switches a single rule off."""
-
-    gopher_quality: bool = True
-    gopher_repetition: bool = True
-    c4: bool = True
-    length: bool = True
-    # length (characters, after stripping)
-    min_chars: int | None = 20
-    max_chars: int | None = 1_000_000
-    # Gopher quality
-    min_doc_words: int | None = 5
-    max_doc_words: int | None = 100_000
-    min_avg_word_length: float | None = 3
-    max_avg_word_length: float | None = 10
-    max_symbol_word_ratio: float | None = 0.1
-    max_bullet_lines_ratio: float | None = 0.9
-    max_ellipsis_lines_ratio: float | None = 0.3
-    min_alpha_words_ratio: float | None = 0.8
-    min_stop_words: int | None = 2
-    en_stop_words: tuple[str, ...] = EN_STOP_WORDS
-    zh_stop_words: tuple[str, ...] = ZH_STOP_WORDS
-    # Gopher repetition
-    dup_line_frac: float | None = 0.3
-    dup_para_frac: float | None = 0.3
-    dup_line_char_frac: float | None = 0.2
-    dup_para_char_frac: float | None = 0.2
-    top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
-    dup_n_grams: tuple[tuple[int, float], ...] = (
-        (5, 0.15),
-        (6, 0.14),
-        (7, 0.13),
-        (8, 0.12),
-        (9, 0.11),
-        (10, 0.10),
-    )
-    # Gopher only measured n-grams on pages of 50+ words. In a short chat one repeat (the agent
-    # echoing an order number or a product name) is already 20-30% of the characters: on the
-    # sample corpus a third of the Chinese chats under 150 words (~90 words of Chinese, since
-    # each Han character counts) failed. Shorter documents skip the two n-gram rules; the
-    # duplicate line and paragraph rules still apply.
-    ngram_min_words: int | None = 150
-    # C4 (line rules remove lines; the others drop the document)
-    c4_terminal_punct: bool = True
-    c4_min_words_per_line: int | None = 1
-    c4_max_word_length: int | None = 1000
-    c4_remove_citations: bool = True
-    c4_javascript: bool = True
-    c4_policy: bool = True
-    c4_lorem_ipsum: bool = True
-    c4_curly_bracket: bool = True
-    c4_min_lines: int | None = 1
-    c4_min_sentences: int | None = None
-
-    @classmethod
-    def web(cls) -> QualityConfig:
-        """Gopher's and C4's original thresholds, for web-scale pages."""
-        return replace(
-            cls(),
-            min_chars=None,
-            min_doc_words=50,
-            ngram_min_words=None,
-            c4_min_words_per_line=3,
-            c4_min_sentences=5,
-        )
+# A line of boilerplate says one of these (compared in lower case), or is a bar of links.
+# Banner and footer wording only: "privacy policy" or "unsubscribe" alone is as likely a
+# customer's request as a page's footer.
+_BOILERPLATE_PHRASES = (
+    "website uses cookies",
+    "site uses cookies",
+    "we use cookies",
+    "use of cookies",
+    "enable javascript",
+    "javascript is disabled",
+    "javascript is required",
+    "all rights reserved",
+    "sent from my iphone",
+    "sent from my android",
+    "this email and any attachments",
+    "this e-mail and any attachments",
+    "intended solely for",
+    "本网站使用cookie",
+    "我们使用cookie",
+    "启用javascript",
+    "开启javascript",
+    "版权所有",
+    "保留所有权利",
+    "icp备",  # the site licence number every mainland-China page shows in its footer
+    "发自我的iphone",
+    "本邮件及其附件",
+)
+_VOWELS = "aeiouy"
 
 
 @dataclass(frozen=True)
@@ -166,47 +145,22 @@ class QualityVerdict:
     reason: str | None  # None: keep; otherwise one of QualityFilter.rule_names()
 
 
-_RULES = {
-    "length": ("too_short", "too_long"),
-    "gopher_repetition": (
-        "gopher_dup_para_frac",
-        "gopher_dup_para_char_frac",
-        "gopher_dup_line_frac",
-        "gopher_dup_line_char_frac",
-        "gopher_top_ngram",
-        "gopher_dup_ngram",
-    ),
-    "gopher_quality": (
-        "gopher_short_doc",
-        "gopher_long_doc",
-        "gopher_below_avg_word_length",
-        "gopher_above_avg_word_length",
-        "gopher_too_many_hashes",
-        "gopher_too_many_ellipsis",
-        "gopher_too_many_bullets",
-        "gopher_too_many_end_ellipsis",
-        "gopher_below_alpha_ratio",
-        "gopher_below_stop_words",
-    ),
-    "c4": ("c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_lines", "c4_too_few_sentences"),
-}
-
-
-def words(text: str) -> list[str]:
-    """The words of ``text``: each CJK character is one, each run of letters or digits is one."""
-    return _WORD_RE.findall(text)
-
-
-def _is_cjk(word: str) -> bool:
-    return len(word) == 1 and _CJK_RE.match(word) is not None
-
-
 class QualityFilter:
     """Applies the rule groups in the order FineWeb does: length, Gopher repetition, Gopher
     quality, then C4 (which edits the text, so it runs on what the others have accepted)."""
 
     def __init__(self, config: QualityConfig = QualityConfig()) -> None:
         self.config = config
+        self._c4_edits_lines = bool(
+            config.c4_terminal_punct
+            or config.c4_min_words_per_line
+            or config.c4_max_word_length
+            or config.c4_remove_citations
+            or config.c4_javascript
+            or config.c4_policy
+            or config.c4_min_lines
+            or config.c4_min_sentences
+        )
         self._stop_words = {
             "en": frozenset(config.en_stop_words),
             "zh": frozenset(config.zh_stop_words),
@@ -214,14 +168,14 @@ class QualityFilter:
 
     @staticmethod
     def rule_names() -> list[str]:
-        return [name for names in _RULES.values() for name in names]
+        return quality_config.rule_names()
 
     def check(self, text: str, lang: str | None = None) -> QualityVerdict:
         """Judge one document. ``lang`` picks the stop-word list ("zh", "en"; a region suffix
         such as "zh-CN" is ignored); when it is None the script decides, and languages without
         a list skip the stop-word rule."""
         c = self.config
-        reason = None
+        reason, ws = None, None
         if c.length:
             reason = self.check_length(text)
         if reason is None and (c.gopher_repetition or c.gopher_quality):
@@ -230,6 +184,8 @@ class QualityFilter:
                 reason = self._repetition(text, ws)
             if reason is None and c.gopher_quality:
                 reason = self._gopher(text, ws, lang)
+        if reason is None and c.record_rules:
+            reason = self._record(text, words(text) if ws is None else ws)
         if reason is None and c.c4:
             text, reason = self._c4(text)
         return QualityVerdict(text, reason)
@@ -285,7 +241,7 @@ class QualityFilter:
             return "gopher_long_doc"
         if n == 0:
             return None  # nothing below can be measured, and the length rule is switched off
-        latin = [w for w in ws if not _is_cjk(w)]
+        latin = [w for w in ws if not is_cjk(w)]
         if len(latin) * 2 >= n:  # mostly Latin: a Han character would count as length 1
             mean = sum(map(len, latin)) / len(latin)
             if c.min_avg_word_length and mean < c.min_avg_word_length:
@@ -312,7 +268,7 @@ class QualityFilter:
             alpha = n - len(_NO_LETTER_WORD_RE.findall(" ".join(ws)))
             if alpha / n < c.min_alpha_words_ratio:
                 return "gopher_below_alpha_ratio"
-        if c.min_stop_words:
+        if c.min_stop_words and not (c.stop_words_min_words and n < c.stop_words_min_words):
             stop_words = self._stop_words.get(_lang_of(lang, latin, n))
             if stop_words is not None:
                 found = stop_words.intersection(w.lower() for w in ws)
@@ -320,9 +276,43 @@ class QualityFilter:
                     return "gopher_below_stop_words"
         return None
 
+    # Record rules ----------------------------------------------------------------------------
+    def _record(self, text: str, ws: list[str]) -> str | None:
+        c = self.config
+        n = len(ws)
+        if (
+            c.min_unique_words_ratio
+            and c.ngram_min_words
+            and c.unique_words_min_words <= n < c.ngram_min_words
+            and len({w.lower() for w in ws}) / n < c.min_unique_words_ratio
+        ):
+            return "few_unique_words"
+        if c.min_vowel_ratio:
+            latin = [w for w in ws if not is_cjk(w)]
+            if len(latin) * 2 >= n:
+                lower = "".join(w for w in latin if w.isascii() and w.isalpha() and w.islower())
+                if len(lower) >= 12:
+                    vowels = sum(lower.count(v) for v in _VOWELS)
+                    if vowels / len(lower) < c.min_vowel_ratio:
+                        return "few_vowels"
+        if c.boilerplate:
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            if lines and all(map(_is_boilerplate, lines)):
+                return "boilerplate"
+        return None
+
     # C4 ------------------------------------------------------------------------------------
     def _c4(self, text: str) -> tuple[str, str | None]:
         c = self.config
+        if not self._c4_edits_lines:
+            # No line is removed, so the document rules see every line: judge the text whole
+            # and hand it back as it came (not re-joined from stripped lines).
+            lower = text.lower()
+            if c.c4_lorem_ipsum and "lorem ipsum" in lower:
+                return text, "c4_lorem_ipsum"
+            if c.c4_curly_bracket and "{" in text:
+                return text, "c4_curly_bracket"
+            return text, None
         kept: list[str] = []
         sentences = 0
         for raw in text.splitlines():
@@ -361,12 +351,24 @@ def _lang_of(lang: str | None, latin: list[str], n_words: int) -> str:
     return "en" if len(latin) * 2 >= n_words else "zh"
 
 
+def _is_boilerplate(line: str) -> bool:
+    lower = line.lower()
+    if any(p in lower for p in _BOILERPLATE_PHRASES):
+        return True
+    if line.startswith("|") or line.endswith("|"):
+        return False  # a table row, not a bar of links
+    # Plain splits, not a regex with \s* around the bar: that rescans a run of spaces from
+    # each of its characters, quadratic in the run.
+    items = line.replace(" · ", "|").replace(" • ", "|").split("|")
+    return len(items) >= 3 and all(1 <= len(words(item)) <= 6 for item in items)
+
+
 def _ends_sentence(line: str) -> bool:
     """C4's terminal punctuation, CJK-aware. An ellipsis after Latin text marks a truncated
     teaser and is dropped, as in C4; after a Chinese character ("……", "…") it ends a sentence."""
     if line.endswith(("...", "…")):
         stem = line.rstrip(".…")
-        return bool(stem) and _CJK_RE.match(stem[-1]) is not None
+        return bool(stem) and is_cjk(stem[-1])
     return line.endswith(_TERMINAL)
 
 
@@ -391,7 +393,7 @@ def _top_ngram_chars(ws: list[str], n: int) -> int:
     # zip builds the n-gram tuples in C: several times faster than slicing in a loop.
     counts = Counter(zip(*(ws[k:] for k in range(n)), strict=False))
     gram, count = counts.most_common(1)[0]
-    spaces = sum(not (_is_cjk(a) or _is_cjk(b)) for a, b in pairwise(gram))
+    spaces = sum(not (is_cjk(a) or is_cjk(b)) for a, b in pairwise(gram))
     return count * (sum(map(len, gram)) + spaces)
 
 

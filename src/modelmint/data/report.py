@@ -8,16 +8,53 @@ import base64
 import io
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from modelmint.data.dedup import EXACT, NEAR
 from modelmint.data.duplicates import ClusterSummary
+from modelmint.data.quality_config import rule_settings
 from modelmint.observability.html_pages import html_templates
 
 _templates = html_templates("modelmint.data")
+
+# When one rule drops more than this share of the records read, it does not suit the data
+# (a web-page rule on chat messages, a keep-list without the data's language), and ingest
+# says which rule it is and how to relax it.
+DOMINANT_DROP_SHARE = 0.5
+
+
+def dominant_drop(drops: Mapping[str, int], read: int) -> tuple[str, int] | None:
+    """The rule that dropped more than DOMINANT_DROP_SHARE of ``read``, with its count."""
+    for rule, count in drops.items():
+        if read and count / read > DOMINANT_DROP_SHARE:
+            return rule, count
+    return None
+
+
+def relax_advice(rule: str) -> str:
+    """How to keep what ``rule`` (a drop reason) drops, in the options of ``mint data ingest``."""
+    settings = rule_settings(rule)
+    if settings:
+        return (
+            f"it is a quality rule, set by {', '.join(settings)}: change one with "
+            f"--set NAME=VALUE (none switches a threshold off, false a rule), or choose "
+            f"another preset with --quality default|web|off"
+        )
+    if rule.startswith("lang_not_kept:"):
+        lang = rule.partition(":")[2]
+        return f"add {lang} to --languages (e.g. --languages zh,en,{lang}), or pass --languages all"
+    if rule == "lang_low_confidence":
+        return "pass --languages all to keep records whose language is unsure"
+    if rule in (EXACT, NEAR):
+        return "check the input for repeated files; --no-dedup keeps duplicates"
+    if rule == "contaminated":
+        return "--no-decontaminate keeps training records that overlap the evaluation split"
+    return "see the rule in the data documentation"
 
 
 class LengthHistogram:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from modelmint.data.errors import DataError
-from modelmint.data.quality import words
+from modelmint.data.words import words
 
 
 @dataclass(frozen=True)
