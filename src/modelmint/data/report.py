@@ -49,7 +49,12 @@ def relax_advice(rule: str) -> str:
         lang = rule.partition(":")[2]
         return f"add {lang} to --languages (e.g. --languages zh,en,{lang}), or pass --languages all"
     if rule == "lang_low_confidence":
-        return "pass --languages all to keep records whose language is unsure"
+        # Identification runs whatever --languages says, and drops what it is unsure of.
+        return (
+            "the language identifier was under half sure of these records' language, and "
+            "they are dropped whatever --languages says; look at a few in the report: "
+            "records that are only codes, numbers or a word or two read this way"
+        )
     if rule in (EXACT, NEAR):
         return "check the input for repeated files; --no-dedup keeps duplicates"
     if rule == "contaminated":
