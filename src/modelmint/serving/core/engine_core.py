@@ -20,7 +20,6 @@ from typing import Any, Protocol, cast
 import torch
 
 from modelmint.modeling import cpu_supports_bf16, load_causal_lm
-from modelmint.modeling.quantized import quantized_linears
 from modelmint.serving.core.detokenize import IncrementalDecoder
 from modelmint.serving.core.prefix_cache import PrefixCache
 from modelmint.serving.core.scheduler import Scheduled, Scheduler
@@ -70,9 +69,7 @@ class EngineConfig:
     kv_dtype: str = "auto"
     threads: int | None = None  # CPU threads for the model (torch's default otherwise)
 
-    def torch_dtype(self, model: torch.nn.Module) -> torch.dtype:
-        if quantized_linears(model):  # int8 kernels take float32 activations
-            return torch.float32
+    def torch_dtype(self) -> torch.dtype:
         if self.dtype == "auto":
             return torch.bfloat16 if cpu_supports_bf16() else torch.float32
         return DTYPES[self.dtype]
@@ -133,7 +130,7 @@ def load_runner(path: str | Path, config: EngineConfig) -> tuple[ModelRunner, Te
         torch.set_num_threads(config.threads)
     codec = TextCodec(path)
     model = load_causal_lm(path)
-    dtype = config.torch_dtype(model)
+    dtype = config.torch_dtype()
     # PreTrainedModel.to is wrapped in a way mypy misreads; it is nn.Module.to.
     model = cast(Any, model).to(dtype)
     kv_dtype = config.cache_dtype(dtype)

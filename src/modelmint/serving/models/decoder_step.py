@@ -24,9 +24,9 @@ and logits (Gemma 2), its own attention scale, and layers that see only the last
 ``sliding_window`` keys (Mistral, Gemma's sliding layers), each layer with its rotary table.
 
 Only configurations this file covers come here (:func:`supports`): static rotary scaling,
-causal attention. Int8 layers from ``mint compress`` are called as they are, each on its
-own. Scoring and every other model keep the Hugging Face layers. The fused query-key-value
-and gate-up weights are packed copies beside the model's own, so a model served this way
+causal attention. Int8 layers (:mod:`int8_linear`) are stacked like the float ones. Scoring
+and every other model keep the Hugging Face layers. The fused query-key-value and gate-up
+weights are packed copies beside the model's own, so a model served this way
 holds those weights twice (the output, down and vocabulary products are shared)."""
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from torch import nn
 
 from modelmint.modeling.families import FAMILY_BY_MODEL_TYPE, family_of
 from modelmint.serving.kernels.decode_attention import attend_decoding, attention_in_torch
+from modelmint.serving.kernels.int8_linear import Int8Linear
 from modelmint.serving.kernels.packed_linear import PackedLinear, packable
 from modelmint.serving.models.kv_cache import SlotKVCache
 
@@ -85,8 +86,10 @@ Projection = Callable[[torch.Tensor], torch.Tensor]
 
 def _joined(*modules: nn.Module) -> Projection:
     """One product for several projections of the same input: their weights (and biases)
-    stacked and packed when all are plain ``nn.Linear``; otherwise (int8 layers) each
-    module's own, concatenated."""
+    stacked, and packed when all are plain ``nn.Linear``; otherwise each module's own,
+    concatenated."""
+    if all(isinstance(m, Int8Linear) for m in modules):
+        return Int8Linear.stacked([m for m in modules if isinstance(m, Int8Linear)])
     linears = [m for m in modules if type(m) is nn.Linear]
     if len(linears) < len(modules) or not packable(linears[0].weight.dtype):
         return lambda x: torch.cat([m(x) for m in modules], dim=-1)

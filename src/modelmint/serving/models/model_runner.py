@@ -19,6 +19,7 @@ import torch
 from transformers import PreTrainedModel
 
 from modelmint.serving.kernels.decode_attention import NAME, use_decode_attention
+from modelmint.serving.kernels.int8_linear import use_weight_only_int8
 from modelmint.serving.kernels.packed_linear import pack_linears
 from modelmint.serving.models.decoder_step import DecoderStep, layer_windows, supports
 from modelmint.serving.models.kv_cache import SlotKVCache
@@ -85,6 +86,7 @@ class ModelRunner:
         """``kv_dtype``: the cache's (default: the model's). bfloat16 beside a float32 model
         halves the bytes a step reads from the cache; only the written-out step takes it."""
         config = model.config
+        use_weight_only_int8(model)
         self.model = model.eval()
         self.dtype = dtype
         self.kv_dtype = kv_dtype or dtype
