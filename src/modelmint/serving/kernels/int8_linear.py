@@ -42,12 +42,17 @@ FEW_ROWS = 8
 SOURCE = Path(__file__).parent / "int8_linear.c"
 
 
+KERNELS = {torch.float32: "int8_linear_f32", torch.bfloat16: "int8_linear_bf16"}
+
+
 @functools.cache
 def _library() -> ctypes.CDLL | None:
     lib = load_c_library(SOURCE)
     if lib is not None:
-        lib.int8_linear_f32.restype = None
-        lib.int8_linear_f32.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64] * 3 + [ctypes.c_int]
+        for name in KERNELS.values():
+            fn = getattr(lib, name)
+            fn.restype = None
+            fn.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int64] * 3 + [ctypes.c_int]
     return lib
 
 
@@ -80,23 +85,21 @@ class Int8Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features)
-        lib = _library()
-        if flat.shape[0] <= FEW_ROWS and lib is not None:
-            wide = flat.float().contiguous()  # exact: bfloat16 widens to float32 exactly
-            out = torch.empty((flat.shape[0], self.out_features))
-            lib.int8_linear_f32(
-                wide.data_ptr(),
+        lib, kernel = _library(), KERNELS.get(x.dtype)
+        if flat.shape[0] <= FEW_ROWS and lib is not None and kernel is not None:
+            flat = flat.contiguous()
+            out = torch.empty((flat.shape[0], self.out_features), dtype=x.dtype)
+            getattr(lib, kernel)(
+                flat.data_ptr(),
                 out.data_ptr(),
                 self.q.data_ptr(),
                 self.scale.data_ptr(),
+                None if self.bias is None else self.bias.data_ptr(),
                 flat.shape[0],
                 self.in_features,
                 self.out_features,
                 torch.get_num_threads(),
             )
-            if self.bias is not None:
-                out += self.bias
-            out = out.to(x.dtype)
         elif flat.shape[0] <= FEW_ROWS and self.in_features % 16 == 0:
             scale = self._scales.get(x.dtype)
             if scale is None:
