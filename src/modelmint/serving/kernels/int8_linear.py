@@ -38,10 +38,8 @@ from torch import nn
 from modelmint.modeling.quantized import quantized_linears
 from modelmint.serving.kernels.c_library import load_c_library
 
-FEW_ROWS = 8
+FEW_ROWS = 8  # up to here a product is bound by reading the weights (see above)
 SOURCE = Path(__file__).parent / "int8_linear.c"
-
-
 KERNELS = {torch.float32: "int8_linear_f32", torch.bfloat16: "int8_linear_bf16"}
 
 
