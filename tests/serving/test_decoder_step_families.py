@@ -84,6 +84,19 @@ def _step_differences(runner: ModelRunner, reference: PreTrainedModel) -> tuple[
     return worst, scale
 
 
+def _errors(
+    runner: ModelRunner, exact: PreTrainedModel, in_bf16: PreTrainedModel
+) -> tuple[float, float]:
+    """The largest distance to ``exact``'s float32 logits, over the same prefill and
+    decoding steps, of the runner's steps and of ``in_bf16``'s forward."""
+    step_error = model_error = 0.0
+    for got, truth, sequences in _decoded(runner, exact):
+        step_error = max(step_error, float((got - truth).abs().max()))
+        theirs = _last_logits(in_bf16, sequences).float()
+        model_error = max(model_error, float((theirs - truth).abs().max()))
+    return step_error, model_error
+
+
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_float32_steps_equal_the_family_model(checkpoint: Checkpoint, family: str) -> None:
     path = checkpoint(family)
@@ -161,12 +174,8 @@ def test_bfloat16_steps_are_as_close_to_float32_as_the_family_model_in_bfloat16(
     path = checkpoint(family)
     runner = ModelRunner(load_causal_lm(path).to(torch.bfloat16), slots=4, dtype=torch.bfloat16)
     assert runner.decoder is not None
-    exact, in_bf16 = load_causal_lm(path), load_causal_lm(path).to(torch.bfloat16)
-    step_error = model_error = 0.0
-    for got, truth, sequences in _decoded(runner, exact):
-        step_error = max(step_error, float((got - truth).abs().max()))
-        theirs = _last_logits(in_bf16, sequences).float()
-        model_error = max(model_error, float((theirs - truth).abs().max()))
+    exact = load_causal_lm(path)
+    step_error, model_error = _errors(runner, exact, load_causal_lm(path).to(torch.bfloat16))
     # measured 0.82x to 1.10x over the families; the largest of 3 rows x 6 steps of
     # rounding is itself noisy, hence 1.5x
     assert step_error <= 1.5 * model_error, f"{family}: {step_error} vs {model_error}"
@@ -231,12 +240,8 @@ def test_int8_steps_in_bfloat16_are_as_close_as_the_dequantized_model_in_bfloat1
     path = _int8_checkpoint(checkpoint(family), tmp_path / "int8")
     runner = ModelRunner(load_causal_lm(path).to(torch.bfloat16), slots=4, dtype=torch.bfloat16)
     assert runner.decoder is not None
-    exact, in_bf16 = _dequantized(path), _dequantized(path).to(torch.bfloat16)
-    step_error = model_error = 0.0
-    for got, truth, sequences in _decoded(runner, exact):
-        step_error = max(step_error, float((got - truth).abs().max()))
-        theirs = _last_logits(in_bf16, sequences).float()
-        model_error = max(model_error, float((theirs - truth).abs().max()))
+    exact = _dequantized(path)
+    step_error, model_error = _errors(runner, exact, _dequantized(path).to(torch.bfloat16))
     # the int8 step rounds less than the bfloat16 model: its weights are exact integers
     # and only the scaled sums round, where the bfloat16 model rounds every weight too
     assert step_error <= 1.5 * model_error, f"{family}: {step_error} vs {model_error}"

@@ -17,7 +17,9 @@ import shlex
 import subprocess
 import sysconfig
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 FLAGS = ["-O3", "-march=native", "-fPIC", "-shared"]
@@ -83,3 +85,15 @@ def _build(source: Path, target: Path) -> None:
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
+
+
+def load_kernels(source: Path, names: Iterable[str], argtypes: list[Any]) -> ctypes.CDLL | None:
+    """:func:`load_c_library`, with each of ``names`` declared as taking ``argtypes`` and
+    returning nothing (a kernel writes its output through a pointer)."""
+    lib = load_c_library(source)
+    if lib is not None:
+        for name in names:
+            fn = getattr(lib, name)
+            fn.restype = None
+            fn.argtypes = argtypes
+    return lib

@@ -27,6 +27,17 @@ static inline void store_bf16(void *p, int64_t i, float x) {
     ((uint16_t *)p)[i] = (uint16_t)(u >> 16);
 }
 
+// The keys a row's mask lets it see lie in [begin, end): from its first visible key (where a
+// sliding window starts) to its last.
+static inline void visible_range(const uint8_t *m, int64_t keys, int64_t *begin, int64_t *end) {
+    int64_t e = keys;
+    while (e > 0 && !m[e - 1]) e--;
+    int64_t b = 0;
+    while (b < e && !m[b]) b++;
+    *begin = b;
+    *end = e;
+}
+
 #define DEFINE_KERNEL(NAME, LOAD, STORE, LOAD_KV, ELEM)                                         \
     void NAME(const void *q, const void *k, const void *v, void *out, const uint8_t *mask,      \
               int64_t rows, int64_t heads, int64_t kv_heads, int64_t keys, int64_t dim,         \
@@ -37,10 +48,8 @@ static inline void store_bf16(void *p, int64_t i, float x) {
         for (int64_t task = 0; task < rows * kv_heads; task++) {                                \
             int64_t r = task / kv_heads, kh = task % kv_heads;                                  \
             const uint8_t *m = mask + r * mask_row;                                             \
-            int64_t end = keys;                                                                 \
-            while (end > 0 && !m[end - 1]) end--;                                               \
-            int64_t begin = 0;                                                                  \
-            while (begin < end && !m[begin]) begin++;                                           \
+            int64_t begin, end;                                                                 \
+            visible_range(m, keys, &begin, &end);                                               \
             const ELEM *kb = (const ELEM *)k + r * k_row + kh * k_head;                         \
             const ELEM *vb = (const ELEM *)v + r * v_row + kh * v_head;                         \
             float qf[group][dim], acc[group][dim], mx[group], sum[group], s[group][BLOCK];      \
@@ -224,10 +233,8 @@ DEFINE_TASK(task_bf16, uint16_t, vload_bf16)
         for (int64_t task = 0; task < rows * kv_heads; task++) {                                \
             int64_t r = task / kv_heads, kh = task % kv_heads;                                  \
             const uint8_t *m = mask + r * mask_row;                                             \
-            int64_t end = keys;                                                                 \
-            while (end > 0 && !m[end - 1]) end--;                                               \
-            int64_t begin = 0;                                                                  \
-            while (begin < end && !m[begin]) begin++;                                           \
+            int64_t begin, end;                                                                 \
+            visible_range(m, keys, &begin, &end);                                               \
             const ELEM *kb = (const ELEM *)k + r * k_row + kh * k_head;                         \
             const ELEM *vb = (const ELEM *)v + r * v_row + kh * v_head;                         \
             float qf[group * dim] __attribute__((aligned(64)));                                 \

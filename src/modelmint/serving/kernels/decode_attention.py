@@ -32,7 +32,7 @@ from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 
-from modelmint.serving.kernels.c_library import load_c_library
+from modelmint.serving.kernels.c_library import load_kernels
 
 NAME = "mint_decode"
 # (query dtype, cache dtype) -> the kernel for them
@@ -46,21 +46,17 @@ SOURCE = Path(__file__).parent / "decode_attention.c"
 
 @functools.cache
 def _library() -> ctypes.CDLL | None:
-    lib = load_c_library(SOURCE)
-    if lib is not None:
-        for name in KERNELS.values():
-            fn = getattr(lib, name)
-            fn.restype = None
-            fn.argtypes = (
-                [ctypes.c_void_p] * 5
-                + [ctypes.c_int64] * 12
-                + [
-                    ctypes.c_float,  # scale
-                    ctypes.c_float,  # softcap; 0 for none
-                    ctypes.c_int,
-                ]
-            )
-    return lib
+    return load_kernels(
+        SOURCE,
+        KERNELS.values(),
+        [ctypes.c_void_p] * 5
+        + [ctypes.c_int64] * 12
+        + [
+            ctypes.c_float,  # scale
+            ctypes.c_float,  # softcap; 0 for none
+            ctypes.c_int,
+        ],
+    )
 
 
 def kernel_available() -> bool:

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from modelmint.modeling.quantized import quantized_linears
-from modelmint.serving.kernels.c_library import load_c_library
+from modelmint.serving.kernels.c_library import load_kernels
 
 FEW_ROWS = 8  # up to here a product is bound by reading the weights (see above)
 SOURCE = Path(__file__).parent / "int8_linear.c"
@@ -45,13 +45,8 @@ KERNELS = {torch.float32: "int8_linear_f32", torch.bfloat16: "int8_linear_bf16"}
 
 @functools.cache
 def _library() -> ctypes.CDLL | None:
-    lib = load_c_library(SOURCE)
-    if lib is not None:
-        for name in KERNELS.values():
-            fn = getattr(lib, name)
-            fn.restype = None
-            fn.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int64] * 3 + [ctypes.c_int]
-    return lib
+    args = [ctypes.c_void_p] * 5 + [ctypes.c_int64] * 3 + [ctypes.c_int]
+    return load_kernels(SOURCE, KERNELS.values(), args)
 
 
 class Int8Linear(nn.Module):
