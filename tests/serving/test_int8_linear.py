@@ -63,12 +63,20 @@ def test_leading_dimensions_are_kept() -> None:
     torch.testing.assert_close(layer(x), layer(x.reshape(6, 64)).reshape(2, 3, 32))
 
 
-def test_stacked_layers_equal_each_layer_concatenated() -> None:
+def test_stacked_layers_equal_each_layer_concatenated_and_share_its_integers() -> None:
     parts = [_layer(48, 64, bias=True), _layer(16, 64, bias=False), _layer(16, 64, bias=True)]
+    alone = [Int8Linear(p.q.clone(), p.scale.clone(), p.bias) for p in parts]
     stacked = Int8Linear.stacked(parts)
     for rows in (1, 20):
         x = torch.randn(rows, 64)
-        torch.testing.assert_close(stacked(x), torch.cat([p(x) for p in parts], dim=-1))
+        expected = torch.cat([p(x) for p in alone], dim=-1)
+        torch.testing.assert_close(stacked(x), expected)
+        # each layer still computes its own outputs, now from its rows of the stack
+        torch.testing.assert_close(torch.cat([p(x) for p in parts], dim=-1), expected)
+    offsets = [0, 48, 64]
+    for part, offset in zip(parts, offsets, strict=True):
+        assert part.q.data_ptr() == stacked.q[offset:].data_ptr() and part.q.is_contiguous()
+        assert part.scale.data_ptr() == stacked.scale[offset:].data_ptr()
 
 
 def test_a_quantized_model_keeps_its_integers_and_scales_through_a_dtype_change() -> None:

@@ -66,15 +66,25 @@ class Int8Linear(nn.Module):
 
     @classmethod
     def stacked(cls, layers: Sequence[Int8Linear]) -> Int8Linear:
-        """One layer computing several of the same input, their outputs concatenated."""
+        """One layer computing several of the same input, their outputs concatenated. The
+        layers then read their own rows of it, so the integers are held once."""
         biases = [
             m.bias if m.bias is not None else m.scale.new_zeros(m.out_features) for m in layers
         ]
-        return cls(
+        joined = cls(
             torch.cat([m.q for m in layers]),
             torch.cat([m.scale for m in layers]),
             None if all(m.bias is None for m in layers) else torch.cat(biases),
         )
+        start = 0
+        for m in layers:
+            rows = slice(start, start + m.out_features)  # whole rows: contiguous views
+            m.q, m.scale = joined.q[rows], joined.scale[rows]
+            if m.bias is not None and joined.bias is not None:
+                m.bias = joined.bias[rows]
+            m._scales = {torch.float32: m.scale}
+            start += m.out_features
+        return joined
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features)

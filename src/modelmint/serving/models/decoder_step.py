@@ -24,10 +24,11 @@ and logits (Gemma 2), its own attention scale, and layers that see only the last
 ``sliding_window`` keys (Mistral, Gemma's sliding layers), each layer with its rotary table.
 
 Only configurations this file covers come here (:func:`supports`): static rotary scaling,
-causal attention. Int8 layers (:mod:`int8_linear`) are stacked like the float ones. Scoring
-and every other model keep the Hugging Face layers. The fused query-key-value and gate-up
-weights are packed copies beside the model's own, so a model served this way
-holds those weights twice (the output, down and vocabulary products are shared)."""
+causal attention. Scoring and every other model keep the Hugging Face layers. The fused
+query-key-value and gate-up weights are packed copies beside the model's own, so a float
+model served this way holds those weights twice (the output, down and vocabulary products
+are shared). Int8 layers (:mod:`int8_linear`) are stacked too, and the model's own layers
+then read their rows of the stack, so int8 weights are held once."""
 
 from __future__ import annotations
 
