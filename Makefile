@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
 # Exact versions of everything else; `make lock` re-resolves it from pyproject.toml's ranges.
 LOCK   := requirements.lock
-EXTRAS := dev,docs
+EXTRAS := dev,docs,ray
 # The demo's model size: tiny (a few minutes to a live API on 2 cores) or small (larger, slower).
 SIZE   ?= tiny
 # xdist workers, each running torch on its own cores; a module stays on one worker

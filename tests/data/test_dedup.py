@@ -14,9 +14,16 @@ from modelmint.data.dedup import (
     exact_key,
     lsh_bands,
     normalize_text,
+    normalized_key,
+    normalized_signature,
     signatures,
 )
-from modelmint.data.duplicates import DuplicateFinder, band_hashes, find_duplicates
+from modelmint.data.duplicates import (
+    DuplicateFinder,
+    DuplicateInputs,
+    band_hashes,
+    find_duplicates,
+)
 from modelmint.samples import generate_sample_corpus
 
 # About 100 characters; the copy changes three (您->你, 五->六, 谢->多): 5-gram Jaccard 0.84.
@@ -202,14 +209,15 @@ def test_finder_matches_the_streaming_rule(
 
 
 def test_finder_reports_clusters_with_ids(tmp_path: Path) -> None:
-    finder = DuplicateFinder(tmp_path / "f", memory_mb=0.001)
+    inputs = DuplicateInputs(tmp_path / "in", NearDupConfig())
     texts = [EN, ZH, EN + "!", ZH_NEAR, EN.lower(), DIFFERENT[2]]
-    finder.add(
+    inputs.add(
         [f"d{i}" for i in range(len(texts))],
         [exact_key(t) for t in texts],
         signatures(texts, NearDupConfig()),
     )
-    dups = finder.resolve()
+    inputs.close()
+    dups = DuplicateFinder(tmp_path / "f", [tmp_path / "in"], memory_mb=0.001).resolve()
     summary = dups.clusters()
     dups.close()
     assert summary.count == 2
@@ -218,14 +226,44 @@ def test_finder_reports_clusters_with_ids(tmp_path: Path) -> None:
 
 
 def test_documents_without_signature_are_only_exact_checked(tmp_path: Path) -> None:
-    finder = DuplicateFinder(tmp_path / "f")
+    inputs = DuplicateInputs(tmp_path / "in", NearDupConfig())
     sigs = signatures([ZH, ZH_NEAR, ZH], NearDupConfig())
-    finder.add(
+    inputs.add(
         ["a", "b", "c"], [exact_key(ZH), exact_key(ZH_NEAR), exact_key(ZH)], [sigs[0], None, None]
     )
-    dups = finder.resolve()
+    inputs.close()
+    dups = DuplicateFinder(tmp_path / "f", [tmp_path / "in"]).resolve()
     assert dups.all_decisions() == [None, None, ("exact_duplicate", "a")]
     dups.close()
+
+
+def test_inputs_in_many_directories_decide_as_one(
+    sample: tuple[list[tuple[str, str]], object], tmp_path: Path
+) -> None:
+    """Curation's shards each write their own inputs; read in shard order they are one
+    sequence, with ids and signatures found across directory boundaries."""
+    items = sample[0][:1500]
+    config = NearDupConfig()
+    cuts = [0, 1, 400, 401, 1100, len(items)]  # a one-document shard and uneven ones
+    dirs = []
+    for s, (lo, hi) in enumerate(itertools.pairwise(cuts)):
+        inputs = DuplicateInputs(tmp_path / f"in-{s}", config)
+        block = items[lo:hi]
+        texts = [normalize_text(t) for _, t in block]
+        inputs.add(
+            [i for i, _ in block],
+            [normalized_key(t) for t in texts],
+            [normalized_signature(t, config) for t in texts],
+        )
+        inputs.close()
+        dirs.append(tmp_path / f"in-{s}")
+    dups = DuplicateFinder(tmp_path / "f", dirs, config, memory_mb=0.01).resolve()
+    got = dups.all_decisions()
+    clustered = dups.clusters()
+    dups.close()
+    assert got == find_duplicates(items, config)
+    assert sum(d is not None for d in got) > 20
+    assert clustered.count > 0 and all(m[0] in dict(items) for m in clustered.largest)
 
 
 # -- signatures -----------------------------------------------------------------------------

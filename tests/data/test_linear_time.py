@@ -13,12 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelmint.data.curate import CurateConfig, curate_batch
+from modelmint.data.curate_config import CurateConfig
 from modelmint.data.dedup import exact_key
 from modelmint.data.langid import _NOISE_RE, cap_combining_runs, detect_language
 from modelmint.data.pii import scrub_pii
 from modelmint.data.quality import _SENTENCE_END_RE, QualityFilter
 from modelmint.data.quality_config import QualityConfig
+from modelmint.data.shards import curate_batch
 
 MILLION = 1_000_000
 # Every rule computes and none fails, so none is skipped because an earlier one dropped the

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from modelmint.data import CurateConfig, QualityConfig
-from modelmint.data.curate import curate_batch
 from modelmint.data.readers import to_document
+from modelmint.data.shards import curate_batch
 
 RECORDS = Path(__file__).resolve().parents[1] / "data" / "quality_eval" / "records.jsonl"
 

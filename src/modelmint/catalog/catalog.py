@@ -66,6 +66,13 @@ class Catalog:
         """A fresh scratch directory on the same filesystem, so registering is a rename."""
         return make_staging_dir(self.artifacts_dir, self.clock, kind)
 
+    def work_dir(self, name: str) -> Path:
+        """A scratch directory that outlives a failed run, so the run's next try can reuse
+        the finished part of the work; its owner removes it once the run has succeeded."""
+        path = self.artifacts_dir / "work" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     # datasets ------------------------------------------------------------------------------
     def add_dataset(
         self,

@@ -68,9 +68,20 @@ def data_ingest(
     memory_mb: float = typer.Option(
         256, help="Memory for de-duplication's sorts; the corpus size does not add to it."
     ),
+    executor: str = typer.Option(
+        "local",
+        help="Where the tasks run: local (this machine's processes) or ray (a Ray cluster; "
+        "pip install 'modelmint[ray]').",
+    ),
+    ray_address: str | None = typer.Option(
+        None,
+        help="The Ray cluster to join ('auto' finds a running one); without it, --executor "
+        "ray starts a Ray instance on this machine.",
+    ),
 ) -> None:
     """Curate files into a new immutable dataset version (same input, same version)."""
     from modelmint.data import CurateConfig, NearDupConfig, QualityConfig, SplitConfig, curate
+    from modelmint.data.executors import make_executor
     from modelmint.data.quality_config import with_settings
 
     rt = Runtime.open()
@@ -102,8 +113,9 @@ def data_ingest(
         num_proc=num_proc or os.cpu_count() or 1,
         memory_mb=memory_mb,
     )
+    tasks = make_executor(executor, ray_address)
     with RichProgress(console) as progress:
-        res = curate(rt.catalog, paths, name, config, progress=progress)
+        res = curate(rt.catalog, paths, name, config, progress=progress, executor=tasks)
     r = res.report
     state = "new version" if res.created else "unchanged input, existing version"
     console.print(

@@ -1,16 +1,17 @@
 """The dataset version assembled from the candidates of curation's first pass.
 
-The candidates file (documents that passed the filters, in input order) is read back a few
-columns at a time: duplicates recorded in ``drops.parquet`` and kept documents described in
-the report; each kept document's stratum and split hash; the evaluation documents' n-grams;
-the split files, with contaminated training documents dropped. Every pass streams row
-groups, so memory does not depend on the number of documents."""
+The candidates files (documents that passed the filters, one file per shard, in input order)
+are read back a few columns at a time: duplicates recorded in ``drops.parquet`` and kept
+documents described in the report; each kept document's stratum and split hash; the
+evaluation documents' n-grams; the split files, with contaminated training documents
+dropped. Every pass streams row groups, so memory does not depend on the number of
+documents."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,25 +70,28 @@ _SPLIT_KEY = np.dtype([("stratum", "<i8"), ("hash", "<u8")])
 
 
 def _kept_rows(
-    work: Path, columns: list[str], dups: Duplicates | None
+    candidates: Sequence[Path], columns: list[str], dups: Duplicates | None
 ) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
-    """Batches of the candidates file with, per row, whether it survived de-duplication."""
-    scratch = pq.ParquetFile(work / "candidates.parquet")
+    """Batches of the candidates files, in order, with, per row, whether it survived
+    de-duplication."""
     row = 0
-    for batch in scratch.iter_batches(batch_size=ROWS_PER_GROUP, columns=columns):
-        n = batch.num_rows
-        kept = (
-            np.ones(n, dtype=bool)
-            if dups is None
-            else np.asarray(dups.kind[row : row + n]) == KEPT_CODE
-        )
-        yield batch, kept
-        row += n
+    for path in candidates:
+        scratch = pq.ParquetFile(path)
+        for batch in scratch.iter_batches(batch_size=ROWS_PER_GROUP, columns=columns):
+            n = batch.num_rows
+            kept = (
+                np.ones(n, dtype=bool)
+                if dups is None
+                else np.asarray(dups.kind[row : row + n]) == KEPT_CODE
+            )
+            yield batch, kept
+            row += n
 
 
 def assemble_dataset(
     out: Path,
     work: Path,
+    candidates: Sequence[Path],
     config: CurateConfig,
     report: DatasetReport,
     dups: Duplicates | None,
@@ -99,7 +103,7 @@ def assemble_dataset(
     label_names: set[str] = set()
     row = kept_total = 0
     columns = ["id", "source", "labels", "lang", "pii", "text"]
-    for batch, _ in _kept_rows(work, columns, dups):
+    for batch, _ in _kept_rows(candidates, columns, dups):
         cols = {c: batch.column(c).to_pylist() for c in ("id", "source", "labels", "lang", "pii")}
         chars = pc.utf8_length(batch.column("text")).to_pylist()
         decisions = (
@@ -138,7 +142,7 @@ def assemble_dataset(
     report.stratified_by = stratum
     strata: dict[str, int] = {}
     with (work / "split_keys.bin").open("wb") as f:
-        for batch, kept in _kept_rows(work, ["labels", "key"], dups):
+        for batch, kept in _kept_rows(candidates, ["labels", "key"], dups):
             labels = np.array(batch.column("labels").to_pylist(), dtype=object)[kept]
             keys = np.array(batch.column("key").to_pylist(), dtype=object)[kept]
             rec = np.empty(len(keys), dtype=_SPLIT_KEY)
@@ -165,7 +169,7 @@ def assemble_dataset(
     def kept_with_splits(columns: list[str]) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
         """Kept rows only, each with its split code, the split keys read alongside."""
         with (work / "split_keys.bin").open("rb") as fh:
-            for batch, kept in _kept_rows(work, columns, dups):
+            for batch, kept in _kept_rows(candidates, columns, dups):
                 rows = batch.filter(pa.array(kept))
                 rec = np.frombuffer(fh.read(_SPLIT_KEY.itemsize * rows.num_rows), _SPLIT_KEY)
                 yield rows, np.stack([rec["stratum"], plan.assign(rec["stratum"], rec["hash"])])

@@ -1,13 +1,20 @@
 """The curation pipeline: raw files in, an immutable, clean, de-duplicated, PII-scrubbed,
 split dataset version out, with a record of every document dropped and why.
 
-Pass 1 streams the inputs in batches: read -> language -> quality rules -> PII scrub -> exact
-key and MinHash signature, all in ``num_proc`` worker processes; documents that pass go to a
-candidates Parquet file and their keys and signatures to the duplicate finder's files. The
-finder then decides every duplicate with partitioned sorts (:mod:`modelmint.data.duplicates`).
-Later passes read the candidates file back, a column set at a time: duplicates recorded and
-kept documents described; strata and split hashes; the evaluation documents' n-grams; the
-split files, with training documents that overlap evaluation ones removed.
+It runs as datatrove runs a pipeline: independent tasks, then global steps that read the
+tasks' outputs in task order (:mod:`modelmint.data.executors` decides where tasks run).
+
+1. Shard tasks (:mod:`modelmint.data.shards`), one per run of input files: read ->
+   language -> quality rules -> PII scrub -> exact key and MinHash signature; documents
+   that pass go to the shard's candidates file, their keys and signatures to its duplicate
+   finder inputs.
+2. The duplicate finder (:mod:`modelmint.data.duplicates`) spreads every shard's keys and
+   band hashes into hash partitions; each partition is sorted by a task of its own; one
+   pass in document order then decides every duplicate.
+3. Assembly (:mod:`modelmint.data.assemble`) reads the candidates back, a column set at a
+   time: duplicates recorded and kept documents described; strata and split hashes; the
+   evaluation documents' n-grams; the split files, with training documents that overlap
+   evaluation ones removed.
 
 Memory is bounded, not proportional to the corpus: batches in flight, the finder's
 ``memory_mb``, a length histogram, counters, O(sqrt(n)) hashes per stratum to place the split
@@ -20,24 +27,20 @@ import hashlib
 import json
 import shutil
 import time
-from collections import Counter, deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelmint.data.curate_config import CurateConfig
-from modelmint.data.dedup import exact_key, signatures
 from modelmint.data.errors import DataError
-from modelmint.data.langid import LanguageFilter
-from modelmint.data.pii import scrub_pii
-from modelmint.data.quality import QualityFilter
+from modelmint.data.executors import Executor, LocalExecutor
+from modelmint.data.shards import ShardJob, ShardResult, ShardTask, plan_shards, run_shard
 from modelmint.observability import ProgressEvent, ProgressFn, no_progress
 
 if TYPE_CHECKING:  # pyarrow and the catalog, imported when a dataset is curated
     from modelmint.catalog import Catalog, DatasetRef
-    from modelmint.data.readers import InputError
     from modelmint.data.report import DatasetReport
 
 
@@ -48,109 +51,21 @@ class CurateResult:
     report: dict[str, Any]
 
 
-# per-document work (runs in worker processes) ---------------------------------------------
-_worker: dict[str, Any] = {}
-
-
-def _init_worker(config: CurateConfig) -> None:
-    _worker["config"] = config
-    _worker["quality"] = QualityFilter(config.quality) if config.quality else None
-    identify = config.identify_language or config.languages is not None
-    _worker["lang"] = LanguageFilter(keep=config.languages) if identify else None
-
-
-def _scrub(doc: dict[str, Any], counts: Counter[str]) -> None:
-    """Every string of a kept document that reaches the dataset: the text or the chat turns,
-    and the labels, names as well as values (a ``customer_email`` field is as personal as
-    the text). Two names that scrub alike keep the first one's value."""
-    if doc["messages"] is not None:
-        for m in doc["messages"]:
-            res = scrub_pii(m["content"])
-            m["content"] = res.text
-            counts.update(res.counts)
-        doc["text"] = "\n".join(m["content"] for m in doc["messages"])
-    else:
-        res = scrub_pii(doc["text"])
-        doc["text"] = res.text
-        counts.update(res.counts)
-    labels: dict[str, str] = {}
-    for name, value in doc["labels"].items():
-        scrubbed_name, scrubbed_value = scrub_pii(name), scrub_pii(value)
-        counts.update(scrubbed_name.counts)
-        counts.update(scrubbed_value.counts)
-        labels.setdefault(scrubbed_name.text, scrubbed_value.text)
-    doc["labels"] = labels
-
-
-def _scrub_id(doc: dict[str, Any], counts: Counter[str]) -> None:
-    """An id that holds PII (a customer's e-mail address or phone number used as the record
-    id) is replaced by the record's place in its input, ``file:line``: the id a record without
-    one gets. That id is stable (the same input gives the same id, so the same version), unique
-    within a file, and ``source`` still leads back to the record. A placeholder such as
-    ``<EMAIL>`` would give many records one id, and ``duplicate_of`` and the cluster lists name
-    documents by id; a hash of the address is no better, since hashing a list of known
-    addresses reverses it. Splits and de-duplication go by the text, never the id, so a
-    replaced id moves no document. Runs on dropped documents too: drops.parquet names them."""
-    res = scrub_pii(doc["id"])
-    if res.counts:
-        counts.update(res.counts)
-        doc["id"] = scrub_pii(doc["place_id"]).text  # a file named by an address is scrubbed
-
-
-Processed = tuple[dict[str, Any], str | None, bytes, Any]
-
-
-def _process(docs: list[dict[str, Any]]) -> list[Processed]:
-    """Each document -> (document as changed, drop reason or None, exact key, MinHash
-    signature or None). Everything per-document happens here, in the workers."""
-    config: CurateConfig = _worker["config"]
-    out: list[Processed] = []
-    for doc in docs:
-        reason, doc["lang"] = None, None
-        pii: Counter[str] = Counter()
-        if config.scrub_pii:
-            _scrub_id(doc, pii)
-        if _worker["quality"] is not None:
-            # Length first: it needs no language, and a record far over the limit is dropped
-            # before language identification reads all of it.
-            reason = _worker["quality"].check_length(doc["text"])
-        if reason is None and _worker["lang"] is not None:
-            guess, reason = _worker["lang"].check(doc["text"])
-            doc["lang"] = guess.lang
-        if reason is None and _worker["quality"] is not None:
-            verdict = _worker["quality"].check(doc["text"], doc["lang"])
-            reason = verdict.reason
-            if reason is None and doc["messages"] is None:
-                doc["text"] = verdict.text  # line-level rules edit plain text, not chat turns
-        if reason is None and config.scrub_pii:
-            _scrub(doc, pii)
-            doc["pii"] = dict(pii)
-        out.append((doc, reason, exact_key(doc["text"]) if reason is None else b"", None))
-    if config.near_dedup is not None:
-        kept = [i for i, (_, reason, _, _) in enumerate(out) if reason is None]
-        sigs = signatures([out[i][0]["text"] for i in kept], config.near_dedup)
-        for i, sig in zip(kept, sigs, strict=True):
-            out[i] = (*out[i][:3], sig)
-    return out
-
-
-def curate_batch(docs: list[dict[str, Any]], config: CurateConfig) -> list[Processed]:
-    """Pass 1's per-document work on one batch, in this process: what each worker runs on
-    the documents it is given (language, quality rules, PII scrubbing, key and signature)."""
-    _init_worker(config)
-    return _process(docs)
-
-
 # the pipeline -----------------------------------------------------------------------------
 # Settings that change how fast or in how much memory, never what comes out (tests check).
-_NOT_IN_HASH = ("num_proc", "batch_size", "memory_mb")
+_NOT_IN_HASH = ("num_proc", "batch_size", "memory_mb", "shard_mb")
+
+
+def version_settings(config: CurateConfig) -> dict[str, Any]:
+    """The settings that decide what a dataset version holds: hashed into its identity and
+    recorded in its report."""
+    return {k: v for k, v in asdict(config).items() if k not in _NOT_IN_HASH}
 
 
 def content_hash(files: Sequence[Path], config: CurateConfig) -> str:
     """Same files (bytes) and same settings -> same hash -> same dataset version."""
     h = hashlib.blake2b(digest_size=32)
-    settings = {k: v for k, v in asdict(config).items() if k not in _NOT_IN_HASH}
-    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    h.update(json.dumps(version_settings(config), sort_keys=True, default=str).encode())
     for f in files:
         h.update(f.name.encode() + b"\0")
         with f.open("rb") as fh:
@@ -159,63 +74,19 @@ def content_hash(files: Sequence[Path], config: CurateConfig) -> str:
     return h.hexdigest()
 
 
-def _batches(
-    files: Sequence[Path], config: CurateConfig, errors: list[InputError]
-) -> Iterator[list[dict[str, Any]]]:
-    from modelmint.data.readers import InputError, read_documents
-
-    batch: list[dict[str, Any]] = []
-    for path in files:
-        for item in read_documents(path, config.format, config.text_field):
-            if isinstance(item, InputError):
-                if config.on_error == "fail":
-                    raise DataError(
-                        f"{item}. Fix the record, or pass --on-error skip to "
-                        "write bad records to a rejects file and go on"
-                    )
-                errors.append(item)
-                continue
-            batch.append(item)
-            if len(batch) >= config.batch_size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-
-
-def _ordered_map(
-    pool: ProcessPoolExecutor, batches: Iterator[list[dict[str, Any]]], ahead: int
-) -> Iterator[list[Processed]]:
-    """Like ``pool.map`` but reading at most ``ahead`` batches in advance: Executor.map
-    submits the whole input at once, which would hold a larger-than-RAM corpus in memory."""
-    pending: deque[Future[list[Processed]]] = deque()
-    for batch in batches:
-        pending.append(pool.submit(_process, batch))
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
-def _row(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": doc["id"],
-        "text": doc["text"],
-        "messages": doc["messages"],
-        "labels": json.dumps(doc["labels"], ensure_ascii=False, sort_keys=True),
-        "lang": doc.get("lang") or "",
-        "source": doc["source"],
-        "pii": json.dumps(doc.get("pii", {})),
-    }
-
-
 def curate(
     catalog: Catalog,
     paths: Sequence[str | Path],
     name: str,
     config: CurateConfig = CurateConfig(),
     progress: ProgressFn = no_progress,
+    executor: Executor | None = None,
 ) -> CurateResult:
+    """Curates ``paths`` into dataset ``name``: a new version, or the existing one when the
+    same files and settings made it before. ``executor`` runs the tasks (this machine's
+    processes by default, or :class:`~modelmint.data.executors.RayExecutor`). A run that
+    fails keeps its finished shards, and the next run of the same inputs and settings
+    picks up from them."""
     from modelmint.data.readers import InputError, expand_paths
 
     try:
@@ -229,11 +100,13 @@ def curate(
             existing, False, json.loads((existing.path / "report.json").read_text())
         )
     staged = catalog.staging_dir("dataset")
+    shards_dir = catalog.work_dir(f"curate-{digest[:32]}")
     try:
-        report = _run(files, config, staged, progress)
+        report = _run(files, config, staged, shards_dir, executor or LocalExecutor(), progress)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
+    shutil.rmtree(shards_dir, ignore_errors=True)
     ref, created = catalog.add_dataset(
         name,
         staged,
@@ -246,67 +119,54 @@ def curate(
 
 
 def _run(
-    files: Sequence[Path], config: CurateConfig, out: Path, progress: ProgressFn
+    files: Sequence[Path],
+    config: CurateConfig,
+    out: Path,
+    shards_dir: Path,
+    executor: Executor,
+    progress: ProgressFn,
 ) -> DatasetReport:
-    from modelmint.data.assemble import DROPS_SCHEMA, SCRATCH_SCHEMA, RowWriter, assemble_dataset
+    import pyarrow.parquet as pq
+
+    from modelmint.data.assemble import DROPS_SCHEMA, RowWriter, assemble_dataset
     from modelmint.data.duplicates import DuplicateFinder
     from modelmint.data.report import DatasetReport
 
-    report = DatasetReport(files=[str(f) for f in files], config=asdict(config))
-    errors: list[InputError] = []
+    report = DatasetReport(files=[str(f) for f in files], config=version_settings(config))
+    shards = plan_shards(files, config.shard_mb)
+    _forget_other_plans(shards_dir, shards)
+    results = _run_shards(shards, config, shards_dir, executor, progress)
+    drops = RowWriter(out / "drops.parquet", DROPS_SCHEMA)
+    rejects: list[str] = []
+    for r in results:  # in shard order, so in input order
+        report.read += r.read
+        report.drops.update(r.drops)  # first seen first, as if one process had read it all
+        for batch in pq.ParquetFile(Path(r.path) / "drops.parquet").iter_batches():
+            for row in batch.to_pylist():
+                drops.add(row)
+        rejects += (Path(r.path) / "rejects.jsonl").read_text(encoding="utf-8").splitlines()
+    if rejects:
+        (out / "rejects.jsonl").write_text("".join(f"{line}\n" for line in rejects))
+        report.rejected = len(rejects)
     work = out / "_work"
     work.mkdir()
-    finder = (
-        DuplicateFinder(work / "dedup", config.near_dedup, config.exact_dedup, config.memory_mb)
+    candidates = [Path(r.path) / "candidates.parquet" for r in results]
+    n = sum(r.candidates for r in results)
+    progress(ProgressEvent("deduplicate", n, n, {}))
+    dups = (
+        DuplicateFinder(
+            work / "dedup",
+            [Path(r.path) / "dedup" for r in results],
+            config.near_dedup,
+            config.exact_dedup,
+            config.memory_mb,
+        ).resolve(executor)
         if config.exact_dedup or config.near_dedup
         else None
     )
-    drops = RowWriter(out / "drops.parquet", DROPS_SCHEMA)
-    scratch = RowWriter(work / "candidates.parquet", SCRATCH_SCHEMA)
-    start, seen = time.perf_counter(), 0
-
-    pool = (
-        ProcessPoolExecutor(config.num_proc, initializer=_init_worker, initargs=(config,))
-        if config.num_proc > 1
-        else None
-    )
-    if pool is None:
-        _init_worker(config)
+    progress(ProgressEvent("assemble", 0, None, {}))
     try:
-        batches = _batches(files, config, errors)
-        results = (
-            _ordered_map(pool, batches, 2 * config.num_proc) if pool else map(_process, batches)
-        )
-        for processed in results:
-            ids, keys, sigs = [], [], []
-            for doc, reason, key, sig in processed:
-                seen += 1
-                report.read += 1
-                if reason is not None:
-                    report.observe_drop(reason)
-                    drops.add({"id": doc["id"], "source": doc["source"], "reason": reason})
-                    continue
-                scratch.add(_row(doc) | {"key": key})
-                ids.append(doc["id"])
-                keys.append(key)
-                sigs.append(sig)
-            if finder is not None and ids:
-                finder.add(ids, keys, sigs)
-            elapsed = time.perf_counter() - start
-            progress(ProgressEvent("curate", seen, None, {"docs_per_s": seen / max(elapsed, 1e-9)}))
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
-    scratch.close()
-    if errors:
-        _write_jsonl(
-            out / "rejects.jsonl", ({"source": e.source, "problem": e.problem} for e in errors)
-        )
-        report.rejected = len(errors)
-    progress(ProgressEvent("deduplicate", scratch.count, scratch.count, {}))
-    dups = finder.resolve() if finder is not None else None
-    try:
-        assemble_dataset(out, work, config, report, dups, drops)
+        assemble_dataset(out, work, candidates, config, report, dups, drops)
         if dups is not None:
             report.clusters = dups.clusters()
     finally:
@@ -318,7 +178,45 @@ def _run(
     return report
 
 
-def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+def _run_shards(
+    shards: list[ShardTask],
+    config: CurateConfig,
+    shards_dir: Path,
+    executor: Executor,
+    progress: ProgressFn,
+) -> list[ShardResult]:
+    """Every shard's task, through the executor; progress per batch when the tasks run in
+    this process, per shard when they run elsewhere."""
+    start, seen = time.perf_counter(), 0
+
+    def report(docs: int) -> None:
+        nonlocal seen
+        seen += docs
+        rate = seen / max(time.perf_counter() - start, 1e-9)
+        progress(ProgressEvent("curate", seen, None, {"docs_per_s": rate}))
+
+    def batch_done(event: ProgressEvent) -> None:
+        report(int(event.completed))
+
+    if executor.in_process:
+        job = ShardJob(config, str(shards_dir), batch_done)
+    else:  # one process per task: the executor's workers are the parallelism
+        job = ShardJob(replace(config, num_proc=1), str(shards_dir))
+    results = []
+    for result in executor.map(partial(run_shard, job=job), shards):
+        if not executor.in_process:
+            report(result.read)
+        results.append(result)
+    return results
+
+
+def _forget_other_plans(shards_dir: Path, shards: list[ShardTask]) -> None:
+    """Finished shards are reused only under the same plan: ``shard_mb`` can change
+    between runs of the same inputs and settings, and with it what each shard holds."""
+    plan = json.dumps([list(s.files) for s in shards])
+    recorded = shards_dir / "plan.json"
+    if recorded.exists() and recorded.read_text() != plan:
+        for child in shards_dir.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+    recorded.write_text(plan)

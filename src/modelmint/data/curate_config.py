@@ -39,3 +39,6 @@ class CurateConfig:
     # Sort partitions of the duplicate finder are sized to fit this; per-document state
     # lives in files, so this, not the corpus, bounds the memory of de-duplication.
     memory_mb: float = 256
+    # Input files are grouped into shards of at least this many MiB, one task each: a unit
+    # of work for the executor, of restart after a failure, and never of what comes out.
+    shard_mb: float = 16

@@ -34,7 +34,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +49,7 @@ from modelmint.data.dedup import (
     normalized_key,
     normalized_signature,
 )
+from modelmint.data.executors import Executor, LocalExecutor
 
 KEPT_CODE, EXACT_CODE, NEAR_CODE = 0, 1, 2
 REASONS = {EXACT_CODE: EXACT, NEAR_CODE: NEAR}
@@ -99,12 +100,9 @@ class _Spill:
             if hi > lo:
                 self.files[p].write(records[lo:hi].tobytes())
 
-    def read(self, dtype: np.dtype) -> Iterator[np.ndarray]:
+    def close(self) -> None:
         for f in self.files:
             f.close()
-        for path in self.paths:
-            yield np.fromfile(path, dtype=dtype)
-            path.unlink()
 
 
 _KEY = np.dtype([("hi", "<u8"), ("lo", "<u8"), ("i", "<i8")])
@@ -122,7 +120,7 @@ class ClusterSummary:
 class Duplicates:
     """The decision for every added document: kept, or a duplicate of which kept one."""
 
-    def __init__(self, directory: Path, n: int, ids: _IdFile) -> None:
+    def __init__(self, directory: Path, n: int, ids: _IdReader) -> None:
         self.n, self._ids = n, ids
         self.root = _array(directory / "root.i64", np.int64, n)
         self.kind = _array(directory / "kind.u8", np.uint8, n)
@@ -165,14 +163,13 @@ def _array(path: Path, dtype: type, n: int) -> np.memmap:
     return np.memmap(path, dtype=dtype, mode="r+" if path.exists() else "w+", shape=(max(n, 1),))
 
 
-class _IdFile:
-    """Document ids by index: UTF-8 bytes in one file, end offsets in another."""
+class _IdWriter:
+    """Document ids in order: UTF-8 bytes in one file, end offsets in another."""
 
     def __init__(self, directory: Path) -> None:
-        self.data_path, self.ends_path = directory / "ids.bin", directory / "id_ends.u64"
-        self.data, self.ends = self.data_path.open("wb"), self.ends_path.open("wb")
+        self.data = (directory / "ids.bin").open("wb")
+        self.ends = (directory / "id_ends.u64").open("wb")
         self.offset = 0
-        self._fd: int | None = None
 
     def append(self, ids: list[str]) -> None:
         blobs = [i.encode("utf-8") for i in ids]
@@ -181,44 +178,82 @@ class _IdFile:
         self.ends.write(ends.tobytes())
         self.offset = int(ends[-1]) if len(ends) else self.offset
 
-    def get(self, i: int) -> str:
-        if self._fd is None:
-            self.data.close()
-            self.ends.close()
-            self._fd = os.open(self.data_path, os.O_RDONLY)
-            self._ends_fd = os.open(self.ends_path, os.O_RDONLY)
-        if i == 0:
-            start, end = 0, int.from_bytes(os.pread(self._ends_fd, 8, 0), "little")
-        else:
-            pair = np.frombuffer(os.pread(self._ends_fd, 16, (i - 1) * 8), dtype="<u8")
-            start, end = int(pair[0]), int(pair[1])
-        return os.pread(self._fd, end - start, start).decode("utf-8")
+    def close(self) -> None:
+        self.data.close()
+        self.ends.close()
+
+
+class _Stacked:
+    """One file of fixed-size records in each input directory, read as one array: index i
+    of the whole is record i - start of the file it falls in."""
+
+    def __init__(self, directories: Sequence[Path], name: str, record_bytes: int) -> None:
+        self.paths = [d / name for d in directories]
+        self.record_bytes = record_bytes
+        counts = [p.stat().st_size // record_bytes if record_bytes else 0 for p in self.paths]
+        self.starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        self._fds: list[int] | None = None
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def blocks(self, records: int) -> Iterator[tuple[int, bytes]]:
+        """(index of the first record, bytes) in order, at most ``records`` at a time."""
+        for path, start in zip(self.paths, self.starts.tolist(), strict=False):
+            with path.open("rb") as f:
+                while raw := f.read(records * self.record_bytes):
+                    yield start, raw
+                    start += len(raw) // self.record_bytes
+
+    def locate(self, i: int) -> tuple[int, int]:
+        """(file, record within it) of record i of the whole."""
+        f = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return f, i - int(self.starts[f])
+
+    def pread(self, i: int, count: int = 1) -> bytes:
+        """``count`` records from record i, all within i's file."""
+        if self._fds is None:
+            self._fds = [os.open(p, os.O_RDONLY) for p in self.paths]
+        f, j = self.locate(i)
+        return os.pread(self._fds[f], count * self.record_bytes, j * self.record_bytes)
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            os.close(self._ends_fd)
+        for fd in self._fds or []:
+            os.close(fd)
+        self._fds = None
+
+
+class _IdReader:
+    """Document ids by index across the input directories' id files."""
+
+    def __init__(self, directories: Sequence[Path]) -> None:
+        self.ends = _Stacked(directories, "id_ends.u64", 8)
+        self.data = _Stacked(directories, "ids.bin", 1)
+
+    def get(self, i: int) -> str:
+        f, j = self.ends.locate(i)
+        if j == 0:
+            start, end = 0, int.from_bytes(self.ends.pread(i), "little")
         else:
-            self.data.close()
-            self.ends.close()
+            pair = np.frombuffer(self.ends.pread(i - 1, 2), dtype="<u8")
+            start, end = int(pair[0]), int(pair[1])
+        data_start = int(self.data.starts[f])  # where this file's ids begin in the whole
+        return self.data.pread(data_start + start, end - start).decode("utf-8")
+
+    def close(self) -> None:
+        self.ends.close()
+        self.data.close()
 
 
-class DuplicateFinder:
-    """Collects (id, exact key, signature) per document on disk; :meth:`resolve` decides."""
+class DuplicateInputs:
+    """What the finder needs of each document, written in order to files in one directory:
+    id, exact key and signature. Each curation shard writes its own; :class:`DuplicateFinder`
+    reads them all, in shard order, as one sequence."""
 
-    def __init__(
-        self,
-        directory: Path,
-        near: NearDupConfig | None = NearDupConfig(),
-        exact: bool = True,
-        memory_mb: float = 256,
-        window: int = 8,
-    ) -> None:
-        self.dir, self.near, self.exact = directory, near, exact
-        self.memory_mb, self.window = memory_mb, window
+    def __init__(self, directory: Path, near: NearDupConfig | None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.n = 0
-        self._ids = _IdFile(directory)
+        self.near, self.n = near, 0
+        self._ids = _IdWriter(directory)
         self._keys = (directory / "keys.bin").open("wb")
         self._sigs = (directory / "sigs.u32").open("wb")
         self._signed = (directory / "signed.u8").open("wb")
@@ -235,18 +270,48 @@ class DuplicateFinder:
             self._signed.write(bytes(s is not None for s in sigs))
         self.n += len(ids)
 
-    # resolving ------------------------------------------------------------------------------
-    def resolve(self) -> Duplicates:
-        for fh in (self._keys, self._sigs, self._signed):
+    def close(self) -> None:
+        for fh in (self._ids, self._keys, self._sigs, self._signed):
             fh.close()
+
+
+class DuplicateFinder:
+    """Decides duplicates among the documents of one or more :class:`DuplicateInputs`
+    directories, taken in the order given."""
+
+    def __init__(
+        self,
+        directory: Path,
+        inputs: Sequence[Path],
+        near: NearDupConfig | None = NearDupConfig(),
+        exact: bool = True,
+        memory_mb: float = 256,
+        window: int = 8,
+    ) -> None:
+        self.dir, self.near, self.exact = directory, near, exact
+        self.memory_mb, self.window = memory_mb, window
+        directory.mkdir(parents=True, exist_ok=True)
+        self._width = near.num_perm if near else 0
+        self._ids = _IdReader(inputs)
+        self._keys = _Stacked(inputs, "keys.bin", 16)
+        self._sigs = _Stacked(inputs, "sigs.u32", 4 * self._width)
+        self._signed = _Stacked(inputs, "signed.u8", 1)
+        self.n = len(self._ids.ends)
+
+    # resolving ------------------------------------------------------------------------------
+    def resolve(self, executor: Executor | None = None) -> Duplicates:
+        """Every document's decision. The sorts of the hash partitions are tasks of their
+        own, run by ``executor`` (here, in this process, by default); spreading them into
+        partitions and the final in-order pass run here."""
+        tasks: Executor = executor or LocalExecutor()
         n = self.n
         dups = Duplicates(self.dir, n, self._ids)
-        first = self._exact_firsts() if self.exact else None
+        first = self._exact_firsts(tasks) if self.exact else None
         for s in range(0, n, _CHUNK):  # everyone starts kept, their own root
             dups.root[s : s + _CHUNK] = np.arange(s, min(n, s + _CHUNK))
             dups.kind[s : s + _CHUNK] = KEPT_CODE
         if self.near is not None and n:
-            self._near(dups, first)
+            self._near(dups, first, tasks)
         if first is not None:
             for s in range(0, n, _CHUNK):  # a copy goes where its first went
                 f = np.asarray(first[s : s + _CHUNK])
@@ -257,95 +322,135 @@ class DuplicateFinder:
                     dups.kind[s + copies] = np.where(roots == f[copies], EXACT_CODE, NEAR_CODE)
         dups.root.flush()
         dups.kind.flush()
+        for stacked in (self._keys, self._sigs, self._signed):
+            stacked.close()
+        shutil.rmtree(self.dir / "sort", ignore_errors=True)
         return dups
 
-    def _exact_firsts(self) -> np.memmap:
+    def _exact_firsts(self, tasks: Executor) -> np.memmap:
         """first[i]: index of the first document with i's exact key (i itself if none)."""
         n = self.n
         first = _array(self.dir / "first.i64", np.int64, n)
+        for s in range(0, n, _CHUNK):  # each its own first until a partition says otherwise
+            first[s : s + _CHUNK] = np.arange(s, min(n, s + _CHUNK))
         spill = _Spill(self.dir / "sort", "keys", _partitions(n, _KEY.itemsize, self.memory_mb))
-        with (self.dir / "keys.bin").open("rb") as f:
-            for s in range(0, n, _CHUNK):
-                raw = np.frombuffer(f.read(16 * _CHUNK), dtype=">u8").reshape(-1, 2)
-                rec = np.empty(len(raw), dtype=_KEY)
-                rec["hi"], rec["lo"] = raw[:, 0], raw[:, 1]
-                rec["i"] = np.arange(s, s + len(raw))
-                spill.write(rec["hi"], rec)
-        for part in spill.read(_KEY):
-            part = part[np.lexsort((part["i"], part["lo"], part["hi"]))]
-            new = np.ones(len(part), dtype=bool)
-            new[1:] = (part["hi"][1:] != part["hi"][:-1]) | (part["lo"][1:] != part["lo"][:-1])
-            run_start = np.maximum.accumulate(np.where(new, np.arange(len(part)), 0))
-            first[part["i"]] = part["i"][run_start]
+        for s, block in self._keys.blocks(_CHUNK):
+            raw = np.frombuffer(block, dtype=">u8").reshape(-1, 2)
+            rec = np.empty(len(raw), dtype=_KEY)
+            rec["hi"], rec["lo"] = raw[:, 0], raw[:, 1]
+            rec["i"] = np.arange(s, s + len(raw))
+            spill.write(rec["hi"], rec)
+        spill.close()
+        for out in tasks.map(sort_exact_partition, [str(p) for p in spill.paths]):
+            copies = np.fromfile(out, dtype=_EDGE)
+            first[copies["later"]] = copies["earlier"]
         return first
 
-    def _near(self, dups: Duplicates, first: np.memmap | None) -> None:
+    def _near(self, dups: Duplicates, first: np.memmap | None, tasks: Executor) -> None:
         assert self.near is not None
         n, config, width = self.n, self.near, self._width
         bands = lsh_bands(config)[0]
         parts = _partitions(n * bands, _BAND.itemsize, self.memory_mb)
         spill = _Spill(self.dir / "sort", "bands", parts)
-        with (self.dir / "sigs.u32").open("rb") as fs, (self.dir / "signed.u8").open("rb") as fk:
-            for s in range(0, n, _CHUNK):
-                sigs = np.frombuffer(fs.read(4 * width * _CHUNK), np.uint32).reshape(-1, width)
-                ok = np.frombuffer(fk.read(_CHUNK), np.uint8).astype(bool)
-                idx = np.arange(s, s + len(sigs))
-                if first is not None:
-                    ok &= np.asarray(first[s : s + len(sigs)]) == idx
-                h = band_hashes(sigs[ok], bands)
-                rec = np.empty(h.size, dtype=_BAND)
-                rec["h"], rec["i"] = h.ravel(), np.repeat(idx[ok], bands)
-                spill.write(rec["h"], rec)
+        blocks = zip(self._sigs.blocks(_CHUNK), self._signed.blocks(_CHUNK), strict=True)
+        for (s, sig_block), (_, signed_block) in blocks:
+            sigs = np.frombuffer(sig_block, np.uint32).reshape(-1, width)
+            ok = np.frombuffer(signed_block, np.uint8).astype(bool)
+            idx = np.arange(s, s + len(sigs))
+            if first is not None:
+                ok &= np.asarray(first[s : s + len(sigs)]) == idx
+            h = band_hashes(sigs[ok], bands)
+            rec = np.empty(h.size, dtype=_BAND)
+            rec["h"], rec["i"] = h.ravel(), np.repeat(idx[ok], bands)
+            spill.write(rec["h"], rec)
+        spill.close()
         # Pairs go to files by the later document's index range, so step 3 reads them in order.
         ranges = max(1, parts)
         span = math.ceil(n / ranges)
-        edge_files = [(self.dir / "sort" / f"pairs-{r:05d}.bin").open("wb") for r in range(ranges)]
-        for part in spill.read(_BAND):
-            part = part[np.argsort(part["h"], kind="stable")]  # index order kept within a hash
-            for w in range(1, self.window + 1):
-                same = part["h"][w:] == part["h"][:-w]
-                if not same.any():
-                    break  # no run of w+1 equal hashes, so none longer either
-                pair = np.empty(int(same.sum()), dtype=_EDGE)
-                pair["later"], pair["earlier"] = part["i"][w:][same], part["i"][:-w][same]
-                which = pair["later"] // span
-                for r in np.unique(which).tolist():
-                    edge_files[r].write(pair[which == r].tobytes())
-        for f in edge_files:
-            f.close()
-        self._verify_in_order(dups, ranges, span)
+        work = [PairTask(str(p), self.window, span, ranges) for p in spill.paths]
+        outputs = list(tasks.map(pair_partition, work))
+        self._verify_in_order(dups, ranges, outputs)
 
-    def _verify_in_order(self, dups: Duplicates, ranges: int, span: int) -> None:
+    def _verify_in_order(self, dups: Duplicates, ranges: int, outputs: list[list[str]]) -> None:
         assert self.near is not None
-        width, threshold, verify = self._width, self.near.threshold, self.near.verify
-        fd = os.open(self.dir / "sigs.u32", os.O_RDONLY)
-        row = 4 * width
+        threshold, verify = self.near.threshold, self.near.verify
 
         def sig(i: int) -> np.ndarray:
-            return np.frombuffer(os.pread(fd, row, i * row), dtype=np.uint32)
+            return np.frombuffer(self._sigs.pread(i), dtype=np.uint32)
 
-        try:
-            for r in range(ranges):
-                path = self.dir / "sort" / f"pairs-{r:05d}.bin"
-                pairs = np.fromfile(path, dtype=_EDGE)
-                path.unlink()
-                if not len(pairs):
-                    continue
-                pairs = np.unique(pairs)  # sorted by (later, earlier); a pair from many bands once
-                starts = np.flatnonzero(np.r_[True, pairs["later"][1:] != pairs["later"][:-1]])
-                ends = np.r_[starts[1:], len(pairs)]
-                for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-                    i = int(pairs["later"][a])
-                    candidates = np.unique(dups.root[pairs["earlier"][a:b]])
-                    mine = sig(i)
-                    sims = [float(np.mean(mine == sig(c))) for c in candidates.tolist()]
-                    best = int(np.argmax(sims))  # the first maximum: earliest on ties
-                    if not verify or sims[best] >= threshold:
-                        dups.root[i] = candidates[best]
-                        dups.kind[i] = NEAR_CODE
-        finally:
-            os.close(fd)
-        shutil.rmtree(self.dir / "sort", ignore_errors=True)
+        for r in range(ranges):
+            found = [np.fromfile(out[r], dtype=_EDGE) for out in outputs]
+            pairs = np.concatenate(found) if found else np.empty(0, dtype=_EDGE)
+            if not len(pairs):
+                continue
+            pairs = np.unique(pairs)  # sorted by (later, earlier); a pair from many bands once
+            starts = np.flatnonzero(np.r_[True, pairs["later"][1:] != pairs["later"][:-1]])
+            ends = np.r_[starts[1:], len(pairs)]
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+                i = int(pairs["later"][a])
+                candidates = np.unique(dups.root[pairs["earlier"][a:b]])
+                mine = sig(i)
+                sims = [float(np.mean(mine == sig(c))) for c in candidates.tolist()]
+                best = int(np.argmax(sims))  # the first maximum: earliest on ties
+                if not verify or sims[best] >= threshold:
+                    dups.root[i] = candidates[best]
+                    dups.kind[i] = NEAR_CODE
+
+
+# the partition tasks: top-level functions of paths, so any executor can run them ----------
+def sort_exact_partition(path: str) -> str:
+    """One partition of (key, index) records -> (later, earlier) pairs: each document whose
+    key an earlier document of the partition has, with that first document."""
+    part = np.fromfile(path, dtype=_KEY)
+    part = part[np.lexsort((part["i"], part["lo"], part["hi"]))]
+    new = np.ones(len(part), dtype=bool)
+    new[1:] = (part["hi"][1:] != part["hi"][:-1]) | (part["lo"][1:] != part["lo"][:-1])
+    run_start = np.maximum.accumulate(np.where(new, np.arange(len(part)), 0))
+    copies = np.flatnonzero(~new)
+    out = np.empty(len(copies), dtype=_EDGE)
+    out["later"], out["earlier"] = part["i"][copies], part["i"][run_start[copies]]
+    target = Path(path).with_suffix(".copies")
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    out.tofile(tmp)
+    os.replace(tmp, target)  # a killed task leaves no output; a rerun writes the same bytes
+    return str(target)
+
+
+@dataclass(frozen=True)
+class PairTask:
+    path: str  # a partition of (band hash, index) records
+    window: int
+    span: int  # documents per range of the later index
+    ranges: int
+
+
+def pair_partition(task: PairTask) -> list[str]:
+    """One partition of band records -> per range of the later document's index, a file of
+    (later, earlier) pairs: documents sharing a band, each with the ``window`` before it.
+    The files are written under temporary names and renamed at the end, so a task killed
+    midway leaves nothing its rerun would add to."""
+    part = np.fromfile(task.path, dtype=_BAND)
+    part = part[np.argsort(part["h"], kind="stable")]  # index order kept within a hash
+    targets = [Path(task.path).with_suffix(f".pairs-{r:05d}") for r in range(task.ranges)]
+    tmps = [t.with_name(f"{t.name}.{os.getpid()}.tmp") for t in targets]
+    files = [t.open("wb") for t in tmps]
+    try:
+        for w in range(1, task.window + 1):
+            same = part["h"][w:] == part["h"][:-w]
+            if not same.any():
+                break  # no run of w+1 equal hashes, so none longer either
+            pair = np.empty(int(same.sum()), dtype=_EDGE)
+            pair["later"], pair["earlier"] = part["i"][w:][same], part["i"][:-w][same]
+            which = pair["later"] // task.span
+            for r in np.unique(which).tolist():
+                files[r].write(pair[which == r].tobytes())
+    finally:
+        for f in files:
+            f.close()
+    for tmp, target in zip(tmps, targets, strict=True):  # a killed task leaves no output
+        os.replace(tmp, target)
+    outputs = [str(t) for t in targets]
+    return outputs
 
 
 def find_duplicates(
@@ -358,29 +463,30 @@ def find_duplicates(
     """(id, text) pairs -> None (keep) or (reason, kept id) each, in one process; for tests,
     benchmarks and small inputs. Curation computes keys and signatures in its workers."""
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
-        finder = DuplicateFinder(Path(tmp), near, exact, memory_mb)
+        inputs = DuplicateInputs(Path(tmp) / "inputs", near)
         block: list[tuple[str, str]] = []
         for item in items:
             block.append(item)
             if len(block) == 4096:
-                _add_texts(finder, block)
+                _add_texts(inputs, block)
                 block = []
-        _add_texts(finder, block)
-        dups = finder.resolve()
+        _add_texts(inputs, block)
+        inputs.close()
+        dups = DuplicateFinder(Path(tmp), [Path(tmp) / "inputs"], near, exact, memory_mb).resolve()
         try:
             return dups.all_decisions()
         finally:
             dups.close()
 
 
-def _add_texts(finder: DuplicateFinder, block: list[tuple[str, str]]) -> None:
+def _add_texts(inputs: DuplicateInputs, block: list[tuple[str, str]]) -> None:
     if not block:
         return
     normalized = [normalize_text(t) for _, t in block]
     sigs: list[np.ndarray | None] = (
-        [normalized_signature(t, finder.near) for t in normalized]
-        if finder.near
+        [normalized_signature(t, inputs.near) for t in normalized]
+        if inputs.near
         else [None] * len(block)
     )
     keys = [normalized_key(t) for t in normalized]
-    finder.add([i for i, _ in block], keys, sigs)
+    inputs.add([i for i, _ in block], keys, sigs)
