@@ -66,8 +66,17 @@ encodes each n-gram before the same xxhash64 call.
 
 Run: ``.venv/bin/python benchmarks/curation.py`` (200 MiB: about 5 minutes on 2 cores, plus
 about 2.5 minutes to generate the corpus the first time); ``--quick`` for 20 MiB, ``--mb N``
-for another size, ``--only modelmint|datatrove`` for one side. The table comes first; the
-last line printed is one JSON object with the raw figures.
+for another size, ``--sides modelmint,datatrove`` for some of the sides. The table comes
+first; the last line printed is one JSON object with the raw figures.
+
+Ray sides (``modelmint-ray``, ``datatrove-ray``): the same pipelines on a Ray instance of 2
+CPUs that the side's subprocess starts (``ray.init(num_cpus=2)``), timed from after it is
+up. modelmint: ``curate(..., executor=RayExecutor())``, shard tasks one CPU each (the input
+files are 8 shards) and the duplicate finder's partition sorts as Ray tasks too. datatrove:
+its ``RayPipelineExecutor`` for every stage, same tasks and workers as locally. Memory is
+reported per role: the driver (the side's process), the largest single worker (a pool
+process, a forkserver child or a Ray worker), and the sum of Ray's own services (GCS,
+raylet, agents).
 """
 
 from __future__ import annotations
@@ -87,7 +96,14 @@ ROOT = Path("/tmp/mint-bench-curation")
 N_FILES = 8
 WORKERS = 2
 DIALOGUES_PER_SEED = 6000
-SIDES = ("modelmint", "datatrove")
+SIDES = ("modelmint", "modelmint-ray", "datatrove", "datatrove-ray")
+
+
+def _start_ray() -> None:
+    """A Ray instance of WORKERS CPUs on this machine, as a user would start one."""
+    import ray
+
+    ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False)
 
 
 # corpus ------------------------------------------------------------------------------------
@@ -145,9 +161,13 @@ def build_corpus(target_mb: float) -> dict[str, Any]:
 
 
 # modelmint side ----------------------------------------------------------------------------
-def run_modelmint(corpus_dir: Path, work: Path) -> dict[str, Any]:
+def run_modelmint(corpus_dir: Path, work: Path, on_ray: bool) -> dict[str, Any]:
     from modelmint.catalog import Catalog
     from modelmint.data import CurateConfig, NearDupConfig, QualityConfig, SplitConfig, curate
+    from modelmint.data.curate import content_hash
+    from modelmint.data.executors import LocalExecutor, RayExecutor
+    from modelmint.data.readers import expand_paths
+    from modelmint.observability import ProgressEvent
     from modelmint.store import Store
 
     catalog = Catalog(Store.open(f"sqlite:///{work}/mint.db"), work / "artifacts")
@@ -162,14 +182,36 @@ def run_modelmint(corpus_dir: Path, work: Path) -> dict[str, Any]:
         decontaminate=False,
         num_proc=WORKERS,
     )
+    if on_ray:
+        _start_ray()
+    executor = RayExecutor() if on_ray else LocalExecutor()
+    # Stage times from the pipeline's own progress events: the first "deduplicate" event
+    # ends the shard tasks, the "assemble" event ends de-duplication.
+    marks: dict[str, float] = {}
+
+    def note(event: ProgressEvent) -> None:
+        marks.setdefault(event.task, time.perf_counter())
+
     start = time.perf_counter()
-    result = curate(catalog, [corpus_dir], "bench", config)
+    result = curate(catalog, [corpus_dir], "bench", config, progress=note, executor=executor)
     seconds = time.perf_counter() - start
+    t = time.perf_counter()
+    content_hash(expand_paths([corpus_dir]), config)  # measured apart: part of the first stage
+    hashing = time.perf_counter() - t
     report = result.report
     return {
         "seconds": seconds,
         "kept": report["kept"],
         "drops": report.get("drops", {}),
+        "stages": {
+            "content hash (measured apart; inside shard tasks' time)": hashing,
+            "shard tasks": marks["deduplicate"] - start,
+            "dedup (spread, partition tasks, in-order pass)": marks["assemble"]
+            - marks["deduplicate"],
+            "assemble (duplicates recorded, splits written, reports)": start
+            + seconds
+            - marks["assemble"],
+        },
     }
 
 
@@ -214,7 +256,7 @@ def _xxh64_str(text: str) -> int:
     return xxhash.xxh64_intdigest(text.encode("utf-8"))
 
 
-def run_datatrove(corpus_dir: Path, work: Path) -> dict[str, Any]:
+def run_datatrove(corpus_dir: Path, work: Path, on_ray: bool) -> dict[str, Any]:
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup import (
         ExactDedupConfig,
@@ -305,11 +347,16 @@ def run_datatrove(corpus_dir: Path, work: Path) -> dict[str, Any]:
             tasks,
         ),
     ]
+    if on_ray:
+        from datatrove.executor.ray import RayPipelineExecutor
+
+        _start_ray()
     times: dict[str, float] = {}
     start = time.perf_counter()
     for name, pipeline, n_tasks in stages:
         t = time.perf_counter()
-        LocalPipelineExecutor(
+        executor = RayPipelineExecutor if on_ray else LocalPipelineExecutor
+        executor(
             pipeline,
             tasks=n_tasks,
             workers=min(WORKERS, n_tasks),
@@ -358,18 +405,29 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def _memory(pids: list[int]) -> tuple[int, int, int]:
-    """(sum of RSS, sum of PSS, largest RSS) in kB over pids."""
-    rss = pss = top = 0
+def _rss_by_process(pids: list[int]) -> dict[int, tuple[int, int, bytes]]:
+    """pid -> (RSS kB, PSS kB, command line) for the pids still alive."""
+    out = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
                 fields = dict(_SMAPS_RE.findall(f.read()))
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
         except OSError:
             continue
-        r, p = int(fields.get(b"Rss", 0)), int(fields.get(b"Pss", 0))
-        rss, pss, top = rss + r, pss + p, max(top, r)
-    return rss, pss, top
+        out[pid] = (int(fields.get(b"Rss", 0)), int(fields.get(b"Pss", 0)), cmdline)
+    return out
+
+
+def _role(pid: int, root: int, cmdline: bytes) -> str:
+    """driver (the side's own process), ray (Ray's services: GCS, raylet, agents), or
+    worker (a pool process, a datatrove forkserver child, or a Ray worker)."""
+    if pid == root:
+        return "driver"
+    if b"/ray/" in cmdline and not cmdline.startswith(b"ray::"):
+        return "ray"
+    return "worker"
 
 
 def measure(side: str, corpus_dir: Path, log: Path) -> dict[str, Any]:
@@ -380,12 +438,23 @@ def measure(side: str, corpus_dir: Path, log: Path) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--side", side, "--corpus-dir", str(corpus_dir)]
     cmd += ["--work", str(work), "--result", str(result_file)]
     peak = [0, 0, 0]
+    peak_by_role: dict[str, int] = {"driver": 0, "worker": 0, "ray": 0}
     start = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         while proc.poll() is None:
-            mem = _memory(_descendants(proc.pid))
+            procs = _rss_by_process(_descendants(proc.pid))
+            rss = [r for r, _, _ in procs.values()]
+            mem = (sum(rss), sum(p for _, p, _ in procs.values()), max(rss, default=0))
             peak = [max(a, b) for a, b in zip(peak, mem, strict=True)]
+            services = 0
+            for pid, (r, _, cmdline) in procs.items():
+                role = _role(pid, proc.pid, cmdline)
+                if role == "ray":
+                    services += r
+                else:
+                    peak_by_role[role] = max(peak_by_role[role], r)
+            peak_by_role["ray"] = max(peak_by_role["ray"], services)
             time.sleep(0.1)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -397,6 +466,9 @@ def measure(side: str, corpus_dir: Path, log: Path) -> dict[str, Any]:
         peak_rss_mb=peak[0] / 1024,
         peak_pss_mb=peak[1] / 1024,
         peak_single_process_rss_mb=peak[2] / 1024,
+        peak_driver_rss_mb=peak_by_role["driver"] / 1024,
+        peak_worker_rss_mb=peak_by_role["worker"] / 1024,
+        peak_ray_services_rss_mb=peak_by_role["ray"] / 1024,
     )
     return result
 
@@ -405,7 +477,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=float, default=200.0, help="corpus size in MiB (default 200)")
     ap.add_argument("--quick", action="store_true", help="20 MiB corpus, for a smoke test")
-    ap.add_argument("--only", choices=SIDES, help="run one side only")
+    ap.add_argument(
+        "--sides", default=",".join(SIDES), help=f"comma list of sides (default {','.join(SIDES)})"
+    )
     ap.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
     ap.add_argument("--corpus-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -413,17 +487,22 @@ def main() -> None:
     args = ap.parse_args()
 
     if args.side:  # inside one side's subprocess
-        run = run_modelmint if args.side == "modelmint" else run_datatrove
-        args.result.write_text(json.dumps(run(args.corpus_dir, args.work)))
+        run = run_modelmint if args.side.startswith("modelmint") else run_datatrove
+        result = run(args.corpus_dir, args.work, args.side.endswith("-ray"))
+        args.result.write_text(json.dumps(result))
         return
 
-    if args.only != "modelmint":
+    sides = [x for x in args.sides.split(",") if x]
+    unknown = set(sides) - set(SIDES)
+    if unknown:
+        raise SystemExit(f"unknown sides {sorted(unknown)}; choose among {', '.join(SIDES)}")
+    if any(x.startswith("datatrove") for x in sides):
         import importlib.util
 
         if importlib.util.find_spec("orjson") is None:
             raise SystemExit(
                 "datatrove's JsonlReader/JsonlWriter need orjson (datatrove's [io] extra): "
-                "pip install orjson, or pass --only modelmint"
+                "pip install orjson, or pass --sides modelmint,modelmint-ray"
             )
     mb = 20.0 if args.quick else args.mb
     t = time.perf_counter()
@@ -435,7 +514,7 @@ def main() -> None:
         flush=True,
     )
     results: dict[str, dict[str, Any]] = {}
-    for side in (args.only,) if args.only else SIDES:
+    for side in sides:
         print(f"running {side} ...", flush=True)
         res = measure(side, Path(corpus["dir"]), ROOT / f"{side}.log")
         res["docs_per_s"] = corpus["docs"] / res["seconds"]
@@ -452,6 +531,9 @@ def main() -> None:
         ("peak RSS, tree sum (MB)", lambda r: f"{r['peak_rss_mb']:,.0f}"),
         ("peak PSS, tree sum (MB)", lambda r: f"{r['peak_pss_mb']:,.0f}"),
         ("peak RSS, one process (MB)", lambda r: f"{r['peak_single_process_rss_mb']:,.0f}"),
+        ("peak RSS, driver (MB)", lambda r: f"{r['peak_driver_rss_mb']:,.0f}"),
+        ("peak RSS per worker (MB)", lambda r: f"{r['peak_worker_rss_mb']:,.0f}"),
+        ("peak RSS, Ray services (MB)", lambda r: f"{r['peak_ray_services_rss_mb']:,.0f}"),
         ("documents kept", lambda r: f"{r['kept']:,}"),
     ]
     names = list(results)
@@ -459,24 +541,31 @@ def main() -> None:
     print(f"{'':28}" + "".join(f"{n:>14}" for n in names))
     for label, fmt in rows:
         print(f"{label:28}" + "".join(f"{fmt(results[n]):>14}" for n in names))
-    if "datatrove" in results:
-        dt = results["datatrove"]
-        print(
-            f"datatrove after filters {dt['after_filters']:,}, after exact dedup "
-            f"{dt['after_exact']:,}; stage seconds: "
-            + ", ".join(f"{k} {v:.1f}" for k, v in dt["stages"].items())
-        )
+    for side, res in results.items():
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in res["stages"].items())
+        print(f"{side} stage seconds: {stages}")
+        if side.startswith("datatrove"):
+            print(
+                f"{side} after filters {res['after_filters']:,}, after exact dedup "
+                f"{res['after_exact']:,}"
+            )
     if "modelmint" in results:
         drops = results["modelmint"]["drops"]
         print("modelmint drops: " + ", ".join(f"{k} {v:,}" for k, v in sorted(drops.items())))
-    ratio = None
-    if len(results) == 2:
-        ratio = results["modelmint"]["docs_per_s"] / results["datatrove"]["docs_per_s"]
-        print(f"documents/s ratio modelmint / datatrove: {ratio:.2f} (goal >= 1.0)")
+    ratios: dict[str, float] = {}
+    for ours, theirs in (
+        ("modelmint", "datatrove"),
+        ("modelmint-ray", "datatrove-ray"),
+        ("modelmint-ray", "modelmint"),
+    ):
+        if ours in results and theirs in results:
+            ratio = results[ours]["docs_per_s"] / results[theirs]["docs_per_s"]
+            ratios[f"{ours} / {theirs}"] = ratio
+            print(f"documents/s ratio {ours} / {theirs}: {ratio:.2f}")
     summary = {
         "corpus": {k: corpus[k] for k in ("docs", "bytes", "seeds", "dir")},
         "workers": WORKERS,
-        "ratio_docs_per_s": ratio,
+        "ratio_docs_per_s": ratios,
         **{
             side: {
                 "docs": corpus["docs"],

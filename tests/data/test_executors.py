@@ -20,6 +20,7 @@ from modelmint.catalog import Catalog
 from modelmint.data import CurateConfig, DataError, curate
 from modelmint.data.executors import LocalExecutor, RayExecutor
 from modelmint.data.shards import MARKER
+from modelmint.observability import ProgressEvent
 from modelmint.samples import write_sample_corpus
 from modelmint.store import Store
 
@@ -130,33 +131,32 @@ def test_a_ray_worker_killed_mid_task_loses_nothing(
     assert dataset_bytes(catalog, "cs") == one_process
 
 
-class LocalExecutorThatStopsAfter(LocalExecutor):
-    """Runs ``tasks_before_stop`` tasks, then fails as a killed run would."""
-
-    def __init__(self, tasks_before_stop: int) -> None:
-        self.left = tasks_before_stop
-
-    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
-        for t in tasks:
-            if self.left == 0:
-                raise KeyboardInterrupt
-            self.left -= 1
-            yield fn(t)
-
-
 def test_a_stopped_run_resumes_from_its_finished_shards(
     corpus: Path, one_process: dict[str, str], tmp_path: Path
 ) -> None:
     catalog = fresh_catalog(tmp_path)
+    batches = 0
+
+    def stop_in_the_third_shard(event: ProgressEvent) -> None:
+        """Each shard is 300 documents in batches of 150: the 5th batch is the third shard's."""
+        nonlocal batches
+        if event.task == "curate":
+            batches += 1
+            if batches == 5:
+                raise KeyboardInterrupt
+
     with pytest.raises(KeyboardInterrupt):
-        curate(catalog, [corpus], "cs", SHARDED, executor=LocalExecutorThatStopsAfter(2))
-    markers = sorted((catalog.artifacts_dir / "work").glob(f"curate-*/*/{MARKER}"))
-    assert len(markers) == 2
+        curate(catalog, [corpus], "cs", SHARDED, progress=stop_in_the_third_shard)
+    work = catalog.artifacts_dir / "work"
+    markers = sorted(work.glob(f"curate-*/*/{MARKER}"))
+    assert [m.parent.name for m in markers] == ["00000", "00001"]
+    assert not list(work.glob("curate-*/*.tmp"))  # the shard it was in left nothing
     before = {m: m.stat().st_mtime_ns for m in markers}
     assert catalog.list_datasets() == []
 
     class LocalExecutorThatWatchesMarkers(LocalExecutor):
-        """Notes the shard markers' times once the first tasks (the shards) are done."""
+        """Notes the shard markers' times when the first tasks it is given (the partition
+        sorts, after every shard is done) finish."""
 
         after: dict[Path, int] | None = None
 

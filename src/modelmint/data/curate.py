@@ -36,7 +36,14 @@ from typing import TYPE_CHECKING, Any
 from modelmint.data.curate_config import CurateConfig
 from modelmint.data.errors import DataError
 from modelmint.data.executors import Executor, LocalExecutor
-from modelmint.data.shards import ShardJob, ShardResult, ShardTask, plan_shards, run_shard
+from modelmint.data.shards import (
+    ShardJob,
+    ShardResult,
+    ShardTask,
+    plan_shards,
+    run_shard,
+    run_shards_here,
+)
 from modelmint.observability import ProgressEvent, ProgressFn, no_progress
 
 if TYPE_CHECKING:  # pyarrow and the catalog, imported when a dataset is curated
@@ -185,8 +192,9 @@ def _run_shards(
     executor: Executor,
     progress: ProgressFn,
 ) -> list[ShardResult]:
-    """Every shard's task, through the executor; progress per batch when the tasks run in
-    this process, per shard when they run elsewhere."""
+    """Every shard's task: here, as one stream of batches through ``num_proc`` processes,
+    when the executor runs tasks in this process; else one executor task per shard.
+    Progress per batch here, per shard elsewhere."""
     start, seen = time.perf_counter(), 0
 
     def report(docs: int) -> None:
@@ -195,17 +203,15 @@ def _run_shards(
         rate = seen / max(time.perf_counter() - start, 1e-9)
         progress(ProgressEvent("curate", seen, None, {"docs_per_s": rate}))
 
-    def batch_done(event: ProgressEvent) -> None:
-        report(int(event.completed))
-
-    if executor.in_process:
-        job = ShardJob(config, str(shards_dir), batch_done)
-    else:  # one process per task: the executor's workers are the parallelism
-        job = ShardJob(replace(config, num_proc=1), str(shards_dir))
+    if executor.in_process:  # one stream of batches through this machine's processes
+        job = ShardJob(config, str(shards_dir))
+        events: ProgressFn = lambda event: report(int(event.completed))  # noqa: E731
+        return list(run_shards_here(shards, job, events))
+    # one process per task: the executor's workers are the parallelism
+    job = ShardJob(replace(config, num_proc=1), str(shards_dir))
     results = []
     for result in executor.map(partial(run_shard, job=job), shards):
-        if not executor.in_process:
-            report(result.read)
+        report(result.read)
         results.append(result)
     return results
 

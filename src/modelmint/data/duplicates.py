@@ -1,9 +1,11 @@
 """Finding duplicates among more documents than fit in memory.
 
-Documents are added in order with their id, exact key and MinHash signature; everything per
-document goes to files in a work directory, never to a Python object. :meth:`DuplicateFinder.
-resolve` then decides, with sorts of fixed-size records split into hash partitions that each
-fit ``memory_mb``:
+Documents are added in order with their id, exact key and MinHash signature
+(:class:`DuplicateInputs`, one directory per curation shard); everything per document goes
+to files, never to a Python object. :meth:`DuplicateFinder.resolve` reads the directories in
+order as one sequence and decides, with sorts of fixed-size records split into hash
+partitions that each fit ``memory_mb``; each partition's sort is a task of its own
+(:func:`sort_exact_partition`, :func:`pair_partition`) for an executor to run anywhere:
 
 1. exact: sort (key, index); a document whose key was seen before is a copy of the first;
 2. near, among the first documents of each key: every LSH band of every signature becomes a
@@ -28,6 +30,7 @@ the id per document, plus the partitions while resolving."""
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import os
@@ -192,6 +195,7 @@ class _Stacked:
         self.record_bytes = record_bytes
         counts = [p.stat().st_size // record_bytes if record_bytes else 0 for p in self.paths]
         self.starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        self._starts = self.starts.tolist()  # bisect on a list: a lookup per candidate pair
         self._fds: list[int] | None = None
 
     def __len__(self) -> int:
@@ -207,8 +211,8 @@ class _Stacked:
 
     def locate(self, i: int) -> tuple[int, int]:
         """(file, record within it) of record i of the whole."""
-        f = int(np.searchsorted(self.starts, i, side="right")) - 1
-        return f, i - int(self.starts[f])
+        f = bisect.bisect_right(self._starts, i) - 1
+        return f, i - self._starts[f]
 
     def pread(self, i: int, count: int = 1) -> bytes:
         """``count`` records from record i, all within i's file."""

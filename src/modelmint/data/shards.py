@@ -98,51 +98,116 @@ class ShardResult:
         (directory / MARKER).write_text(json.dumps(data))
 
 
+def shard_dir(shards_dir: Path, index: int) -> Path:
+    return shards_dir / f"{index:05d}"
+
+
+class _ShardWriter:
+    """One shard's outputs, written in a directory of its own under a temporary name and
+    renamed into place, marker included, by :meth:`finish`."""
+
+    def __init__(self, task: ShardTask, config: CurateConfig, final: Path) -> None:
+        from modelmint.data.assemble import DROPS_SCHEMA, SCRATCH_SCHEMA, RowWriter
+        from modelmint.data.duplicates import DuplicateInputs
+
+        self.task, self.final = task, final
+        self.out = final.with_name(f"{final.name}.{uuid.uuid4().hex}.tmp")
+        self.out.mkdir(parents=True)
+        self.result = ShardResult(task.index, str(final))
+        self.errors: list[InputError] = []
+        self.finder = DuplicateInputs(self.out / "dedup", config.near_dedup)
+        self.drops = RowWriter(self.out / "drops.parquet", DROPS_SCHEMA)
+        self.candidates = RowWriter(self.out / "candidates.parquet", SCRATCH_SCHEMA)
+
+    def add(self, processed: list[Processed]) -> None:
+        ids, keys, sigs = [], [], []
+        for doc, reason, key, sig in processed:
+            self.result.read += 1
+            if reason is not None:
+                self.result.drops[reason] += 1
+                self.drops.add({"id": doc["id"], "source": doc["source"], "reason": reason})
+                continue
+            self.candidates.add(_row(doc) | {"key": key})
+            ids.append(doc["id"])
+            keys.append(key)
+            sigs.append(sig)
+        self.finder.add(ids, keys, sigs)
+
+    def _close(self) -> None:
+        self.finder.close()
+        self.drops.close()
+        self.candidates.close()
+
+    def finish(self) -> ShardResult:
+        self._close()
+        self.result.candidates = self.candidates.count
+        self.result.rejected = len(self.errors)
+        with (self.out / "rejects.jsonl").open("w", encoding="utf-8") as f:
+            for e in self.errors:
+                line = {"source": e.source, "problem": e.problem}
+                f.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.result.save(self.out)
+        try:
+            os.rename(self.out, self.final)
+        except OSError:  # another try of this task finished first: its output stands
+            if not (self.final / MARKER).exists():
+                raise
+            shutil.rmtree(self.out, ignore_errors=True)
+        return ShardResult.load(self.final)
+
+    def abandon(self) -> None:
+        self._close()
+        shutil.rmtree(self.out, ignore_errors=True)
+
+
+def run_shard(task: ShardTask, job: ShardJob) -> ShardResult:
+    """One shard's task, in this process: its outputs, made now or found from an earlier
+    run (its marker). What an executor runs, wherever it runs it."""
+    final = shard_dir(Path(job.shards_dir), task.index)
+    if (final / MARKER).exists():
+        return ShardResult.load(final)
+    writer = _ShardWriter(task, job.config, final)
+    try:
+        _init_worker(job.config)
+        for processed in map(_process, _batches(task.files, job.config, writer.errors)):
+            writer.add(processed)
+        return writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
+
+
 @dataclass(frozen=True)
 class ShardJob:
     """What a shard task needs besides its shard: picklable, so any executor can run it."""
 
     config: CurateConfig
     shards_dir: str
-    progress: ProgressFn = no_progress
 
 
-def shard_dir(shards_dir: Path, index: int) -> Path:
-    return shards_dir / f"{index:05d}"
-
-
-def run_shard(task: ShardTask, job: ShardJob) -> ShardResult:
-    """The shard's outputs, made now or found from an earlier run (its marker)."""
-    final = shard_dir(Path(job.shards_dir), task.index)
-    if (final / MARKER).exists():
-        return ShardResult.load(final)
-    attempt = final.with_name(f"{final.name}.{uuid.uuid4().hex}.tmp")
-    attempt.mkdir(parents=True)
-    try:
-        result = _write_shard(task, job, attempt)
-        result.save(attempt)
-        try:
-            os.rename(attempt, final)
-        except OSError:  # another try of this task finished first: its output stands
-            if not (final / MARKER).exists():
-                raise
-            shutil.rmtree(attempt, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(attempt, ignore_errors=True)
-        raise
-    return ShardResult.load(final)
-
-
-def _write_shard(task: ShardTask, job: ShardJob, out: Path) -> ShardResult:
-    from modelmint.data.assemble import DROPS_SCHEMA, SCRATCH_SCHEMA, RowWriter
-    from modelmint.data.duplicates import DuplicateInputs
-
+def run_shards_here(
+    tasks: Sequence[ShardTask], job: ShardJob, progress: ProgressFn = no_progress
+) -> Iterator[ShardResult]:
+    """Every shard's task in this process, in order, with the batches of all of them in one
+    stream through ``num_proc`` worker processes: the next shard's batches start while the
+    last ones of the shard before are still being worked on, so the workers never wait at
+    a shard's end. The outputs are those of :func:`run_shard`, shard by shard."""
     config = job.config
-    result = ShardResult(task.index, str(out))
-    errors: list[InputError] = []
-    finder = DuplicateInputs(out / "dedup", config.near_dedup)
-    drops = RowWriter(out / "drops.parquet", DROPS_SCHEMA)
-    candidates = RowWriter(out / "candidates.parquet", SCRATCH_SCHEMA)
+    open_writers: list[_ShardWriter] = []
+
+    def items() -> Iterator[tuple[_ShardWriter | ShardResult, list[dict[str, Any]] | None]]:
+        """(owner, batch) for each batch, and (owner, None) when a shard has no more."""
+        for task in tasks:
+            final = shard_dir(Path(job.shards_dir), task.index)
+            if (final / MARKER).exists():
+                yield ShardResult.load(final), None
+                continue
+            writer = _ShardWriter(task, config, final)
+            open_writers.append(writer)
+            for batch in _batches(task.files, config, writer.errors):
+                yield writer, batch
+            yield writer, None
+
     pool = (
         ProcessPoolExecutor(config.num_proc, initializer=_init_worker, initargs=(config,))
         if config.num_proc > 1
@@ -151,37 +216,51 @@ def _write_shard(task: ShardTask, job: ShardJob, out: Path) -> ShardResult:
     if pool is None:
         _init_worker(config)
     try:
-        batches = _batches([Path(f) for f in task.files], config, errors)
-        results = (
-            _ordered_map(pool, batches, 2 * config.num_proc) if pool else map(_process, batches)
-        )
-        for processed in results:
-            ids, keys, sigs = [], [], []
-            for doc, reason, key, sig in processed:
-                result.read += 1
-                if reason is not None:
-                    result.drops[reason] += 1
-                    drops.add({"id": doc["id"], "source": doc["source"], "reason": reason})
-                    continue
-                candidates.add(_row(doc) | {"key": key})
-                ids.append(doc["id"])
-                keys.append(key)
-                sigs.append(sig)
-            finder.add(ids, keys, sigs)
-            job.progress(ProgressEvent("curate", len(processed), None, {}))
+        for owner, processed in _in_order(pool, items(), 2 * config.num_proc):
+            if isinstance(owner, ShardResult):
+                yield owner
+            elif processed is not None:
+                owner.add(processed)
+                progress(ProgressEvent("curate", len(processed), None, {}))
+            else:
+                open_writers.remove(owner)
+                yield owner.finish()
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
-        finder.close()
-        drops.close()
-        candidates.close()
-    result.candidates = candidates.count
-    result.rejected = len(errors)
-    with (out / "rejects.jsonl").open("w", encoding="utf-8") as f:
-        for e in errors:
-            f.write(json.dumps({"source": e.source, "problem": e.problem}, ensure_ascii=False))
-            f.write("\n")
-    return result
+        for writer in open_writers:  # a run that stops leaves its finished shards only
+            writer.abandon()
+
+
+Owned = tuple[_ShardWriter | ShardResult, list[dict[str, Any]] | None]
+
+
+def _in_order(
+    pool: ProcessPoolExecutor | None, items: Iterator[Owned], ahead: int
+) -> Iterator[tuple[_ShardWriter | ShardResult, list[Processed] | None]]:
+    """Each batch processed (in ``pool``, at most ``ahead`` in flight: ``Executor.map``
+    would submit the whole input at once, and hold a larger-than-memory corpus), yielded
+    in order with its owner; an end-of-shard item passes through in its place."""
+    if pool is None:
+        for owner, batch in items:
+            yield owner, None if batch is None else _process(batch)
+        return
+    pending: deque[tuple[_ShardWriter | ShardResult, Future[list[Processed]] | None]] = deque()
+    in_flight = 0
+    for owner, batch in items:
+        if batch is None:
+            pending.append((owner, None))
+        else:
+            pending.append((owner, pool.submit(_process, batch)))
+            in_flight += 1
+        while pending and (pending[0][1] is None or in_flight >= ahead):
+            first, future = pending.popleft()
+            if future is not None:
+                in_flight -= 1
+            yield first, None if future is None else future.result()
+    while pending:
+        first, future = pending.popleft()
+        yield first, None if future is None else future.result()
 
 
 # per-document work (runs in worker processes) ---------------------------------------------
@@ -278,13 +357,13 @@ def curate_batch(docs: list[dict[str, Any]], config: CurateConfig) -> list[Proce
 
 
 def _batches(
-    files: Sequence[Path], config: CurateConfig, errors: list[InputError]
+    files: Sequence[str], config: CurateConfig, errors: list[InputError]
 ) -> Iterator[list[dict[str, Any]]]:
     from modelmint.data.readers import InputError, read_documents
 
     batch: list[dict[str, Any]] = []
     for path in files:
-        for item in read_documents(path, config.format, config.text_field):
+        for item in read_documents(Path(path), config.format, config.text_field):
             if isinstance(item, InputError):
                 if config.on_error == "fail":
                     raise DataError(
@@ -299,20 +378,6 @@ def _batches(
                 batch = []
     if batch:
         yield batch
-
-
-def _ordered_map(
-    pool: ProcessPoolExecutor, batches: Iterator[list[dict[str, Any]]], ahead: int
-) -> Iterator[list[Processed]]:
-    """Like ``pool.map`` but reading at most ``ahead`` batches in advance: Executor.map
-    submits the whole input at once, which would hold a larger-than-RAM corpus in memory."""
-    pending: deque[Future[list[Processed]]] = deque()
-    for batch in batches:
-        pending.append(pool.submit(_process, batch))
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _row(doc: dict[str, Any]) -> dict[str, Any]:
