@@ -185,8 +185,9 @@ def run_modelmint(corpus_dir: Path, work: Path, on_ray: bool) -> dict[str, Any]:
     if on_ray:
         _start_ray()
     executor = RayExecutor() if on_ray else LocalExecutor()
-    # Stage times from the pipeline's own progress events: the first "deduplicate" event
-    # ends the shard tasks, the "assemble" event ends de-duplication.
+    # Stage times from the pipeline's own progress events: each step's first event marks
+    # its start, so a step lasts until the next one's first event ("deduplicate" ends the
+    # shard tasks, "assemble" the last step of de-duplication).
     marks: dict[str, float] = {}
 
     def note(event: ProgressEvent) -> None:
@@ -203,15 +204,18 @@ def run_modelmint(corpus_dir: Path, work: Path, on_ray: bool) -> dict[str, Any]:
         "seconds": seconds,
         "kept": report["kept"],
         "drops": report.get("drops", {}),
-        "stages": {
-            "content hash (measured apart; inside shard tasks' time)": hashing,
-            "shard tasks": marks["deduplicate"] - start,
-            "dedup (spread, partition tasks, in-order pass)": marks["assemble"]
-            - marks["deduplicate"],
-            "assemble (duplicates recorded, splits written, reports)": start
-            + seconds
-            - marks["assemble"],
-        },
+        "stages": _stage_seconds(marks, start, start + seconds)
+        | {"content hash (timed apart; also in the shard tasks)": hashing},
+    }
+
+
+def _stage_seconds(marks: dict[str, float], start: float, end: float) -> dict[str, float]:
+    names = {"curate": "shard tasks (content hash included)", "deduplicate": "dedup: setup"}
+    steps = sorted((t, names.get(k, k)) for k, t in marks.items())
+    steps[0] = (start, steps[0][1])  # the shard tasks start with the run
+    return {
+        name: (steps[i + 1][0] if i + 1 < len(steps) else end) - t
+        for i, (t, name) in enumerate(steps)
     }
 
 

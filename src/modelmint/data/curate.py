@@ -167,7 +167,7 @@ def _run(
             config.near_dedup,
             config.exact_dedup,
             config.memory_mb,
-        ).resolve(executor)
+        ).resolve(executor, progress)
         if config.exact_dedup or config.near_dedup
         else None
     )

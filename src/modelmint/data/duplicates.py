@@ -53,6 +53,7 @@ from modelmint.data.dedup import (
     normalized_signature,
 )
 from modelmint.data.executors import Executor, LocalExecutor
+from modelmint.observability import ProgressEvent, ProgressFn, no_progress
 
 KEPT_CODE, EXACT_CODE, NEAR_CODE = 0, 1, 2
 REASONS = {EXACT_CODE: EXACT, NEAR_CODE: NEAR}
@@ -301,13 +302,18 @@ class DuplicateFinder:
         self._sigs = _Stacked(inputs, "sigs.u32", 4 * self._width)
         self._signed = _Stacked(inputs, "signed.u8", 1)
         self.n = len(self._ids.ends)
+        self._progress: ProgressFn = no_progress
 
     # resolving ------------------------------------------------------------------------------
-    def resolve(self, executor: Executor | None = None) -> Duplicates:
+    def resolve(
+        self, executor: Executor | None = None, progress: ProgressFn = no_progress
+    ) -> Duplicates:
         """Every document's decision. The sorts of the hash partitions are tasks of their
         own, run by ``executor`` (here, in this process, by default); spreading them into
-        partitions and the final in-order pass run here."""
+        partitions and the final in-order pass run here. ``progress`` hears of each step
+        (``dedup: ...``) as it goes."""
         tasks: Executor = executor or LocalExecutor()
+        self._progress = progress
         n = self.n
         dups = Duplicates(self.dir, n, self._ids)
         first = self._exact_firsts(tasks) if self.exact else None
@@ -344,10 +350,14 @@ class DuplicateFinder:
             rec["hi"], rec["lo"] = raw[:, 0], raw[:, 1]
             rec["i"] = np.arange(s, s + len(raw))
             spill.write(rec["hi"], rec)
+            self._progress(ProgressEvent("dedup: exact keys spread", s + len(raw), n))
         spill.close()
-        for out in tasks.map(sort_exact_partition, [str(p) for p in spill.paths]):
+        parts = len(spill.paths)
+        done = tasks.map(sort_exact_partition, [str(p) for p in spill.paths])
+        for p, out in enumerate(done, 1):
             copies = np.fromfile(out, dtype=_EDGE)
             first[copies["later"]] = copies["earlier"]
+            self._progress(ProgressEvent("dedup: exact key sorts", p, parts))
         return first
 
     def _near(self, dups: Duplicates, first: np.memmap | None, tasks: Executor) -> None:
@@ -367,12 +377,16 @@ class DuplicateFinder:
             rec = np.empty(h.size, dtype=_BAND)
             rec["h"], rec["i"] = h.ravel(), np.repeat(idx[ok], bands)
             spill.write(rec["h"], rec)
+            self._progress(ProgressEvent("dedup: band hashes spread", s + len(sigs), n))
         spill.close()
         # Pairs go to files by the later document's index range, so step 3 reads them in order.
         ranges = max(1, parts)
         span = math.ceil(n / ranges)
         work = [PairTask(str(p), self.window, span, ranges) for p in spill.paths]
-        outputs = list(tasks.map(pair_partition, work))
+        outputs = []
+        for p, out in enumerate(tasks.map(pair_partition, work), 1):
+            outputs.append(out)
+            self._progress(ProgressEvent("dedup: band sorts", p, len(work)))
         self._verify_in_order(dups, ranges, outputs)
 
     def _verify_in_order(self, dups: Duplicates, ranges: int, outputs: list[list[str]]) -> None:
@@ -383,6 +397,7 @@ class DuplicateFinder:
             return np.frombuffer(self._sigs.pread(i), dtype=np.uint32)
 
         for r in range(ranges):
+            self._progress(ProgressEvent("dedup: in-order pass", r, ranges))
             found = [np.fromfile(out[r], dtype=_EDGE) for out in outputs]
             pairs = np.concatenate(found) if found else np.empty(0, dtype=_EDGE)
             if not len(pairs):
