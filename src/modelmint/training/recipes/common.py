@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,8 +47,17 @@ def tokenizer_for(spec: TokenizerSpec, inputs: RecipeInputs, ctx: TrainContext) 
         return load_tokenizer(inputs.tokenizer_dir)
     path = ctx.run_dir / "tokenizer"
     if not (path / "tokenizer.json").exists():
-        texts = (r["text"] for r in inputs.train.records(["text"]))
-        train_tokenizer(texts, path, vocab_size=spec.vocab_size)
+        # Every process of a multi-process run trains it: each writes a directory of its own
+        # and renames it into place, so that none reads another's files half-written; where
+        # another process's is there already, that one is kept and every process loads it.
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        try:
+            texts = (r["text"] for r in inputs.train.records(["text"]))
+            train_tokenizer(texts, part, vocab_size=spec.vocab_size)
+            with contextlib.suppress(OSError):
+                part.rename(path)
+        finally:
+            shutil.rmtree(part, ignore_errors=True)
     return load_tokenizer(path)
 
 
