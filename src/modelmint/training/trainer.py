@@ -24,11 +24,13 @@ from transformers import (
     TrainerControl,
     TrainerState,
     TrainingArguments,
+    default_data_collator,
 )
 from transformers.utils import ModelOutput
 
 from modelmint.modeling import cpu_trains_faster_in_bf16
 from modelmint.observability import ProgressEvent, ProgressFn
+from modelmint.training.epochs import PaddingIgnored, WholeBatches, padding_only, with_one_label
 from modelmint.training.memory import MemoryPlan
 from modelmint.training.muon import MuonWithAdamW
 from modelmint.training.recipe import TrainingSpec
@@ -104,7 +106,6 @@ def training_arguments(
     *,
     evaluate: bool,
     best_metric: str = "eval_loss",
-    drop_last: bool = False,
     checkpointing: bool = False,
 ) -> TrainingArguments:
     on_gpu = torch.cuda.is_available()
@@ -141,8 +142,12 @@ def training_arguments(
         seed=spec.seed,
         data_seed=spec.seed,
         disable_tqdm=True,
+        # in workers, the training set's epoch (its order, set by the loader) would be a copy's
         dataloader_num_workers=0,
-        dataloader_drop_last=drop_last,
+        # The training set comes shuffled and in whole global batches (epochs.WholeBatches):
+        # read in order, accelerate's sharding neither repeats nor drops an example.
+        train_sampling_strategy="sequential",
+        dataloader_drop_last=False,
         ddp_find_unused_parameters=False,
     )
 
@@ -303,15 +308,17 @@ def build_trainer(
         # docs/benchmarks.md, "Training"), and the module stays itself for checkpoints
         # and saving.
         model.forward = _compiled_training_forward(model)
-    # Compiled, an epoch's short last batch would be a new shape: the graph compiles again,
-    # with a symbolic batch size, and runs slower from then on.
     args = training_arguments(
-        spec,
-        ctx,
-        evaluate=evaluate,
-        best_metric=best_metric,
-        drop_last=compiled,
-        checkpointing=checkpointing,
+        spec, ctx, evaluate=evaluate, best_metric=best_metric, checkpointing=checkpointing
+    )
+    # Compiled, an epoch's short last batch would be a new shape: the graph compiles again,
+    # with a symbolic batch size, and runs slower from then on; padded, it keeps its shape.
+    epochs = WholeBatches(
+        train_dataset,
+        batch_size=spec.batch_size,
+        processes=args.world_size,
+        seed=spec.seed,
+        pad=args.world_size > 1 or compiled,
     )
     report = _Report(ctx, stage, tokens_per_step)
     if plan is not None and plan.automatic:
@@ -324,14 +331,37 @@ def build_trainer(
         model=model,
         args=args,
         optimizers=(optimizer, None),  # None: the Trainer's own AdamW; the schedule is its own
-        train_dataset=train_dataset,
+        train_dataset=epochs,
         eval_dataset=eval_dataset if evaluate else None,
-        data_collator=data_collator,
+        data_collator=PaddingIgnored(
+            data_collator or default_data_collator, makes_labels=not epochs.labeled
+        ),
         compute_metrics=compute_metrics,
         callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)  # progress goes through the callback, not stdout
+    if epochs.pads:
+        _zero_loss_for_padding_only(trainer)
     return trainer
+
+
+def _zero_loss_for_padding_only(trainer: Trainer) -> None:
+    """A batch of padding only still goes forward and backward (DDP's gradient all-reduce
+    waits for every process), with a loss of zero, where a loss averaged over its labels
+    would be 0/0 and make every gradient NaN: its loss with one label counted, times zero."""
+    compute_loss: Callable[..., Any] = trainer.compute_loss
+
+    def loss_or_zero(
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        if model.training and not return_outputs and padding_only(inputs):
+            return compute_loss(model, with_one_label(inputs), False, num_items_in_batch) * 0.0
+        return compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+    trainer.compute_loss = loss_or_zero  # type: ignore[method-assign]
 
 
 def train(trainer: Trainer, ctx: TrainContext, resume: bool) -> dict[str, float]:
