@@ -205,8 +205,7 @@ def _run_shards(
 
     if executor.in_process:  # one stream of batches through this machine's processes
         job = ShardJob(config, str(shards_dir))
-        events: ProgressFn = lambda event: report(int(event.completed))  # noqa: E731
-        return list(run_shards_here(shards, job, events))
+        return list(run_shards_here(shards, job, report))
     # one process per task: the executor's workers are the parallelism
     job = ShardJob(replace(config, num_proc=1), str(shards_dir))
     results = []

@@ -195,16 +195,16 @@ class _Stacked:
         self.paths = [d / name for d in directories]
         self.record_bytes = record_bytes
         counts = [p.stat().st_size // record_bytes if record_bytes else 0 for p in self.paths]
-        self.starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-        self._starts = self.starts.tolist()  # bisect on a list: a lookup per candidate pair
+        # a list, not an array: bisect on it is the cheaper lookup, made per candidate pair
+        self.starts = [0, *itertools.accumulate(counts)]
         self._fds: list[int] | None = None
 
     def __len__(self) -> int:
-        return int(self.starts[-1])
+        return self.starts[-1]
 
     def blocks(self, records: int) -> Iterator[tuple[int, bytes]]:
         """(index of the first record, bytes) in order, at most ``records`` at a time."""
-        for path, start in zip(self.paths, self.starts.tolist(), strict=False):
+        for path, start in zip(self.paths, self.starts, strict=False):
             with path.open("rb") as f:
                 while raw := f.read(records * self.record_bytes):
                     yield start, raw
@@ -212,8 +212,8 @@ class _Stacked:
 
     def locate(self, i: int) -> tuple[int, int]:
         """(file, record within it) of record i of the whole."""
-        f = bisect.bisect_right(self._starts, i) - 1
-        return f, i - self._starts[f]
+        f = bisect.bisect_right(self.starts, i) - 1
+        return f, i - self.starts[f]
 
     def pread(self, i: int, count: int = 1) -> bytes:
         """``count`` records from record i, all within i's file."""
@@ -242,7 +242,7 @@ class _IdReader:
         else:
             pair = np.frombuffer(self.ends.pread(i - 1, 2), dtype="<u8")
             start, end = int(pair[0]), int(pair[1])
-        data_start = int(self.data.starts[f])  # where this file's ids begin in the whole
+        data_start = self.data.starts[f]  # where this file's ids begin in the whole
         return self.data.pread(data_start + start, end - start).decode("utf-8")
 
     def close(self) -> None:
@@ -302,7 +302,6 @@ class DuplicateFinder:
         self._sigs = _Stacked(inputs, "sigs.u32", 4 * self._width)
         self._signed = _Stacked(inputs, "signed.u8", 1)
         self.n = len(self._ids.ends)
-        self._progress: ProgressFn = no_progress
 
     # resolving ------------------------------------------------------------------------------
     def resolve(
@@ -313,15 +312,14 @@ class DuplicateFinder:
         partitions and the final in-order pass run here. ``progress`` hears of each step
         (``dedup: ...``) as it goes."""
         tasks: Executor = executor or LocalExecutor()
-        self._progress = progress
         n = self.n
         dups = Duplicates(self.dir, n, self._ids)
-        first = self._exact_firsts(tasks) if self.exact else None
+        first = self._exact_firsts(tasks, progress) if self.exact else None
         for s in range(0, n, _CHUNK):  # everyone starts kept, their own root
             dups.root[s : s + _CHUNK] = np.arange(s, min(n, s + _CHUNK))
             dups.kind[s : s + _CHUNK] = KEPT_CODE
         if self.near is not None and n:
-            self._near(dups, first, tasks)
+            self._near(dups, first, tasks, progress)
         if first is not None:
             for s in range(0, n, _CHUNK):  # a copy goes where its first went
                 f = np.asarray(first[s : s + _CHUNK])
@@ -337,7 +335,7 @@ class DuplicateFinder:
         shutil.rmtree(self.dir / "sort", ignore_errors=True)
         return dups
 
-    def _exact_firsts(self, tasks: Executor) -> np.memmap:
+    def _exact_firsts(self, tasks: Executor, progress: ProgressFn) -> np.memmap:
         """first[i]: index of the first document with i's exact key (i itself if none)."""
         n = self.n
         first = _array(self.dir / "first.i64", np.int64, n)
@@ -350,17 +348,19 @@ class DuplicateFinder:
             rec["hi"], rec["lo"] = raw[:, 0], raw[:, 1]
             rec["i"] = np.arange(s, s + len(raw))
             spill.write(rec["hi"], rec)
-            self._progress(ProgressEvent("dedup: exact keys spread", s + len(raw), n))
+            progress(ProgressEvent("dedup: exact keys spread", s + len(raw), n))
         spill.close()
         parts = len(spill.paths)
         done = tasks.map(sort_exact_partition, [str(p) for p in spill.paths])
         for p, out in enumerate(done, 1):
             copies = np.fromfile(out, dtype=_EDGE)
             first[copies["later"]] = copies["earlier"]
-            self._progress(ProgressEvent("dedup: exact key sorts", p, parts))
+            progress(ProgressEvent("dedup: exact key sorts", p, parts))
         return first
 
-    def _near(self, dups: Duplicates, first: np.memmap | None, tasks: Executor) -> None:
+    def _near(
+        self, dups: Duplicates, first: np.memmap | None, tasks: Executor, progress: ProgressFn
+    ) -> None:
         assert self.near is not None
         n, config, width = self.n, self.near, self._width
         bands = lsh_bands(config)[0]
@@ -377,7 +377,7 @@ class DuplicateFinder:
             rec = np.empty(h.size, dtype=_BAND)
             rec["h"], rec["i"] = h.ravel(), np.repeat(idx[ok], bands)
             spill.write(rec["h"], rec)
-            self._progress(ProgressEvent("dedup: band hashes spread", s + len(sigs), n))
+            progress(ProgressEvent("dedup: band hashes spread", s + len(sigs), n))
         spill.close()
         # Pairs go to files by the later document's index range, so step 3 reads them in order.
         ranges = max(1, parts)
@@ -386,10 +386,12 @@ class DuplicateFinder:
         outputs = []
         for p, out in enumerate(tasks.map(pair_partition, work), 1):
             outputs.append(out)
-            self._progress(ProgressEvent("dedup: band sorts", p, len(work)))
-        self._verify_in_order(dups, ranges, outputs)
+            progress(ProgressEvent("dedup: band sorts", p, len(work)))
+        self._verify_in_order(dups, ranges, outputs, progress)
 
-    def _verify_in_order(self, dups: Duplicates, ranges: int, outputs: list[list[str]]) -> None:
+    def _verify_in_order(
+        self, dups: Duplicates, ranges: int, outputs: list[list[str]], progress: ProgressFn
+    ) -> None:
         assert self.near is not None
         threshold, verify = self.near.threshold, self.near.verify
 
@@ -397,7 +399,7 @@ class DuplicateFinder:
             return np.frombuffer(self._sigs.pread(i), dtype=np.uint32)
 
         for r in range(ranges):
-            self._progress(ProgressEvent("dedup: in-order pass", r, ranges))
+            progress(ProgressEvent("dedup: in-order pass", r, ranges))
             found = [np.fromfile(out[r], dtype=_EDGE) for out in outputs]
             pairs = np.concatenate(found) if found else np.empty(0, dtype=_EDGE)
             if not len(pairs):

@@ -33,7 +33,6 @@ R = TypeVar("R")
 class Executor(Protocol):
     """Runs a picklable, top-level function over tasks; results come back in task order."""
 
-    name: str
     # True when tasks run in this process, so they may report progress through a callback.
     in_process: bool
 
@@ -41,7 +40,6 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    name = "local"
     in_process = True
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[R]:
@@ -52,7 +50,6 @@ class RayExecutor:
     """Tasks on a Ray cluster: the one at ``address`` ("auto" finds a running one), or a
     local one of ``num_cpus`` started here when Ray is not yet initialised."""
 
-    name = "ray"
     in_process = False
 
     def __init__(

@@ -21,7 +21,7 @@ import os
 import shutil
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,6 @@ from modelmint.data.errors import DataError
 from modelmint.data.langid import LanguageFilter
 from modelmint.data.pii import scrub_pii
 from modelmint.data.quality import QualityFilter
-from modelmint.observability import ProgressEvent, ProgressFn, no_progress
 
 if TYPE_CHECKING:
     from modelmint.data.readers import InputError
@@ -78,23 +77,11 @@ class ShardResult:
     @classmethod
     def load(cls, directory: Path) -> ShardResult:
         data = json.loads((directory / MARKER).read_text())
-        return cls(
-            data["index"],
-            str(directory),
-            data["read"],
-            data["candidates"],
-            data["rejected"],
-            Counter(data["drops"]),
-        )
+        return cls(**data | {"path": str(directory), "drops": Counter(data["drops"])})
 
     def save(self, directory: Path) -> None:
-        data = {
-            "index": self.index,
-            "read": self.read,
-            "candidates": self.candidates,
-            "rejected": self.rejected,
-            "drops": dict(self.drops),
-        }
+        """The marker: everything but the path, which is wherever the directory is."""
+        data = {k: v for k, v in vars(self).items() if k != "path"}
         (directory / MARKER).write_text(json.dumps(data))
 
 
@@ -186,7 +173,7 @@ class ShardJob:
 
 
 def run_shards_here(
-    tasks: Sequence[ShardTask], job: ShardJob, progress: ProgressFn = no_progress
+    tasks: Sequence[ShardTask], job: ShardJob, batch_done: Callable[[int], None]
 ) -> Iterator[ShardResult]:
     """Every shard's task in this process, in order, with the batches of all of them in one
     stream through ``num_proc`` worker processes: the next shard's batches start while the
@@ -221,7 +208,7 @@ def run_shards_here(
                 yield owner
             elif processed is not None:
                 owner.add(processed)
-                progress(ProgressEvent("curate", len(processed), None, {}))
+                batch_done(len(processed))
             else:
                 open_writers.remove(owner)
                 yield owner.finish()
