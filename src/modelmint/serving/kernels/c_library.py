@@ -17,7 +17,7 @@ import shlex
 import subprocess
 import sysconfig
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +44,18 @@ def _compiler() -> list[str]:
     return shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
 
 
-def load_c_library(source: Path) -> ctypes.CDLL | None:
-    """The compiled library of ``source``, building it if needed; None if it cannot be
-    built (the reason is logged)."""
+def load_c_library(source: Path, flags: Sequence[str] = ()) -> ctypes.CDLL | None:
+    """The compiled library of ``source``, building it if needed, with ``flags`` after
+    :data:`FLAGS`; None if it cannot be built (the reason is logged)."""
     text = source.read_bytes()
+    flags = [*FLAGS, *flags]
     tag = hashlib.sha256(
-        text + " ".join(FLAGS).encode() + _cpu_features().encode() + platform.machine().encode()
+        text + " ".join(flags).encode() + _cpu_features().encode() + platform.machine().encode()
     ).hexdigest()[:16]
     target = cache_dir() / f"{source.stem}-{tag}.so"
     if not target.exists():
         try:
-            _build(source, target)
+            _build(source, target, flags)
         except subprocess.CalledProcessError as e:
             reason = (e.stderr or b"").decode(errors="replace")[-800:]
             log.warning("could not build %s; using the slower path:\n%s", source.name, reason)
@@ -69,14 +70,14 @@ def load_c_library(source: Path) -> ctypes.CDLL | None:
         return None
 
 
-def _build(source: Path, target: Path) -> None:
+def _build(source: Path, target: Path, flags: list[str]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Built beside the target and renamed into place: two processes building at once
     # (two servers, parallel tests) never load a half-written file.
     fd, partial = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        base = [*_compiler(), *FLAGS, str(source), "-o", partial, "-lm"]
+        base = [*_compiler(), *flags, str(source), "-o", partial, "-lm"]
         try:  # without OpenMP the kernel still runs, on one thread
             subprocess.run([*base, "-fopenmp"], check=True, capture_output=True)
         except subprocess.CalledProcessError:

@@ -43,6 +43,7 @@ from modelmint.modeling.families import FAMILY_BY_MODEL_TYPE, family_of
 from modelmint.serving.kernels.decode_attention import attend_decoding, attention_in_torch
 from modelmint.serving.kernels.int8_linear import Int8Linear
 from modelmint.serving.kernels.packed_linear import PackedLinear, packable
+from modelmint.serving.kernels.step_ops import StepOps, step_ops
 from modelmint.serving.models.kv_cache import SlotKVCache
 
 STATIC_ROPE = {None, "default", "linear", "llama3"}  # baked into inv_freq by transformers
@@ -150,9 +151,11 @@ class DecoderStep:
         self.heads = int(config.num_attention_heads)
         self.kv_heads = int(config.num_key_value_heads or self.heads)
         self.head_dim = int(getattr(config, "head_dim", None) or config.hidden_size // self.heads)
-        self.intermediate = int(config.intermediate_size)
-        self.eps = float(config.rms_norm_eps)
         self.gemma = family.gemma_norms
+        dtype = model.model.norm.weight.dtype
+        self.ops: StepOps = step_ops(
+            float(config.rms_norm_eps), self.gemma, dtype, cache.keys[0].dtype
+        )
         self.softcap = (
             getattr(config, "attn_logit_softcapping", None) if family.attention_softcap else None
         )
@@ -168,9 +171,8 @@ class DecoderStep:
         self.norm = self._weight(model.model.norm)
         self.head = _shared(model.get_output_embeddings())
         model.set_output_embeddings(self.head)
-        dtype = model.model.norm.weight.dtype
         self.rotary = {
-            t: self._rotary_table(model.model.rotary_emb, t, cache.max_len, dtype)
+            t: self.ops.table(*self._rotary_table(model.model.rotary_emb, t, cache.max_len, dtype))
             for t in {layer.rotary for layer in self.layers}
         }
         self.windows = {layer.window for layer in self.layers}
@@ -202,7 +204,7 @@ class DecoderStep:
         )
 
     def _weight(self, norm: Any) -> torch.Tensor:
-        return _norm_weight(norm, self.gemma)
+        return self.ops.weight(_norm_weight(norm, self.gemma))
 
     @staticmethod
     def _rotary_table(
@@ -216,17 +218,6 @@ class DecoderStep:
         angles = torch.arange(length).float()[:, None] * inv_freq.float()[None, :]
         table = torch.cat([angles, angles], dim=-1)
         return (table.cos() * scaling).to(dtype), (table.sin() * scaling).to(dtype)
-
-    def _rms_norm(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        v = x.float()
-        v = v * torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + self.eps)
-        if self.gemma:
-            return (v * weight).type_as(x)
-        return weight * v.to(x.dtype)
-
-    def _rotate(self, t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        half = t.shape[-1] // 2
-        return t * cos + torch.cat([-t[..., half:], t[..., :half]], dim=-1) * sin
 
     @staticmethod
     def _softcap(x: torch.Tensor, cap: float) -> torch.Tensor:
@@ -267,26 +258,27 @@ class DecoderStep:
             for b, n in enumerate(lengths)
             if b >= decoding
         ]
-        rotary = {
-            t: (cos[positions][:, None, :], sin[positions][:, None, :])
-            for t, (cos, sin) in self.rotary.items()
-        }
+        ops = self.ops
+        rotary = {t: ops.at(table, positions) for t, table in self.rotary.items()}
         q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim
-        x = self.embed(torch.tensor(flat))
+        x, h = self.embed(torch.tensor(flat)), None
         for i, layer in enumerate(self.layers):
-            q, k, v = layer.qkv(self._rms_norm(x, layer.attention_norm)).split(
-                [q_size, kv_size, kv_size], dim=-1
-            )
+            x, normed = ops.add_norm(x, h, layer.attention_norm)
+            q, k, v = layer.qkv(normed).split([q_size, kv_size, kv_size], dim=-1)
             q = q.view(count, self.heads, self.head_dim)
             k = k.view(count, self.kv_heads, self.head_dim)
             if layer.q_norm is not None and layer.k_norm is not None:
-                q, k = self._rms_norm(q, layer.q_norm), self._rms_norm(k, layer.k_norm)
-            cos, sin = rotary[layer.rotary]
-            q, k = self._rotate(q, cos, sin), self._rotate(k, cos, sin)
+                q, k = ops.norm(q, layer.q_norm), ops.norm(k, layer.k_norm)
             keys, values = self.cache.keys[i], self.cache.values[i]
-            keys[slots, :, positions] = k.to(keys.dtype)
-            values[slots, :, positions] = v.view(count, self.kv_heads, self.head_dim).to(
-                values.dtype
+            q = ops.rotate_store(
+                q,
+                k,
+                v.view(count, self.kv_heads, self.head_dim),
+                rotary[layer.rotary],
+                positions,
+                slots,
+                keys,
+                values,
             )
             parts = []
             if decoding:
@@ -312,19 +304,16 @@ class DecoderStep:
                 parts.append(attended.reshape(n, q_size))
             h = layer.out(parts[0] if len(parts) == 1 else torch.cat(parts))
             if layer.after_attention_norm is not None:
-                h = self._rms_norm(h, layer.after_attention_norm)
-            x = x + h
-            gate, up = layer.gate_up(self._rms_norm(x, layer.mlp_norm)).split(
-                [self.intermediate, self.intermediate], dim=-1
-            )
-            h = layer.down(layer.act(gate) * up)
+                h = ops.norm(h, layer.after_attention_norm)
+            x, normed = ops.add_norm(x, h, layer.mlp_norm)
+            h = layer.down(ops.act_mul(layer.gate_up(normed), layer.act))
             if layer.after_mlp_norm is not None:
-                h = self._rms_norm(h, layer.after_mlp_norm)
-            x = x + h
+                h = ops.norm(h, layer.after_mlp_norm)
+        x, normed = ops.add_norm(x, h, self.norm)
         if len(wanted) < count:
             ends = torch.tensor(lengths).cumsum(0) - 1
-            x = x[ends[torch.tensor(list(wanted), dtype=torch.long)]]
-        logits = self.head(self._rms_norm(x, self.norm))
+            normed = normed[ends[torch.tensor(list(wanted), dtype=torch.long)]]
+        logits = self.head(normed)
         if self.final_softcap is not None:
             logits = self._softcap(logits, self.final_softcap)
         return logits.float()
