@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from modelmint.serving.kernels import PackedLinear, pack_linears
+from modelmint.serving.kernels.packed_linear import padded_rows
 from support.serving import tiny_llama
 
 needs_onednn = pytest.mark.skipif(
@@ -16,8 +17,10 @@ needs_onednn = pytest.mark.skipif(
 
 @needs_onednn
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("rows", [1, 16, 300])
+@pytest.mark.parametrize("rows", [1, 3, 16, 21, 300])
 def test_packed_linear_equals_linear(bias: bool, rows: int) -> None:
+    """Row counts that run padded (3, 21, 300) and that do not; the padding's rows are
+    never returned."""
     torch.manual_seed(0)
     linear = nn.Linear(48, 80, bias=bias)
     x = torch.randn(2, rows, 48)  # batch, tokens, features: the shapes a model passes
@@ -45,3 +48,15 @@ def test_pack_linears_keeps_a_models_logits_and_leaves_subclasses() -> None:
     assert model.model.layers[0].self_attn.o_proj is special
     assert isinstance(model.model.layers[1].self_attn.o_proj, PackedLinear)
     torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)
+
+
+def test_row_counts_come_in_few_sizes() -> None:
+    """Each size is one oneDNN kernel built: the row counts of a server's steps (up to
+    64 decoding rows and a 2,048-token prompt chunk) come in 43 sizes, none smaller than
+    asked and none more than 63 rows larger."""
+    sizes = {padded_rows(n) for n in range(1, 64 + 2048 + 1)}
+    assert len(sizes) == 43
+    assert all(0 <= padded_rows(n) - n < 64 for n in range(1, 3000))
+    assert [padded_rows(n) for n in (1, 2, 3, 5, 16, 17, 33, 128, 129, 200)] == [
+        1, 2, 4, 8, 16, 32, 48, 128, 192, 256
+    ]  # fmt: skip

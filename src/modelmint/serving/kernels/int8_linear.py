@@ -37,6 +37,7 @@ from torch import nn
 
 from modelmint.modeling.quantized import quantized_linears
 from modelmint.serving.kernels.c_library import load_kernels
+from modelmint.serving.kernels.packed_linear import padded
 
 FEW_ROWS = 8  # up to here a product is bound by reading the weights (see above)
 SOURCE = Path(__file__).parent / "int8_linear.c"
@@ -111,7 +112,7 @@ class Int8Linear(nn.Module):
             if self.bias is not None:
                 out = out + self.bias.to(x.dtype)
         else:  # scaled in float32: one rounding to x's dtype after the product's
-            out = F.linear(flat, self.q.to(x.dtype)).float() * self.scale
+            out = F.linear(padded(flat), self.q.to(x.dtype))[: flat.shape[0]].float() * self.scale
             if self.bias is not None:
                 out += self.bias
             out = out.to(x.dtype)
