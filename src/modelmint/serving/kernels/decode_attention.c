@@ -218,7 +218,138 @@ static inline __m512 exp512(__m512 x) {
 DEFINE_TASK(task_f32, float, vload_f32)
 DEFINE_TASK(task_bf16, uint16_t, vload_bf16)
 
-#define DEFINE_VECTOR_KERNEL(NAME, PORTABLE, TASK, LOAD, STORE, ELEM)                           \
+// A bfloat16 cache, head sizes a multiple of 32: the same arithmetic with half the widening
+// work. 32 cached values load as one vector whose even elements become float32 by a shift
+// and whose odd ones by a mask, so the query and the running output are kept split into
+// their even and odd elements (split once per task, joined once at its end). The 16 dot
+// products of a block stay vectors until one transposing sum gives the block's 16 scores,
+// and each value row adds into registers, every 16-element part an independent chain.
+// Against the loop above (which widens 16 values in two instructions and sums each key's
+// products across its vector on its own), 64 rows of a small model's cache: 14.1 -> 12.8 ms
+// a step (16.4 -> 18.2 GB/s on 2 cores, where one core alone reads at most about 10).
+static inline __m512 even_f32(__m512i raw) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(raw, 16));
+}
+static inline __m512 odd_f32(__m512i raw) {
+    return _mm512_castsi512_ps(_mm512_and_si512(raw, _mm512_set1_epi32((int)0xFFFF0000)));
+}
+
+// Lane j of the result: the sum of v[j]'s 16 lanes.
+static inline __m512 sum16(const __m512 *v) {
+    __m512 a[8], b[4];
+    for (int i = 0; i < 8; i++)
+        a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
+                             _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 4; i++) {
+        __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
+        b[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+    }
+    __m512 c01 = _mm512_add_ps(_mm512_shuffle_f32x4(b[0], b[1], 0x88),
+                               _mm512_shuffle_f32x4(b[0], b[1], 0xDD));
+    __m512 c23 = _mm512_add_ps(_mm512_shuffle_f32x4(b[2], b[3], 0x88),
+                               _mm512_shuffle_f32x4(b[2], b[3], 0xDD));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(c01, c23, 0x88), _mm512_shuffle_f32x4(c01, c23, 0xDD));
+}
+
+// Which of keys t0..t0+n-1 the mask lets the row see, one bit each.
+static inline __mmask16 seen_bits(const uint8_t *m, int64_t t0, int64_t n) {
+    if (n == VBLOCK) return _mm_test_epi8_mask(_mm_loadu_si128((const __m128i *)(m + t0)),
+                                               _mm_set1_epi8((char)0xFF));
+    __mmask16 bits = 0;
+    for (int64_t j = 0; j < n; j++) bits |= (__mmask16)((m[t0 + j] != 0) << j);
+    return bits;
+}
+
+#define MAX_PAIRS (MAX_DIM / 32)
+// The block after next is prefetched: one block ahead read 17.4 GB/s on 2 cores, two 18.2,
+// and further, or into L2 only, less.
+#define PF_AHEAD 2
+static inline __attribute__((always_inline)) void task_bf16_pairs(
+    const uint16_t *kb, const uint16_t *vb, int64_t k_pos, int64_t v_pos, const uint8_t *m,
+    int64_t begin, int64_t end, const float *qf, float *acc, float *mx, float *sum,
+    int64_t group, int64_t dim, const int64_t pairs, float softcap) {
+    // acc holds each head's output split: [even elements of part 0, odd of part 0, ...]
+    __m512 qs[group][2 * MAX_PAIRS];
+    for (int64_t g = 0; g < group; g++)
+        for (int64_t c = 0; c < pairs; c++)
+            for (int parity = 0; parity < 2; parity++) {
+                float part[16] __attribute__((aligned(64)));
+                for (int i = 0; i < 16; i++) part[i] = qf[g * dim + 32 * c + 2 * i + parity];
+                qs[g][2 * c + parity] = _mm512_load_ps(part);
+            }
+    for (int64_t t0 = begin; t0 < end; t0 += VBLOCK) {
+        int64_t n = end - t0 < VBLOCK ? end - t0 : VBLOCK;
+        for (int64_t j = 0; j < VBLOCK && t0 + PF_AHEAD * VBLOCK + j < end; j++) {
+            const char *kn = (const char *)(kb + (t0 + PF_AHEAD * VBLOCK + j) * k_pos);
+            const char *vn = (const char *)(vb + (t0 + PF_AHEAD * VBLOCK + j) * v_pos);
+            for (int64_t b = 0; b < dim * 2; b += 64) {
+                _mm_prefetch(kn + b, _MM_HINT_T0);
+                _mm_prefetch(vn + b, _MM_HINT_T0);
+            }
+        }
+        __mmask16 seen = seen_bits(m, t0, n);
+        if (!seen) continue;
+        for (int64_t g = 0; g < group; g++) {
+            __m512 dots[VBLOCK];
+            for (int64_t j = 0; j < VBLOCK; j++) {
+                // past the block's end, the last key again (its score is masked out)
+                const uint16_t *kt = kb + (j < n ? t0 + j : t0 + n - 1) * k_pos;
+                __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+                for (int64_t c = 0; c < pairs; c++) {
+                    __m512i raw = _mm512_loadu_si512(kt + 32 * c);
+                    even = _mm512_fmadd_ps(qs[g][2 * c], even_f32(raw), even);
+                    odd = _mm512_fmadd_ps(qs[g][2 * c + 1], odd_f32(raw), odd);
+                }
+                dots[j] = _mm512_add_ps(even, odd);
+            }
+            __m512 sv = sum16(dots);
+            if (softcap > 0.0f) {
+                float s[VBLOCK] __attribute__((aligned(64)));
+                _mm512_store_ps(s, sv);
+                for (int j = 0; j < VBLOCK; j++) s[j] = tanhf(s[j] / softcap) * softcap;
+                sv = _mm512_load_ps(s);
+            }
+            sv = _mm512_mask_blend_ps(seen, _mm512_set1_ps(-INFINITY), sv);
+            float bmax = _mm512_reduce_max_ps(sv);
+            float nmax = bmax > mx[g] ? bmax : mx[g];
+            float fix = mx[g] == nmax ? 1.0f : expf(mx[g] - nmax);
+            mx[g] = nmax;
+            __m512 pv = _mm512_maskz_mov_ps(seen, exp512(_mm512_sub_ps(sv, _mm512_set1_ps(nmax))));
+            sum[g] = sum[g] * fix + _mm512_reduce_add_ps(pv);
+            float p[VBLOCK] __attribute__((aligned(64)));
+            _mm512_store_ps(p, pv);
+            float *ag = acc + g * dim;
+            __m512 a[2 * MAX_PAIRS];
+            __m512 f = _mm512_set1_ps(fix);
+            for (int64_t c = 0; c < 2 * pairs; c++) a[c] = _mm512_mul_ps(_mm512_load_ps(ag + 16 * c), f);
+            for (int64_t j = 0; j < n; j++) {
+                if (!((seen >> j) & 1)) continue;
+                __m512 pj = _mm512_set1_ps(p[j]);
+                const uint16_t *vt = vb + (t0 + j) * v_pos;
+                for (int64_t c = 0; c < pairs; c++) {
+                    __m512i raw = _mm512_loadu_si512(vt + 32 * c);
+                    a[2 * c] = _mm512_fmadd_ps(pj, even_f32(raw), a[2 * c]);
+                    a[2 * c + 1] = _mm512_fmadd_ps(pj, odd_f32(raw), a[2 * c + 1]);
+                }
+            }
+            for (int64_t c = 0; c < 2 * pairs; c++) _mm512_store_ps(ag + 16 * c, a[c]);
+        }
+    }
+    // joined back into element order
+    for (int64_t g = 0; g < group; g++) {
+        float *ag = acc + g * dim;
+        float joined[MAX_DIM];
+        for (int64_t c = 0; c < pairs; c++)
+            for (int i = 0; i < 16; i++) {
+                joined[32 * c + 2 * i] = ag[32 * c + i];
+                joined[32 * c + 2 * i + 1] = ag[32 * c + 16 + i];
+            }
+        memcpy(ag, joined, sizeof(float) * dim);
+    }
+}
+
+#define DEFINE_VECTOR_KERNEL(NAME, PORTABLE, TASK, LOAD, STORE, ELEM, PAIRED)                           \
     void NAME(const void *q, const void *k, const void *v, void *out, const uint8_t *mask,      \
               int64_t rows, int64_t heads, int64_t kv_heads, int64_t keys, int64_t dim,         \
               int64_t k_row, int64_t k_head, int64_t k_pos, int64_t v_row, int64_t v_head,      \
@@ -248,7 +379,16 @@ DEFINE_TASK(task_bf16, uint16_t, vload_bf16)
                 sum[g] = 0.0f;                                                                  \
             }                                                                                   \
             memset(acc, 0, sizeof(float) * group * dim);                                        \
-            if (chunks == 4)                                                                    \
+            if (PAIRED && dim % 32 == 0 && dim / 32 == 2)                                       \
+                task_bf16_pairs((const uint16_t *)(const void *)kb, (const uint16_t *)(const void *)vb, k_pos, v_pos, m, begin, end, qf, acc, mx, sum, group,   \
+                                dim, 2, softcap);                                               \
+            else if (PAIRED && dim % 32 == 0 && dim / 32 == 4)                                  \
+                task_bf16_pairs((const uint16_t *)(const void *)kb, (const uint16_t *)(const void *)vb, k_pos, v_pos, m, begin, end, qf, acc, mx, sum, group,   \
+                                dim, 4, softcap);                                               \
+            else if (PAIRED && dim % 32 == 0)                                                   \
+                task_bf16_pairs((const uint16_t *)(const void *)kb, (const uint16_t *)(const void *)vb, k_pos, v_pos, m, begin, end, qf, acc, mx, sum, group,   \
+                                dim, dim / 32, softcap);                                        \
+            else if (chunks == 4)                                                               \
                 TASK(kb, vb, k_pos, v_pos, m, begin, end, qf, acc, mx, sum, group, dim, 4,      \
                      softcap);                                                                  \
             else if (chunks == 8)                                                               \
@@ -266,9 +406,9 @@ DEFINE_TASK(task_bf16, uint16_t, vload_bf16)
         }                                                                                       \
     }
 
-DEFINE_VECTOR_KERNEL(decode_attention_f32, portable_f32, task_f32, load_f32, store_f32, float)
+DEFINE_VECTOR_KERNEL(decode_attention_f32, portable_f32, task_f32, load_f32, store_f32, float, 0)
 DEFINE_VECTOR_KERNEL(decode_attention_bf16, portable_bf16, task_bf16, load_bf16, store_bf16,
-                     uint16_t)
+                     uint16_t, 1)
 DEFINE_VECTOR_KERNEL(decode_attention_f32_bf16_cache, portable_f32_bf16_cache, task_bf16,
-                     load_f32, store_f32, uint16_t)
+                     load_f32, store_f32, uint16_t, 1)
 #endif
