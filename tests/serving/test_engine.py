@@ -97,6 +97,21 @@ def test_context_length_ends_generation(engine: Engine) -> None:
     assert out[-1].completion_tokens <= 3
 
 
+def test_a_served_context_shorter_than_the_models(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``max_context``: the cache holds that many positions, the codec (which the gateway
+    checks requests against) says so, a longer prompt is refused and an answer stops there."""
+    e = Engine.load(build_micro_model(tmp_path), config=EngineConfig(slots=2, max_context=40))
+    try:
+        assert e.codec.context_length == e.runner.context_length == 40
+        assert e.runner.cache.max_len == 40
+        with pytest.raises(ValueError, match="context of 40"):
+            run_stream(e, e.codec.encode("您好 " * 40)[:40], SamplingParams(max_tokens=1))
+        out = run_stream(e, e.codec.encode("您好 " * 40)[:30], SamplingParams(max_tokens=50))
+        assert out[-1].finish_reason == "length" and out[-1].completion_tokens == 10
+    finally:
+        e.close()
+
+
 def test_penalties_follow_openai_and_transformers() -> None:
     logits = torch.tensor([[2.0, -1.0, 0.5, 3.0]])
     state = SamplingState(

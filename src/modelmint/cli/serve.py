@@ -234,7 +234,14 @@ def serve(
     slots: int | None = typer.Option(
         None,
         help="native: most sequences decoded together (default: up to 64, as many as half "
-        "the available memory holds the keys and values of, each for the whole context).",
+        "the available memory holds the keys and values of, each for the served context).",
+    ),
+    max_context: int | None = typer.Option(
+        None,
+        min=2,
+        help="native: the most tokens a request (prompt and answer) may reach (default: the "
+        "model's context, or a shorter one, never below 8,192, where that lets 64 slots fit "
+        "in memory).",
     ),
     max_waiting: int = typer.Option(256, help="Requests queued before new ones get 429."),
     queue_timeout: float = typer.Option(60.0, help="Seconds a request may wait for a slot."),
@@ -278,6 +285,7 @@ def serve(
         dtype=dtype,
         kv_dtype=kv_dtype,
         threads=threads,
+        max_context=max_context,
     )
     loader = _Loader(rt, config, upstreams=upstreams, engine_process=engine_process)
     served = {spec: loader.load(spec) for spec in model}

@@ -10,6 +10,7 @@ is answered with an error."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,12 +28,14 @@ from modelmint.serving.logprobs import PromptScores, TokenLogprob, token_logprob
 from modelmint.serving.models.model_runner import (
     ModelRunner,
     RowInput,
-    auto_slots,
     kv_budget,
+    serving_shape,
 )
 from modelmint.serving.protocol import TextDelta
 from modelmint.serving.sampler import SamplingParams, SamplingState, generator, sample
 from modelmint.serving.text import TextCodec
+
+log = logging.getLogger(__name__)
 
 
 class EngineOverloaded(RuntimeError):
@@ -68,6 +71,9 @@ class EngineConfig:
     # decoding step reads from the cache beside float32 weights
     kv_dtype: str = "auto"
     threads: int | None = None  # CPU threads for the model (torch's default otherwise)
+    # the most tokens a sequence may reach; None: the model's, or shorter where that lets
+    # up to 64 slots fit (never below 8,192)
+    max_context: int | None = None
 
     def torch_dtype(self) -> torch.dtype:
         if self.dtype == "auto":
@@ -134,8 +140,18 @@ def load_runner(path: str | Path, config: EngineConfig) -> tuple[ModelRunner, Te
     # PreTrainedModel.to is wrapped in a way mypy misreads; it is nn.Module.to.
     model = cast(Any, model).to(dtype)
     kv_dtype = config.cache_dtype(dtype)
-    slots = config.slots or auto_slots(model.config, kv_dtype, kv_budget())
-    return ModelRunner(model, slots=slots, dtype=dtype, kv_dtype=kv_dtype), codec
+    slots, context = serving_shape(
+        model.config, kv_dtype, kv_budget(), config.slots, config.max_context
+    )
+    if context < codec.context_length:
+        log.info(
+            "%s: serving %d slots of %d tokens (the model's context is %d; --max-context "
+            "sets another, with as many slots as memory holds)",
+            path, slots, context, codec.context_length,
+        )  # fmt: skip
+    runner = ModelRunner(model, slots=slots, dtype=dtype, kv_dtype=kv_dtype, context_length=context)
+    codec.context_length = runner.context_length  # what the gateway checks requests against
+    return runner, codec
 
 
 class EngineCore:

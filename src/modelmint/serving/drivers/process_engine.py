@@ -227,6 +227,7 @@ class ProcessEngine:
         self.observer: EngineObserver = observer or NoObserver()
         self._child = _Child(self.path, config)  # the first load's failure is the caller's
         self.context_length = self._child.context_length
+        self.codec.context_length = self.context_length  # what the gateway checks against
         self.restarts = 0
         self._deaths: list[float] = []  # when recent children died, for the pause
         self._ids = itertools.count()

@@ -31,10 +31,15 @@ class RowInput:
     start: int  # position of tokens[0]: how much of the sequence is already in the cache
 
 
-# Slots when none are asked for: as many as MOST_SLOTS whose keys and values fit in the
-# memory budget. The cache is allocated whole, for the full context of every slot, so a
-# long-context model gets fewer, and never more than memory holds.
+# Slots when none are asked for: up to MOST_SLOTS whose keys and values fit in the memory
+# budget. The cache is allocated whole, for the served context of every slot, so a
+# long-context model would get few slots (a 0.5B model with a 32,768-token context: 14 in
+# float32 in 11 GB). Unless a context is asked for, it is therefore shortened until
+# MOST_SLOTS fit, but never below AUTO_CONTEXT_FLOOR tokens: most requests are far shorter
+# than a long-context model's limit, and a request past the served context is refused
+# with the limit in its error.
 MOST_SLOTS = 64
+AUTO_CONTEXT_FLOOR = 8192
 FALLBACK_KV_BYTES = 4 << 30  # where the available memory cannot be read
 
 
@@ -50,24 +55,44 @@ def kv_budget() -> int:
     return FALLBACK_KV_BYTES
 
 
-def cache_shape(config: Any) -> dict[str, int]:
-    """The per-layer geometry of a model's keys and values."""
+def cache_shape(config: Any, max_len: int | None = None) -> dict[str, int]:
+    """The per-layer geometry of a model's keys and values, for ``max_len`` positions
+    (default: the model's whole context)."""
     heads = int(config.num_attention_heads)
     return {
         "layers": int(config.num_hidden_layers),
         "kv_heads": int(getattr(config, "num_key_value_heads", None) or heads),
-        "max_len": int(config.max_position_embeddings),
+        "max_len": int(max_len or config.max_position_embeddings),
         "head_dim": int(getattr(config, "head_dim", None) or config.hidden_size // heads),
     }
 
 
-def auto_slots(config: Any, dtype: torch.dtype, budget: int) -> int:
-    """The most of MOST_SLOTS whose whole cache, in ``dtype``, fits in ``budget`` bytes (at
-    least one)."""
-    per_slot = 2 * dtype.itemsize
-    for n in cache_shape(config).values():
-        per_slot *= n
-    return max(1, min(MOST_SLOTS, budget // per_slot))
+def _slot_bytes(config: Any, dtype: torch.dtype, context: int) -> int:
+    shape = cache_shape(config, context)
+    return 2 * dtype.itemsize * shape["layers"] * shape["kv_heads"] * context * shape["head_dim"]
+
+
+def serving_shape(
+    config: Any,
+    dtype: torch.dtype,
+    budget: int,
+    slots: int | None = None,
+    max_context: int | None = None,
+) -> tuple[int, int]:
+    """(slots, context) of the cache, its keys and values in ``dtype``: ``slots`` and
+    ``max_context`` where asked for (the context never past the model's); else up to
+    MOST_SLOTS that fit in ``budget`` bytes (at least one), at the model's context or, when
+    that leaves fewer than MOST_SLOTS, a shorter one (see :data:`AUTO_CONTEXT_FLOOR`)."""
+    model_context = int(config.max_position_embeddings)
+    context = min(model_context, max_context or model_context)
+    if slots:
+        return slots, context
+    fits = budget // _slot_bytes(config, dtype, context)
+    if fits < MOST_SLOTS and max_context is None and context > AUTO_CONTEXT_FLOOR:
+        per_position = _slot_bytes(config, dtype, 1)
+        context = max(AUTO_CONTEXT_FLOOR, budget // (MOST_SLOTS * per_position))
+        fits = budget // _slot_bytes(config, dtype, context)
+    return max(1, min(MOST_SLOTS, fits)), context
 
 
 class KVDtypeUnsupported(ValueError):
@@ -82,23 +107,31 @@ class ModelRunner:
         slots: int,
         dtype: torch.dtype,
         kv_dtype: torch.dtype | None = None,
+        context_length: int | None = None,
     ) -> None:
         """``kv_dtype``: the cache's (default: the model's). bfloat16 beside a float32 model
-        halves the bytes a step reads from the cache; only the written-out step takes it."""
+        halves the bytes a step reads from the cache; only the written-out step takes it.
+        ``context_length``: the most positions a sequence may reach (default, and at most:
+        the model's)."""
         config = model.config
         use_weight_only_int8(model)
         self.model = model.eval()
         self.dtype = dtype
         self.kv_dtype = kv_dtype or dtype
         self.vocab_size = int(config.vocab_size)
-        self.context_length = int(config.max_position_embeddings)
+        self.context_length = min(
+            int(config.max_position_embeddings),
+            context_length or int(config.max_position_embeddings),
+        )
         if self.kv_dtype != dtype and not supports(model):
             raise KVDtypeUnsupported(
                 f"a {self.kv_dtype} cache beside {dtype} weights needs a model family the "
                 f"written-out step covers ({getattr(config, 'model_type', '?')} is not one): "
                 "serve this model with the cache in its own dtype"
             )
-        self.cache = SlotKVCache(slots=slots, dtype=self.kv_dtype, **cache_shape(config))
+        self.cache = SlotKVCache(
+            slots=slots, dtype=self.kv_dtype, **cache_shape(config, self.context_length)
+        )
         self.windows = layer_windows(config)
         # transformers takes one mask per layer type where a config lists them.
         self.per_layer_type = getattr(config, "layer_types", None) is not None
