@@ -1,7 +1,9 @@
-"""Datasets, runs, model versions, aliases and lineage; artifacts on disk.
+"""Datasets, runs, model versions, aliases and lineage; artifacts on disk; the files tenants
+upload.
 
 ``Catalog`` is the front door; its parts are ``catalog.evaluations``, ``catalog.aliases``
-(every alias move, locked and audited) and ``catalog.queries`` (the console's read models)."""
+(every alias move, locked and audited) and ``catalog.queries`` (the console's read models).
+``UploadedFiles`` keeps the Files API's uploads, each checked before it is kept."""
 
 from typing import TYPE_CHECKING
 
@@ -18,8 +20,22 @@ if TYPE_CHECKING:
     from modelmint.catalog.catalog import Catalog
     from modelmint.catalog.datasets import DatasetRef
     from modelmint.catalog.documents import DOCUMENT_SCHEMA
-    from modelmint.catalog.errors import CatalogError, NothingToRollBack
+    from modelmint.catalog.errors import (
+        CatalogError,
+        FileNotFound,
+        FileRejected,
+        FileTooLarge,
+        NothingToRollBack,
+    )
     from modelmint.catalog.evaluations import EvaluationRecord, Evaluations, latest_by_key
+    from modelmint.catalog.files import (
+        MAX_LISTED_FILES,
+        PURPOSES,
+        FilePage,
+        FileRecord,
+        UploadedFiles,
+        too_large_message,
+    )
     from modelmint.catalog.models import ModelListing, ModelRef
     from modelmint.catalog.names import MODEL_SPEC_RE, NAME_RE
     from modelmint.catalog.queries import (
@@ -34,8 +50,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DOCUMENT_SCHEMA",
+    "MAX_LISTED_FILES",
     "MODEL_SPEC_RE",
     "NAME_RE",
+    "PURPOSES",
     "AliasEntry",
     "AliasMove",
     "AliasStatus",
@@ -46,6 +64,11 @@ __all__ = [
     "DatasetRef",
     "EvaluationRecord",
     "Evaluations",
+    "FileNotFound",
+    "FilePage",
+    "FileRecord",
+    "FileRejected",
+    "FileTooLarge",
     "ModelGraph",
     "ModelListing",
     "ModelRef",
@@ -54,9 +77,11 @@ __all__ = [
     "RunInfo",
     "RunProgress",
     "RunTimeline",
+    "UploadedFiles",
     "VersionNode",
     "latest_by_key",
     "rollback_target",
+    "too_large_message",
 ]
 
 lazy_exports(__name__)

@@ -1,6 +1,7 @@
 """The catalog's tables: dataset versions, the runs that read them and their logged metrics,
-the model versions they made, evaluations of those versions and the aliases naming them.
-Every arrow of the loop is a foreign key: dataset -> run -> model version -> usage event.
+the model versions they made, evaluations of those versions and the aliases naming them, and
+the files tenants upload through the Files API. Every arrow of the loop is a foreign key:
+dataset -> run -> model version -> usage event.
 
 The catalog owns these: it writes them, and it answers the questions the console and the
 command line ask of them. They are kept apart from ``modelmint.store``'s front door so that
@@ -18,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -127,3 +129,23 @@ class ModelAlias(Base):
     alias: Mapped[str] = mapped_column(String(100))
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
     updated_at: Mapped[datetime]
+
+
+class UploadedFile(Base):
+    """A file a tenant uploaded through the Files API (``POST /v1/files``), checked before it
+    was kept: its bytes are at ``artifacts/files/<file_id>``. Deleting it removes the bytes
+    and keeps the row, with ``deleted_at`` set."""
+
+    __tablename__ = "uploaded_files"
+    __table_args__ = (Index("ix_uploaded_files_tenant_id_id", "tenant_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the listing's order
+    file_id: Mapped[str] = mapped_column(String(64), unique=True)  # "file-..." in the API
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    filename: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(50))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    line_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
