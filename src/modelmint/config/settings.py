@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # The key `mint serve --upstream` sends to its upstream servers (MINT_UPSTREAM_API_KEY,
     # vLLM's --api-key); kept out of every repr and log line
     upstream_api_key: SecretStr | None = None
+    # The largest file the Files API (POST /v1/files) accepts, in bytes (MINT_FILES_MAX_BYTES)
+    files_max_bytes: int = Field(64 << 20, gt=0)
 
     @property
     def artifacts_dir(self) -> Path:

@@ -20,6 +20,7 @@ from modelmint.gateway.routes import (
     console,
     embeddings,
     feedback,
+    files,
     health,
     metrics,
     models,
@@ -47,8 +48,18 @@ def create_app(parts: GatewayParts) -> FastAPI:
     app.state.console_sessions = parts.console_sessions
     app.state.label_services = parts.labels
     install_error_handlers(app)
-    app.add_middleware(BodyLimit)
-    routers = (models, completions, chat, embeddings, feedback, tokenization, health, metrics)
+    app.add_middleware(BodyLimit, upload_max_bytes=context.files.max_bytes)
+    routers = (
+        models,
+        completions,
+        chat,
+        embeddings,
+        files,
+        feedback,
+        tokenization,
+        health,
+        metrics,
+    )
     for r in (*(m.router for m in routers), *ADMIN_ROUTERS):
         app.include_router(r)
     # the annotators' labeling page: its routes and its vendored files

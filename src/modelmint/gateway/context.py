@@ -1,5 +1,6 @@
 """What the /v1 routes are given: the models being served, the key check, admission
-(limits, reservations and billing), the ledger, feedback and kept transcripts. Built once by
+(limits, reservations and billing), the ledger, feedback, kept transcripts and uploaded
+files. Built once by
 ``gateway.wiring.build_gateway`` and injected, so tests can pass their own parts."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from modelmint.catalog import UploadedFiles
 from modelmint.commerce.accounts import ApiKeys, KeyPrincipal
 from modelmint.commerce.admission import Admission
 from modelmint.commerce.ledger import UsageLedger
@@ -91,6 +93,7 @@ class GatewayContext:
     admission: Admission  # SQL (limits kept in this process) or Redis, as the settings say
     feedback: Feedback  # POST /v1/feedback
     transcripts: Transcripts  # what ``store: true`` keeps
+    files: UploadedFiles  # the Files API's uploads
     canaries: list[Canary] = field(default_factory=list)
     metrics: ServingMetrics = field(default_factory=ServingMetrics)
     draw: random.Random = field(default_factory=random.Random)

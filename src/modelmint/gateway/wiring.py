@@ -1,8 +1,8 @@
 """The gateway is wired here, and only here. ``build_gateway`` makes each part the routes
 use exactly once: the store, the clock, the key check, admission (limits, reservations and
-billing), the ledger, feedback and transcripts, the admin services, the console's sessions
-and the annotator page's services. ``create_app`` puts them on the app's state and every
-route gets them through a FastAPI dependency.
+billing), the ledger, feedback and transcripts, uploaded files, the admin services, the
+console's sessions and the annotator page's services. ``create_app`` puts them on the app's
+state and every route gets them through a FastAPI dependency.
 
 So no route borrows another service's store or pepper, and nothing behind this module reads
 the global settings: ``mint serve`` passes the settings and store it opened, a test passes
@@ -14,6 +14,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from modelmint.catalog import UploadedFiles
 from modelmint.commerce.admission import Admission, SqlAdmission
 from modelmint.commerce.pricing import PriceBooks
 from modelmint.config import Settings
@@ -35,7 +36,8 @@ class GatewayParts:
     settings: Settings
     store: Store
     clock: Clock
-    context: GatewayContext  # the /v1 routes: models, key check, admission, ledger, feedback
+    # the /v1 routes: models, key check, admission, ledger, feedback, files
+    context: GatewayContext
     admin: AdminServices  # /admin/v1 and the console's data
     console_sessions: WebSessions  # the console's sign-in cookie
     labels: LabelServices  # the annotator page
@@ -81,7 +83,7 @@ def build_gateway(
     draw: random.Random | None = None,
 ) -> GatewayParts:
     """The gateway's parts for ``settings``: the store at the settings' database unless one
-    is given, the settings' key pepper and artifacts dir, admission as
+    is given, the settings' key pepper, artifacts dir and upload limit, admission as
     ``build_admission`` makes it unless one is given; ``draw`` splits canaries (seed it for
     a repeatable split)."""
     if store is None:
@@ -104,6 +106,9 @@ def build_gateway(
         admission=admission,
         feedback=feedback,
         transcripts=feedback.transcripts,
+        files=UploadedFiles(
+            store, settings.artifacts_dir, clock, max_bytes=settings.files_max_bytes
+        ),
         canaries=list(canaries),
         metrics=ServingMetrics() if metrics is None else metrics,
         draw=random.Random() if draw is None else draw,
