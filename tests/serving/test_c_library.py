@@ -26,6 +26,23 @@ def test_builds_once_then_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert load_c_library(source) is not None and len(list(cache_dir().glob("add-*.so"))) == 2
 
 
+def test_a_changed_header_beside_the_source_rebuilds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "step.h").write_text("#define STEP 1\n")
+    source = tmp_path / "inc.c"
+    source.write_text('#include "step.h"\nlong inc(long a) { return a + STEP; }\n')
+    results = []
+    for step in (1, 5):
+        (tmp_path / "step.h").write_text(f"#define STEP {step}\n")
+        lib = load_c_library(source)
+        assert lib is not None
+        lib.inc.restype, lib.inc.argtypes = ctypes.c_long, [ctypes.c_long]
+        results.append(lib.inc(10))
+    assert results == [11, 15]
+
+
 def test_no_compiler_gives_none_and_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -3,8 +3,9 @@
 The library is compiled for the CPU it runs on (``-march=native``, OpenMP) by the C
 compiler Python itself was built with, and cached under ``$XDG_CACHE_HOME/modelmint``
 (``~/.cache/modelmint``) by a name that hashes the source, the flags and the CPU's
-features: a changed source, or a cache directory shared with another kind of CPU, builds
-anew. Where there is no compiler the caller gets None and keeps its slower path."""
+features: a changed source (or header beside it), or a cache directory shared with another
+kind of CPU, builds anew. Where there is no compiler the caller gets None and keeps its
+slower path."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def _compiler() -> list[str]:
 def load_c_library(source: Path, flags: Sequence[str] = ()) -> ctypes.CDLL | None:
     """The compiled library of ``source``, building it if needed, with ``flags`` after
     :data:`FLAGS`; None if it cannot be built (the reason is logged)."""
-    text = source.read_bytes()
+    # the headers beside it are part of what it is built from
+    text = b"".join(f.read_bytes() for f in [source, *sorted(source.parent.glob("*.h"))])
     flags = [*FLAGS, *flags]
     tag = hashlib.sha256(
         text + " ".join(flags).encode() + _cpu_features().encode() + platform.machine().encode()

@@ -10,21 +10,17 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernel_math.h"
+
 #define BLOCK 32
 
 static inline float load_f32(const void *p, int64_t i) { return ((const float *)p)[i]; }
 static inline float load_bf16(const void *p, int64_t i) {
-    uint32_t u = ((uint32_t)((const uint16_t *)p)[i]) << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
+    return bf16_to_f32(((const uint16_t *)p)[i]);
 }
 static inline void store_f32(void *p, int64_t i, float x) { ((float *)p)[i] = x; }
 static inline void store_bf16(void *p, int64_t i, float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    u += 0x7FFF + ((u >> 16) & 1);  // round to nearest even, as torch does
-    ((uint16_t *)p)[i] = (uint16_t)(u >> 16);
+    ((uint16_t *)p)[i] = f32_to_bf16(x);
 }
 
 // The keys a row's mask lets it see lie in [begin, end): from its first visible key (where a
@@ -129,23 +125,6 @@ static inline __m512 vload_bf16(const void *p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
 }
 
-static inline __m512 exp512(__m512 x) {
-    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f)),
-                      _mm512_set1_ps(-88.3762626647949f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
-    __m512 y = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(y, n);
-}
-
 // One (row, key-value head) task over keys begin..end. `chunks` (head_dim / 16) is a
 // constant at the call sites for head sizes 64 and 128, so a query, a dot product and the
 // running output stay in registers; per block of VBLOCK keys the output is loaded and
@@ -197,7 +176,7 @@ static inline __m512 exp512(__m512 x) {
                 __mmask16 seen =                                                               \
                     _mm512_cmp_ps_mask(sv, _mm512_set1_ps(-INFINITY), _CMP_NEQ_OQ);            \
                 __m512 pv =                                                                    \
-                    _mm512_maskz_mov_ps(seen, exp512(_mm512_sub_ps(sv, _mm512_set1_ps(nmax)))); \
+                    _mm512_maskz_mov_ps(seen, exp16(_mm512_sub_ps(sv, _mm512_set1_ps(nmax)))); \
                 sum[g] = sum[g] * fix + _mm512_reduce_add_ps(pv);                              \
                 float p[VBLOCK] __attribute__((aligned(64)));                                  \
                 _mm512_store_ps(p, pv);                                                        \
@@ -315,7 +294,7 @@ static inline __attribute__((always_inline)) void task_bf16_pairs(
             float nmax = bmax > mx[g] ? bmax : mx[g];
             float fix = mx[g] == nmax ? 1.0f : expf(mx[g] - nmax);
             mx[g] = nmax;
-            __m512 pv = _mm512_maskz_mov_ps(seen, exp512(_mm512_sub_ps(sv, _mm512_set1_ps(nmax))));
+            __m512 pv = _mm512_maskz_mov_ps(seen, exp16(_mm512_sub_ps(sv, _mm512_set1_ps(nmax))));
             sum[g] = sum[g] * fix + _mm512_reduce_add_ps(pv);
             float p[VBLOCK] __attribute__((aligned(64)));
             _mm512_store_ps(p, pv);

@@ -10,24 +10,14 @@
 // torch's _weight_int8pack_mm reads 11.
 #include <stdint.h>
 #include <string.h>
+
+#include "kernel_math.h"
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #include <immintrin.h>
 #endif
 
 #define OUTS 4
 
-static inline float bf16_to_f32(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-static inline uint16_t f32_to_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    u += 0x7FFF + ((u >> 16) & 1);  // round to nearest even, as torch does
-    return (uint16_t)(u >> 16);
-}
 static inline float f32_id(float x) { return x; }
 static inline float load_f32(const float *p) { return *p; }
 static inline float load_bf16(const uint16_t *p) { return bf16_to_f32(*p); }

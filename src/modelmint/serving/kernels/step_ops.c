@@ -10,25 +10,11 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline float bf16_load(const uint16_t *p, int64_t i) {
-    uint32_t u = ((uint32_t)p[i]) << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-static inline uint16_t bf16_bits(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    u += 0x7FFF + ((u >> 16) & 1);  // round to nearest even, as torch does
-    return (uint16_t)(u >> 16);
-}
-static inline void bf16_store(uint16_t *p, int64_t i, float x) { p[i] = bf16_bits(x); }
-static inline float bf16_round(float x) {
-    uint32_t u = ((uint32_t)bf16_bits(x)) << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
+#include "kernel_math.h"
+
+static inline float bf16_load(const uint16_t *p, int64_t i) { return bf16_to_f32(p[i]); }
+static inline void bf16_store(uint16_t *p, int64_t i, float x) { p[i] = f32_to_bf16(x); }
+static inline float bf16_round(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 static inline float f32_load(const float *p, int64_t i) { return p[i]; }
 static inline void f32_store(float *p, int64_t i, float x) { p[i] = x; }
 static inline float f32_round(float x) { return x; }
@@ -123,27 +109,9 @@ DEFINE_ROTARY(rotary_bf16, uint16_t, bf16_load, bf16_store, bf16_round, uint16_t
 
 // gate_up: [rows, 2 * inter], the gate's outputs then the up projection's. out: [rows,
 // inter] = silu(gate) * up, silu rounded to ELEM before the product, as torch's two
-// operations do. With AVX-512 sixteen at a time: e^x as Cephes computes it (x = n ln2 + r,
-// a polynomial in r, scaled by 2^n; within 2 ulp of float32's), where a call to expf
-// would stay one element at a time.
+// operations do. With AVX-512 sixteen at a time (kernel_math.h's exp16).
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #include <immintrin.h>
-static inline __m512 exp16(__m512 x) {
-    // Past 88.7 the result is infinite, as torch's: silu(-100) is then -0, not a tiny number.
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(100.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-}
 static inline __m512 vload_f32(const float *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
 static inline void vstore_f32(float *p, __m512 v, __mmask16 m) { _mm512_mask_storeu_ps(p, m, v); }
 static inline __m512 vround_f32(__m512 v) { return v; }
