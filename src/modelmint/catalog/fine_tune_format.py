@@ -1,9 +1,9 @@
 """The chat fine-tuning format of an uploaded file, checked one line at a time: each line is
 one JSON object whose ``messages`` is a non-empty list of ``{"role", "content"}`` turns, with
-at least one assistant turn to learn from. The roles are the ones the data stage reads
-(system, user, assistant). A message may also carry ``name`` (a string) and, on an
-assistant turn, ``weight`` (0 leaves it out of the loss, 1 keeps it), as OpenAI's format
-allows.
+at least one assistant turn to learn from. The roles (:data:`ROLES`: system, user,
+assistant) are the ones the data stage reads; it takes them from here. A message may also
+carry ``name`` (a string) and, on an assistant turn, ``weight`` (0 leaves it out of the
+loss, 1 keeps it), as OpenAI's format allows.
 
 A problem is reported as ``line N: FIELD ...``, naming the line (from 1) and the field, so
 the user can find it in an editor."""

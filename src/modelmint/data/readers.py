@@ -30,10 +30,10 @@ from typing import IO, Any, cast
 
 import pyarrow.parquet as pq
 
+from modelmint.catalog.fine_tune_format import ROLES as CHAT_ROLES
 from modelmint.errors import UserError
 
 FORMATS = ("txt", "jsonl", "csv", "parquet")
-CHAT_ROLES = {"system", "user", "assistant"}
 SHAREGPT_ROLES = {
     "human": "user",
     "user": "user",

@@ -226,8 +226,8 @@ class ProcessEngine:
         self.codec = codec or TextCodec(path)
         self.observer: EngineObserver = observer or NoObserver()
         self._child = _Child(self.path, config)  # the first load's failure is the caller's
-        self.context_length = self._child.context_length
-        self.codec.context_length = self.context_length  # what the gateway checks against
+        # the served context, which the gateway checks requests against
+        self.codec.context_length = self._child.context_length
         self.restarts = 0
         self._deaths: list[float] = []  # when recent children died, for the pause
         self._ids = itertools.count()
@@ -257,7 +257,7 @@ class ProcessEngine:
     async def stream(
         self, prompt_ids: Sequence[int], params: SamplingParams
     ) -> AsyncIterator[TextDelta]:
-        check_prompt(prompt_ids, self.context_length)
+        check_prompt(prompt_ids, self.codec.context_length)
         params = params.checked(self.codec.vocab_size)  # a bad one is refused here, at once
         out: asyncio.Queue[TextDelta | BaseException] = asyncio.Queue()
         rid = next(self._ids)

@@ -55,9 +55,12 @@ def padded_rows(rows: int) -> int:
 
 def padded(flat: torch.Tensor) -> torch.Tensor:
     """``[rows, in]`` with zero rows added up to :func:`padded_rows`."""
-    rows = flat.shape[0]
-    extra = padded_rows(rows) - rows
-    return torch.cat([flat, flat.new_zeros(extra, flat.shape[1])]) if extra else flat
+    rows, size = flat.shape[0], padded_rows(flat.shape[0])
+    if size == rows:
+        return flat
+    out = flat.new_zeros(size, flat.shape[1])
+    out[:rows] = flat
+    return out
 
 
 def packable(dtype: torch.dtype) -> bool:
